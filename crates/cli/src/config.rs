@@ -1,0 +1,123 @@
+//! Configuration: defaults, then an optional TOML file, then `LAPOR_*`
+//! environment variables (each layer overrides the one before).
+
+use lapor_domain::sla::SlaPolicy;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `sqlite://path/to/file.db` (default) or `postgres://user@host/db`.
+    pub database_url: String,
+    pub bind: String,
+    /// Folder with the reference data (regions, holidays, institutions).
+    pub data_dir: PathBuf,
+    /// Replacement holiday CSV (same format as data/holidays); optional.
+    pub holidays_file: Option<PathBuf>,
+    /// Whether joint leave days (cuti bersama) count as working days.
+    pub joint_leave_is_working: bool,
+    pub log: String,
+    pub max_body_bytes: usize,
+    pub secure_cookies: bool,
+    pub db_max_connections: u32,
+    /// Durable commits (SQLite synchronous=FULL). Leave on in production.
+    pub durable: bool,
+    /// Deadline rule sets; the first applies to new reports.
+    pub policies: Vec<SlaPolicy>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database_url: "sqlite://lapor-data/lapor.db".into(),
+            bind: "127.0.0.1:8080".into(),
+            data_dir: default_data_dir(),
+            holidays_file: None,
+            joint_leave_is_working: false,
+            log: "info,tower_http=info,sqlx=warn".into(),
+            max_body_bytes: 64 * 1024,
+            secure_cookies: false,
+            db_max_connections: 8,
+            durable: true,
+            policies: vec![SlaPolicy::default()],
+        }
+    }
+}
+
+/// `./data` when run from a checkout, else the data folder of the source tree
+/// the binary was built from.
+fn default_data_dir() -> PathBuf {
+    let local = PathBuf::from("data");
+    if local.join("regions").is_dir() {
+        return local;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data")
+}
+
+fn env_parse<T: std::str::FromStr>(key: &str) -> Result<Option<T>, String> {
+    match std::env::var(key) {
+        Ok(v) => v.parse().map(Some).map_err(|_| format!("{key}: cannot parse {v:?}")),
+        Err(_) => Ok(None),
+    }
+}
+
+impl Config {
+    pub fn load(file: Option<&Path>) -> Result<Config, String> {
+        let mut c = match file {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+                toml::from_str(&text).map_err(|e| format!("{}: {e}", p.display()))?
+            }
+            None => Config::default(),
+        };
+        if let Some(v) = env_parse("LAPOR_DATABASE_URL")? {
+            c.database_url = v;
+        }
+        if let Some(v) = env_parse("LAPOR_BIND")? {
+            c.bind = v;
+        }
+        if let Some(v) = env_parse::<String>("LAPOR_DATA_DIR")? {
+            c.data_dir = v.into();
+        }
+        if let Some(v) = env_parse::<String>("LAPOR_HOLIDAYS_FILE")? {
+            c.holidays_file = Some(v.into());
+        }
+        if let Some(v) = env_parse("LAPOR_JOINT_LEAVE_IS_WORKING")? {
+            c.joint_leave_is_working = v;
+        }
+        if let Some(v) = env_parse("LAPOR_LOG")? {
+            c.log = v;
+        }
+        if let Some(v) = env_parse("LAPOR_MAX_BODY_BYTES")? {
+            c.max_body_bytes = v;
+        }
+        if let Some(v) = env_parse("LAPOR_SECURE_COOKIES")? {
+            c.secure_cookies = v;
+        }
+        if let Some(v) = env_parse("LAPOR_DB_MAX_CONNECTIONS")? {
+            c.db_max_connections = v;
+        }
+        if let Some(v) = env_parse("LAPOR_DURABLE")? {
+            c.durable = v;
+        }
+        if c.policies.is_empty() {
+            return Err("policies: at least one rule set is needed".into());
+        }
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_overrides_defaults() {
+        let c: Config = toml::from_str("bind = \"0.0.0.0:9000\"\n[[policies]]\nname = \"permenpanrb-5-2025\"\nverification_days = 3\nacceptance_days = 3\nfollowup_aspirasi_days = 5\nfollowup_information_days = 5\nfollowup_complaint_days = 10\nfollowup_investigation_days = 60\nreply_window_days = 10\nreopen_window_days = 10\nombudsman_after_calendar_days = 60\n").unwrap();
+        assert_eq!(c.bind, "0.0.0.0:9000");
+        assert_eq!(c.database_url, Config::default().database_url);
+        assert_eq!(c.policies[0].followup_complaint_days, 10);
+        assert!(toml::from_str::<Config>("no_such_key = 1").is_err());
+    }
+}

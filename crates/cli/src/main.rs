@@ -1,0 +1,191 @@
+//! `lapor`: the one binary. `serve` runs the HTTP server; `migrate` and
+//! `import` manage the database.
+
+mod config;
+mod demo;
+mod import;
+
+use clap::{Parser, Subcommand};
+use config::Config;
+use lapor_domain::calendar::Calendar;
+use lapor_server::{AppState, ServerConfig};
+use lapor_store::{Store, StoreOptions};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(
+    name = "lapor",
+    version,
+    about = "Lapor: SP4N-LAPOR! public-service complaint system"
+)]
+struct Cli {
+    /// TOML configuration file (also LAPOR_CONFIG).
+    #[arg(long, env = "LAPOR_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the HTTP server (migrates first).
+    Serve {
+        /// Seed real regions, demo institutions and one user per role.
+        #[arg(long)]
+        demo: bool,
+        /// Address to listen on, e.g. 127.0.0.1:8080 (overrides the config).
+        #[arg(long)]
+        bind: Option<String>,
+    },
+    /// Apply database migrations.
+    Migrate,
+    /// Seed the demo data without serving.
+    Demo,
+    /// Load reference data.
+    Import {
+        #[command(subcommand)]
+        what: ImportCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCmd {
+    /// All four levels of Kemendagri regions from a folder of CSVs (default: data/regions).
+    Regions { dir: Option<PathBuf> },
+    /// Institutions from a CSV (code,name,kind,parent_code,region_code,timezone).
+    Institutions { file: PathBuf },
+}
+
+fn fail(msg: impl std::fmt::Display) -> ! {
+    eprintln!("lapor: {msg}");
+    std::process::exit(1)
+}
+
+async fn open_store(cfg: &Config) -> Arc<dyn Store> {
+    if let Some(path) = cfg.database_url.strip_prefix("sqlite://") {
+        let path = path.split('?').next().unwrap_or(path);
+        if let Some(dir) = std::path::Path::new(path)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            if let Err(e) = std::fs::create_dir_all(dir) {
+                fail(format!("{}: {e}", dir.display()));
+            }
+        }
+    }
+    let opts = StoreOptions {
+        max_connections: cfg.db_max_connections,
+        durable: cfg.durable,
+    };
+    let store = lapor_store::connect(&cfg.database_url, &opts)
+        .await
+        .unwrap_or_else(|e| fail(format!("database: {e}")));
+    match store.migrate().await {
+        Ok(v) if !v.is_empty() => tracing::info!(versions = ?v, "applied migrations"),
+        Ok(_) => {}
+        Err(e) => fail(format!("migrate: {e}")),
+    }
+    store
+}
+
+fn load_calendar(cfg: &Config) -> Calendar {
+    let cal = match &cfg.holidays_file {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).unwrap_or_else(|e| fail(format!("{}: {e}", p.display())));
+            Calendar::from_csv(&text).unwrap_or_else(|errs| {
+                fail(
+                    errs.iter()
+                        .map(|e| format!("{}: {e}", p.display()))
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                )
+            })
+        }
+        None => Calendar::embedded(),
+    };
+    cal.with_joint_leave_as_working(cfg.joint_leave_is_working)
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    let cfg = Config::load(cli.config.as_deref()).unwrap_or_else(|e| fail(e));
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cfg.log).unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let progress = std::io::stderr().is_terminal();
+    match cli.cmd {
+        Cmd::Migrate => {
+            open_store(&cfg).await;
+            println!("migrations up to date");
+        }
+        Cmd::Demo => {
+            let store = open_store(&cfg).await;
+            demo::seed(store.as_ref(), &cfg.data_dir, progress)
+                .await
+                .unwrap_or_else(|e| fail(e));
+            println!("demo data loaded");
+        }
+        Cmd::Import {
+            what: ImportCmd::Regions { dir },
+        } => {
+            let store = open_store(&cfg).await;
+            let dir = dir.unwrap_or_else(|| cfg.data_dir.join("regions"));
+            let counts = import::import_regions(store.as_ref(), &dir, true)
+                .await
+                .unwrap_or_else(|e| fail(e));
+            println!(
+                "regions: {} provinces, {} regencies/cities, {} districts, {} villages",
+                counts[0], counts[1], counts[2], counts[3]
+            );
+        }
+        Cmd::Import {
+            what: ImportCmd::Institutions { file },
+        } => {
+            let store = open_store(&cfg).await;
+            let n = import::import_institutions(store.as_ref(), &file)
+                .await
+                .unwrap_or_else(|e| fail(e));
+            println!("institutions: {n} loaded");
+        }
+        Cmd::Serve { demo, bind } => {
+            let store = open_store(&cfg).await;
+            if demo {
+                demo::seed(store.as_ref(), &cfg.data_dir, progress)
+                    .await
+                    .unwrap_or_else(|e| fail(e));
+            }
+            let server_cfg = ServerConfig {
+                max_body_bytes: cfg.max_body_bytes,
+                secure_cookies: cfg.secure_cookies,
+                ..Default::default()
+            };
+            let state = AppState::new(store, load_calendar(&cfg), cfg.policies.clone(), server_cfg)
+                .await
+                .unwrap_or_else(|e| fail(e));
+            let bind = bind.unwrap_or(cfg.bind.clone());
+            let listener = tokio::net::TcpListener::bind(&bind)
+                .await
+                .unwrap_or_else(|e| fail(format!("bind {bind}: {e}")));
+            let addr = listener.local_addr().unwrap_or_else(|e| fail(e));
+            println!("Lapor is running at http://{addr}/  (API docs: http://{addr}/api/v1/docs/)");
+            if demo {
+                println!("Demo logins (password for all: {}):", demo::DEMO_PASSWORD);
+                for (login, _, role, inst) in demo::DEMO_USERS {
+                    let role = role.map(|r| r.as_str()).unwrap_or("citizen (reporter)");
+                    println!("  {login:<32} {role:<18} {inst}");
+                }
+            }
+            let app = lapor_server::router(state);
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = tokio::signal::ctrl_c().await;
+                })
+                .await
+                .unwrap_or_else(|e| fail(e));
+        }
+    }
+}

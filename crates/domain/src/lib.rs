@@ -1,0 +1,17 @@
+//! The pure domain of Lapor: reports and their lifecycle, deadlines counted in
+//! Indonesian working days, the institution tree, who may do what, and the
+//! privacy rules. Nothing here does I/O or is async; adapters feed it values
+//! and persist what it decides.
+
+pub mod authz;
+pub mod calendar;
+pub mod error;
+pub mod event;
+pub mod ids;
+pub mod institution;
+pub mod lifecycle;
+pub mod pii;
+pub mod report;
+pub mod sla;
+
+pub use error::{Error, ErrorCode, Lang};

@@ -1,0 +1,512 @@
+//! The status machine. `decide` checks a command against the current state
+//! and returns the event to append; `apply` folds an event into the state.
+//! Both are pure: the caller supplies the clock, the calendar and whatever it
+//! looked up (target institutions, the report to merge into).
+
+use crate::calendar::{Calendar, Zone};
+use crate::error::Error;
+use crate::event::{Actor, Event, EventData, Submission};
+use crate::ids::TrackingId;
+use crate::institution::InstitutionKind;
+use crate::report::{ArchiveReason, COMMENT_MAX, Classification, Report, Stage, Status, Visibility, check_text};
+use crate::sla::SlaPolicy;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// An institution the caller looked up for a command.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstitutionTarget {
+    pub code: String,
+    pub kind: InstitutionKind,
+    pub zone: Zone,
+    /// Codes from the root down to the parent (excluding the target itself).
+    pub ancestors: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    Disposition {
+        to: InstitutionTarget,
+        classification: Option<Classification>,
+        needs_investigation: Option<bool>,
+        category: Option<String>,
+        note: Option<String>,
+    },
+    PutOnHold {
+        message: String,
+    },
+    Resume {
+        note: Option<String>,
+    },
+    Accept {
+        note: Option<String>,
+    },
+    DispositionToUnit {
+        unit: InstitutionTarget,
+        note: Option<String>,
+    },
+    Transfer {
+        to: InstitutionTarget,
+        reason: String,
+    },
+    FollowUp {
+        body: String,
+    },
+    Reply {
+        body: String,
+    },
+    Rate {
+        rating: u8,
+        comment: Option<String>,
+    },
+    Complete {
+        note: Option<String>,
+    },
+    Archive {
+        reason: ArchiveReason,
+        note: Option<String>,
+    },
+    Merge {
+        into: TrackingId,
+        into_status: Status,
+    },
+    Reopen {
+        reason: String,
+    },
+}
+
+impl Command {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Disposition { .. } => "disposition",
+            Command::PutOnHold { .. } => "hold",
+            Command::Resume { .. } => "resume",
+            Command::Accept { .. } => "accept",
+            Command::DispositionToUnit { .. } => "disposition_unit",
+            Command::Transfer { .. } => "transfer",
+            Command::FollowUp { .. } => "follow_up",
+            Command::Reply { .. } => "reply",
+            Command::Rate { .. } => "rate",
+            Command::Complete { .. } => "complete",
+            Command::Archive { .. } => "archive",
+            Command::Merge { .. } => "merge",
+            Command::Reopen { .. } => "reopen",
+        }
+    }
+}
+
+/// What `decide` needs besides the report and the command.
+pub struct Ctx<'a> {
+    pub now: DateTime<Utc>,
+    pub actor: Actor,
+    pub calendar: &'a Calendar,
+    pub policy: &'a SlaPolicy,
+}
+
+/// The first event of every report.
+pub fn submit(tracking_id: TrackingId, submission: Submission, ctx: &Ctx<'_>) -> Event {
+    let due_at = ctx
+        .calendar
+        .due_at(ctx.now, ctx.policy.verification_days, submission.zone);
+    Event {
+        tracking_id,
+        seq: 1,
+        at: ctx.now,
+        actor: ctx.actor.clone(),
+        from_status: None,
+        to_status: Status::Submitted,
+        from_institution: None,
+        to_institution: None,
+        body: None,
+        visibility: Visibility::Public,
+        data: EventData::Submitted {
+            submission: Box::new(submission),
+            due_at,
+        },
+    }
+}
+
+fn optional_note(note: &Option<String>) -> Result<Option<String>, Error> {
+    match note {
+        Some(n) if !n.trim().is_empty() => Ok(Some(check_text("note", n, 1, COMMENT_MAX)?)),
+        _ => Ok(None),
+    }
+}
+
+fn require(report: &Report, allowed: &[Status], action: &str) -> Result<(), Error> {
+    if allowed.contains(&report.status) {
+        Ok(())
+    } else {
+        Err(Error::transition(format!("{action} from {}", report.status)))
+    }
+}
+
+/// Checks `cmd` against `report` and returns the event it causes.
+pub fn decide(report: &Report, cmd: &Command, ctx: &Ctx<'_>) -> Result<Event, Error> {
+    use Status::*;
+    let cal = ctx.calendar;
+    let p = ctx.policy;
+    let followup_due = |zone: Zone| {
+        cal.due_at(
+            ctx.now,
+            p.followup_days(report.classification, report.needs_investigation),
+            zone,
+        )
+    };
+    let mut to_status = report.status;
+    let mut to_institution = report.institution.clone();
+    let mut visibility = Visibility::Public;
+    let (body, data) = match cmd {
+        Command::Disposition {
+            to,
+            classification,
+            needs_investigation,
+            category,
+            note,
+        } => {
+            require(report, &[Submitted], "disposition")?;
+            if to.kind == InstitutionKind::NationalOperator {
+                return Err(Error::validation(
+                    "institution: operator nasional tidak menangani laporan / the national operator does not handle reports",
+                ));
+            }
+            to_status = Dispositioned;
+            to_institution = Some(to.code.clone());
+            let classification = classification.unwrap_or(report.classification);
+            let needs_investigation = needs_investigation.unwrap_or(report.needs_investigation)
+                && classification == Classification::Pengaduan;
+            (
+                optional_note(note)?,
+                EventData::Dispositioned {
+                    institution: to.code.clone(),
+                    zone: to.zone,
+                    classification,
+                    needs_investigation,
+                    category: category.clone().or_else(|| report.category.clone()),
+                    due_at: cal.due_at(ctx.now, p.acceptance_days, to.zone),
+                },
+            )
+        }
+        Command::PutOnHold { message } => {
+            require(report, &[Submitted, Dispositioned, InProgress], "hold")?;
+            to_status = OnHold;
+            visibility = Visibility::Reporter;
+            (
+                Some(check_text("message", message, 5, COMMENT_MAX)?),
+                EventData::PutOnHold {
+                    message: message.trim().to_string(),
+                },
+            )
+        }
+        Command::Resume { note } => {
+            require(report, &[OnHold], "resume")?;
+            to_status = report.held_from.unwrap_or(Submitted);
+            visibility = Visibility::Reporter;
+            let due_at = match (report.due_at, report.held_at) {
+                (Some(due), Some(held)) => Some(cal.extend_for_pause(due, held, ctx.now, report.zone)),
+                (due, _) => due,
+            };
+            (optional_note(note)?, EventData::Resumed { due_at })
+        }
+        Command::Accept { note } => {
+            require(report, &[Dispositioned], "accept")?;
+            to_status = InProgress;
+            (
+                optional_note(note)?,
+                EventData::Accepted {
+                    due_at: followup_due(report.zone),
+                },
+            )
+        }
+        Command::DispositionToUnit { unit, note } => {
+            require(report, &[InProgress], "disposition_unit")?;
+            let inst = report.institution.as_deref().unwrap_or_default();
+            if unit.kind != InstitutionKind::Unit || !unit.ancestors.iter().any(|a| a == inst) {
+                return Err(Error::validation(
+                    "unit: bukan unit kerja dari instansi ini / not a unit of this institution",
+                ));
+            }
+            visibility = Visibility::Internal;
+            (
+                optional_note(note)?,
+                EventData::DispositionedToUnit {
+                    unit: unit.code.clone(),
+                },
+            )
+        }
+        Command::Transfer { to, reason } => {
+            require(report, &[Dispositioned, InProgress], "transfer")?;
+            if Some(&to.code) == report.institution.as_ref() {
+                return Err(Error::validation(
+                    "institution: laporan sudah berada di instansi ini / the report is already at this institution",
+                ));
+            }
+            if matches!(to.kind, InstitutionKind::NationalOperator | InstitutionKind::Unit) {
+                return Err(Error::validation(
+                    "institution: pengalihan hanya ke instansi lain / transfer only to another institution",
+                ));
+            }
+            to_status = Dispositioned;
+            to_institution = Some(to.code.clone());
+            let reason = check_text("reason", reason, 5, COMMENT_MAX)?;
+            (
+                Some(reason.clone()),
+                EventData::Transferred {
+                    to: to.code.clone(),
+                    zone: to.zone,
+                    reason,
+                    due_at: cal.due_at(ctx.now, p.acceptance_days, to.zone),
+                },
+            )
+        }
+        Command::FollowUp { body } => {
+            require(report, &[InProgress, Responded], "follow_up")?;
+            to_status = Responded;
+            (
+                Some(check_text("body", body, 5, crate::report::BODY_MAX)?),
+                EventData::FollowedUp {
+                    due_at: cal.due_at(ctx.now, p.reply_window_days, report.zone),
+                },
+            )
+        }
+        Command::Reply { body } => {
+            require(report, &[Responded], "reply")?;
+            to_status = InProgress;
+            (
+                Some(check_text("body", body, 1, crate::report::BODY_MAX)?),
+                EventData::ReporterReplied {
+                    due_at: followup_due(report.zone),
+                },
+            )
+        }
+        Command::Rate { rating, comment } => {
+            require(report, &[Responded, Completed], "rate")?;
+            if !(1..=5).contains(rating) {
+                return Err(Error::validation("rating: 1-5"));
+            }
+            if report.rating.is_some() {
+                return Err(Error::transition("rate: sudah dinilai / already rated"));
+            }
+            let completes = report.status == Responded;
+            let reopen_due_at = completes.then(|| cal.due_at(ctx.now, p.reopen_window_days, report.zone));
+            if completes {
+                to_status = Completed;
+            }
+            (
+                optional_note(comment)?,
+                EventData::Rated {
+                    rating: *rating,
+                    completes,
+                    reopen_due_at,
+                },
+            )
+        }
+        Command::Complete { note } => {
+            require(report, &[Responded], "complete")?;
+            to_status = Completed;
+            (
+                optional_note(note)?,
+                EventData::Completed {
+                    reopen_due_at: cal.due_at(ctx.now, p.reopen_window_days, report.zone),
+                },
+            )
+        }
+        Command::Archive { reason, note } => {
+            require(report, &[Submitted, OnHold, Dispositioned, InProgress], "archive")?;
+            to_status = Archived;
+            visibility = Visibility::Reporter;
+            (optional_note(note)?, EventData::Archived { reason: *reason })
+        }
+        Command::Merge { into, into_status } => {
+            require(report, &[Submitted, OnHold, Dispositioned, InProgress], "merge")?;
+            if into == &report.tracking_id {
+                return Err(Error::validation(
+                    "into: tidak dapat digabung ke dirinya sendiri / cannot merge into itself",
+                ));
+            }
+            if matches!(into_status, Merged | Archived) {
+                return Err(Error::validation(
+                    "into: laporan tujuan sudah diarsipkan atau digabung / target is archived or merged",
+                ));
+            }
+            to_status = Merged;
+            visibility = Visibility::Reporter;
+            (None, EventData::Merged { into: into.clone() })
+        }
+        Command::Reopen { reason } => {
+            require(report, &[Completed], "reopen")?;
+            if report.reopen_count >= 1 {
+                return Err(Error::transition("reopen: hanya sekali / only once"));
+            }
+            if report.stage == Some(Stage::ReopenWindow) && report.due_at.is_some_and(|d| ctx.now > d) {
+                return Err(Error::transition("reopen: batas waktu lewat / window has passed"));
+            }
+            to_status = InProgress;
+            (
+                Some(check_text("reason", reason, 5, COMMENT_MAX)?),
+                EventData::Reopened {
+                    due_at: followup_due(report.zone),
+                },
+            )
+        }
+    };
+    Ok(Event {
+        tracking_id: report.tracking_id.clone(),
+        seq: report.version + 1,
+        at: ctx.now,
+        actor: ctx.actor.clone(),
+        from_status: Some(report.status),
+        to_status,
+        from_institution: report.institution.clone(),
+        to_institution,
+        body,
+        visibility,
+        data,
+    })
+}
+
+/// Folds one event into the state. `report` is None only for `Submitted`.
+pub fn apply(report: Option<Report>, e: &Event) -> Result<Report, Error> {
+    let mut r = match (report, &e.data) {
+        (None, EventData::Submitted { submission: s, due_at }) => {
+            return Ok(Report {
+                tracking_id: e.tracking_id.clone(),
+                version: 1,
+                status: Status::Submitted,
+                classification: s.classification,
+                needs_investigation: false,
+                category: s.category.clone(),
+                title: s.title.clone(),
+                body: s.body.clone(),
+                incident_date: s.incident_date,
+                region_code: s.region_code.clone(),
+                latitude: s.latitude,
+                longitude: s.longitude,
+                anonymous: s.anonymous,
+                confidential: s.confidential,
+                channel: s.channel,
+                reporter_id: s.reporter_id.clone(),
+                suggested_institution: s.suggested_institution.clone(),
+                institution: None,
+                unit: None,
+                zone: s.zone,
+                policy: s.policy.clone(),
+                stage: Some(Stage::Verification),
+                due_at: Some(*due_at),
+                held_from: None,
+                held_at: None,
+                rating: None,
+                rating_comment: None,
+                reopen_count: 0,
+                transfer_count: 0,
+                archive_reason: None,
+                merged_into: None,
+                submitted_at: e.at,
+                updated_at: e.at,
+                first_response_at: None,
+                completed_at: None,
+            });
+        }
+        (Some(r), EventData::Submitted { .. }) => {
+            return Err(Error::internal(format!("{}: second submitted event", r.tracking_id)));
+        }
+        (None, _) => return Err(Error::internal("event log does not start with submitted")),
+        (Some(r), _) => r,
+    };
+    if e.seq != r.version + 1 {
+        return Err(Error::internal(format!(
+            "{}: event {} after version {}",
+            r.tracking_id, e.seq, r.version
+        )));
+    }
+    let stage = e.stage();
+    match &e.data {
+        EventData::Submitted { .. } => unreachable!("handled above"),
+        EventData::Dispositioned {
+            institution,
+            zone,
+            classification,
+            needs_investigation,
+            category,
+            due_at,
+        } => {
+            r.institution = Some(institution.clone());
+            r.zone = *zone;
+            r.classification = *classification;
+            r.needs_investigation = *needs_investigation;
+            r.category = category.clone();
+            r.due_at = Some(*due_at);
+        }
+        EventData::PutOnHold { .. } => {
+            r.held_from = Some(r.status);
+            r.held_at = Some(e.at);
+        }
+        EventData::Resumed { due_at } => {
+            r.held_from = None;
+            r.held_at = None;
+            r.due_at = *due_at;
+        }
+        EventData::Accepted { due_at } | EventData::ReporterReplied { due_at } => r.due_at = Some(*due_at),
+        EventData::DispositionedToUnit { unit } => r.unit = Some(unit.clone()),
+        EventData::Transferred { to, zone, due_at, .. } => {
+            r.institution = Some(to.clone());
+            r.unit = None;
+            r.zone = *zone;
+            r.due_at = Some(*due_at);
+            r.transfer_count += 1;
+        }
+        EventData::FollowedUp { due_at } => {
+            r.due_at = Some(*due_at);
+            r.first_response_at.get_or_insert(e.at);
+        }
+        EventData::Rated {
+            rating, reopen_due_at, ..
+        } => {
+            r.rating = Some(*rating);
+            r.rating_comment = e.body.clone();
+            if let Some(d) = reopen_due_at {
+                r.due_at = Some(*d);
+                r.completed_at = Some(e.at);
+            }
+        }
+        EventData::Completed { reopen_due_at } => {
+            r.due_at = Some(*reopen_due_at);
+            r.completed_at = Some(e.at);
+        }
+        EventData::Archived { reason } => {
+            r.archive_reason = Some(*reason);
+            r.due_at = None;
+        }
+        EventData::Merged { into } => {
+            r.merged_into = Some(into.clone());
+            r.due_at = None;
+        }
+        EventData::Reopened { due_at } => {
+            r.reopen_count += 1;
+            r.rating = None;
+            r.rating_comment = None;
+            r.completed_at = None;
+            r.due_at = Some(*due_at);
+        }
+    }
+    match &e.data {
+        // Pausing keeps the stage; its deadline moves on resume.
+        EventData::PutOnHold { .. } | EventData::Resumed { .. } | EventData::DispositionedToUnit { .. } => {}
+        EventData::Rated { completes: false, .. } => {}
+        EventData::Archived { .. } | EventData::Merged { .. } => r.stage = None,
+        _ => r.stage = stage,
+    }
+    r.status = e.to_status;
+    r.version = e.seq;
+    r.updated_at = e.at;
+    Ok(r)
+}
+
+/// Rebuilds a report from its whole log.
+pub fn replay<'a>(events: impl IntoIterator<Item = &'a Event>) -> Result<Option<Report>, Error> {
+    let mut r = None;
+    for e in events {
+        r = Some(apply(r, e)?);
+    }
+    Ok(r)
+}

@@ -1,0 +1,140 @@
+//! The HTTP adapter of Lapor: `/api/v1` (JSON, OpenAPI 3.1), its docs page,
+//! and the middleware every response passes through.
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod service;
+pub mod views;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use lapor_domain::calendar::{Calendar, Zone};
+use lapor_domain::sla::SlaPolicy;
+use lapor_domain::{Error, ErrorCode};
+use lapor_store::Store;
+use std::sync::Arc;
+use tower_http::set_header::SetResponseHeaderLayer;
+use utoipa::OpenApi;
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    pub session_ttl: chrono::Duration,
+    pub token_ttl: chrono::Duration,
+    /// Mark cookies `Secure` (set when served behind TLS).
+    pub secure_cookies: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            max_body_bytes: 64 * 1024,
+            session_ttl: chrono::Duration::hours(12),
+            token_ttl: chrono::Duration::days(30),
+            secure_cookies: false,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub calendar: Arc<Calendar>,
+    /// Deadline rule sets; the first is the one new reports are filed under.
+    pub policies: Arc<Vec<SlaPolicy>>,
+    /// Key for PIN digests, kept in the database's settings.
+    pub pin_key: Arc<Vec<u8>>,
+    /// Time zone of the national operator (verification deadlines).
+    pub national_zone: Zone,
+    pub config: Arc<ServerConfig>,
+    /// A real argon2 hash, verified against when a login names no account.
+    pub dummy_hash: Arc<String>,
+}
+
+impl AppState {
+    /// Builds the state, creating the instance's PIN key on first start.
+    pub async fn new(
+        store: Arc<dyn Store>,
+        calendar: Calendar,
+        policies: Vec<SlaPolicy>,
+        config: ServerConfig,
+    ) -> Result<AppState, Error> {
+        let fresh = auth::new_token();
+        let pin_key = store.setting_or_init("pin_key", &fresh).await?;
+        let policies = if policies.is_empty() {
+            vec![SlaPolicy::default()]
+        } else {
+            policies
+        };
+        Ok(AppState {
+            store,
+            calendar: Arc::new(calendar),
+            policies: Arc::new(policies),
+            pin_key: Arc::new(pin_key.into_bytes()),
+            national_zone: Zone::Wib,
+            config: Arc::new(config),
+            dummy_hash: Arc::new(auth::hash_password("lapor-dummy-password")?),
+        })
+    }
+}
+
+async fn openapi_json() -> impl IntoResponse {
+    axum::Json(api::ApiDoc::openapi())
+}
+
+async fn healthz(axum::extract::State(st): axum::extract::State<AppState>) -> Response {
+    match st.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ok").into_response(),
+        Err(e) => error::error_response(&e, Default::default()),
+    }
+}
+
+async fn not_found(headers: axum::http::HeaderMap) -> Response {
+    error::error_response(&Error::not_found(), error::lang_of(&headers))
+}
+
+async fn method_not_allowed(headers: axum::http::HeaderMap) -> Response {
+    error::error_response(&Error::new(ErrorCode::MethodNotAllowed), error::lang_of(&headers))
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let max_body = state.config.max_body_bytes;
+    let api = api::routes()
+        .route("/openapi.json", get(openapi_json))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed);
+    Router::new()
+        .nest("/api/v1", api)
+        .merge(
+            utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs").url("/api/v1/docs/openapi.json", api::ApiDoc::openapi()),
+        )
+        .route("/healthz", get(healthz))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .with_state(state)
+}

@@ -1,0 +1,710 @@
+//! The application service: turns requests into domain commands, checks them
+//! with `authorize`, lets the domain decide, and commits the result with its
+//! outbox rows in one transaction.
+
+use crate::AppState;
+use crate::auth::{Caller, new_id};
+use crate::views::{ReportView, ViewLevel, report_view};
+use chrono::{DateTime, NaiveDate, Utc};
+use hmac::{Hmac, Mac};
+use lapor_domain::authz::{Action, Principal, ReportScope, Target, authorize, identity_read_is_audited};
+use lapor_domain::event::{Actor, Event, Submission};
+use lapor_domain::ids::{TrackingId, pin_from_random, pin_well_formed};
+use lapor_domain::institution::InstitutionKind;
+use lapor_domain::lifecycle::{Command, Ctx, InstitutionTarget, apply, decide, submit};
+use lapor_domain::report::{
+    BODY_MAX, Channel, Classification, Report, TITLE_MAX, Visibility, check_location, check_text,
+};
+use lapor_domain::sla::SlaPolicy;
+use lapor_domain::{Error, ErrorCode};
+use lapor_store::{AuditEntry, Change, CreateOutcome, NewReport, OutboxMessage, ReporterIdentity, StoredReport};
+use rand::RngCore;
+use sha2::Sha256;
+
+/// What a reporter sends to file a report.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitReport {
+    pub classification: Classification,
+    /// For `pengaduan`: whether it needs investigation (berkadar pengawasan).
+    #[serde(default)]
+    pub needs_investigation: bool,
+    pub category: Option<String>,
+    #[schema(example = "Jalan berlubang di Jl. Setiabudi")]
+    pub title: String,
+    pub body: String,
+    pub incident_date: Option<NaiveDate>,
+    /// Kemendagri region code (province, regency/city, district or village).
+    #[schema(example = "32.73.01.1001")]
+    pub region_code: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    /// Hide the reporter's identity from the public and from the institution.
+    #[serde(default)]
+    pub anonymous: bool,
+    /// Do not publish the report at all.
+    #[serde(default)]
+    pub confidential: bool,
+    /// Institution the reporter thinks is competent.
+    pub institution: Option<String>,
+    /// Contact details (optional; used to send the Tracking ID and updates).
+    pub reporter: Option<ReporterContact>,
+    /// Channel, when staff enter a report received elsewhere.
+    pub channel: Option<Channel>,
+}
+
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReporterContact {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct SubmitResult {
+    #[schema(example = "7KQ4-M2XA")]
+    pub tracking_id: String,
+    /// Secret PIN to follow the report without an account. Shown once.
+    #[schema(example = "04815162")]
+    pub pin: String,
+    /// True when this answers a repeated request with the same Idempotency-Key.
+    pub duplicate: bool,
+    pub report: ReportView,
+}
+
+type HmacSha256 = Hmac<Sha256>;
+
+fn keyed_digest(key: &[u8], parts: &[&str]) -> [u8; 32] {
+    let mut mac = HmacSha256::new_from_slice(key).expect("hmac accepts any key length");
+    for p in parts {
+        mac.update(p.as_bytes());
+        mac.update(&[0]);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+impl AppState {
+    pub fn pin_hash(&self, id: &TrackingId, pin: &str) -> String {
+        hex::encode(keyed_digest(&self.pin_key, &["pin", id.as_str(), pin.trim()]))
+    }
+
+    fn pin_matches(&self, stored: &StoredReport, pin: &str) -> bool {
+        use subtle_eq::ct_eq;
+        pin_well_formed(pin)
+            && ct_eq(
+                self.pin_hash(&stored.report.tracking_id, pin).as_bytes(),
+                stored.pin_hash.as_bytes(),
+            )
+    }
+
+    pub fn policy_for(&self, name: &str) -> &SlaPolicy {
+        self.policies
+            .iter()
+            .find(|p| p.name == name)
+            .unwrap_or(&self.policies[0])
+    }
+
+    fn ctx(&self, actor: Actor, policy: &str, now: DateTime<Utc>) -> Ctx<'_> {
+        Ctx {
+            now,
+            actor,
+            calendar: &self.calendar,
+            policy: self.policy_for(policy),
+        }
+    }
+}
+
+mod subtle_eq {
+    /// Constant-time comparison, so PIN checks leak no timing.
+    pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    }
+}
+
+fn valid_email(e: &str) -> bool {
+    let e = e.trim();
+    e.len() <= 254
+        && e.split_once('@')
+            .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.'))
+        && !e.contains(char::is_whitespace)
+}
+
+/// Normalises an Indonesian phone number to +62… or fails.
+pub fn normalize_phone(p: &str) -> Option<String> {
+    let digits: String = p.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect();
+    let rest = digits
+        .strip_prefix("+62")
+        .or_else(|| digits.strip_prefix("62"))
+        .or_else(|| digits.strip_prefix('0'))?;
+    (rest.len() >= 8 && rest.len() <= 13 && rest.bytes().all(|b| b.is_ascii_digit())).then(|| format!("+62{rest}"))
+}
+
+fn random_u64() -> u64 {
+    rand::rng().next_u64()
+}
+
+/// The staff membership (role, institution) under which `action` is allowed.
+fn acting_as(caller: &Caller, action: Action, target: &Target<'_>) -> Actor {
+    match &caller.principal {
+        Principal::Staff { user_id, memberships } => {
+            let m = memberships
+                .iter()
+                .find(|m| {
+                    let single = Principal::Staff {
+                        user_id: user_id.clone(),
+                        memberships: vec![(*m).clone()],
+                    };
+                    authorize(&single, action, target)
+                })
+                .or(memberships.first());
+            match m {
+                Some(m) => Actor::Staff {
+                    user_id: user_id.clone(),
+                    role: m.role,
+                    institution: m.institution.clone(),
+                },
+                None => Actor::System,
+            }
+        }
+        Principal::Reporter { reporter_id } => Actor::Reporter {
+            reporter_id: Some(reporter_id.clone()),
+        },
+        Principal::PinHolder { .. } | Principal::Public => Actor::Reporter { reporter_id: None },
+        Principal::System => Actor::System,
+    }
+}
+
+/// A loaded report with everything authorization needs.
+struct Loaded {
+    stored: StoredReport,
+    institution_path: Vec<String>,
+    unit_path: Vec<String>,
+}
+
+impl Loaded {
+    fn scope(&self) -> ReportScope<'_> {
+        let r = &self.stored.report;
+        ReportScope {
+            tracking_id: &r.tracking_id,
+            reporter_id: r.reporter_id.as_deref(),
+            anonymous: r.anonymous,
+            is_public: r.is_public(),
+            institution_path: &self.institution_path,
+            unit_path: &self.unit_path,
+        }
+    }
+}
+
+async fn load(state: &AppState, id: &str) -> Result<Loaded, Error> {
+    let tid = TrackingId::parse(id).map_err(|_| Error::not_found())?;
+    let stored = state.store.report(&tid).await?.ok_or_else(Error::not_found)?;
+    let institution_path = match &stored.report.institution {
+        Some(i) => state.store.institution_path(i).await?,
+        None => Vec::new(),
+    };
+    let unit_path = match &stored.report.unit {
+        Some(u) => state.store.institution_path(u).await?,
+        None => Vec::new(),
+    };
+    Ok(Loaded {
+        stored,
+        institution_path,
+        unit_path,
+    })
+}
+
+/// The caller's principal for one report: a correct PIN makes the caller a
+/// PIN holder; a wrong one is answered exactly like a missing report.
+fn principal_for(state: &AppState, caller: &Caller, loaded: &Loaded, pin: Option<&str>) -> Result<Principal, Error> {
+    match pin {
+        Some(p) if state.pin_matches(&loaded.stored, p) => Ok(Principal::PinHolder {
+            tracking_id: loaded.stored.report.tracking_id.clone(),
+        }),
+        Some(_) => Err(Error::not_found()),
+        None => Ok(caller.principal.clone()),
+    }
+}
+
+fn view_level(p: &Principal, scope: &Target<'_>) -> Option<ViewLevel> {
+    if authorize(p, Action::ReadInternal, scope) {
+        Some(ViewLevel::Staff)
+    } else if authorize(p, Action::ReadAsReporter, scope) {
+        Some(ViewLevel::Reporter)
+    } else if authorize(p, Action::ReadPublic, scope) {
+        Some(ViewLevel::Public)
+    } else {
+        None
+    }
+}
+
+pub async fn submit_report(
+    state: &AppState,
+    caller: &Caller,
+    req: SubmitReport,
+    idempotency_key: Option<String>,
+) -> Result<SubmitResult, Error> {
+    let now = Utc::now();
+    let title = check_text("title", &req.title, 5, TITLE_MAX)?;
+    let body = check_text("body", &req.body, 10, BODY_MAX)?;
+    check_location(req.latitude, req.longitude)?;
+    if let Some(d) = req.incident_date {
+        let today = now.date_naive();
+        if d > today + chrono::Duration::days(1) || d < NaiveDate::from_ymd_opt(1945, 8, 17).unwrap_or(d) {
+            return Err(Error::validation(
+                "incident_date: tanggal tidak masuk akal / implausible date",
+            ));
+        }
+    }
+    if let Some(code) = &req.region_code {
+        if state.store.region(code).await?.is_none() {
+            return Err(Error::with(ErrorCode::UnknownRegion, code.clone()));
+        }
+    }
+    if let Some(code) = &req.institution {
+        match state.store.institution(code).await? {
+            Some(i) if i.kind != InstitutionKind::NationalOperator => {}
+            _ => return Err(Error::with(ErrorCode::UnknownInstitution, code.clone())),
+        }
+    }
+    if let Some(c) = &req.category {
+        if !state.store.categories().await?.iter().any(|k| &k.code == c) {
+            return Err(Error::with(ErrorCode::UnknownCategory, c.clone()));
+        }
+    }
+    if let Some(k) = &idempotency_key {
+        if k.is_empty() || k.len() > 200 || !k.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(Error::validation("Idempotency-Key: 1-200 visible ASCII characters"));
+        }
+    }
+    // Contact details are checked and normalised before anything is stored.
+    let contact = match &req.reporter {
+        Some(c) => {
+            let name = c
+                .name
+                .as_deref()
+                .map(|n| check_text("reporter.name", n, 1, 200))
+                .transpose()?;
+            let email = match c.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+                Some(e) if valid_email(e) => Some(e.to_lowercase()),
+                Some(_) => return Err(Error::validation("reporter.email")),
+                None => None,
+            };
+            let phone = match c.phone.as_deref().filter(|p| !p.trim().is_empty()) {
+                Some(p) => Some(normalize_phone(p).ok_or_else(|| Error::validation("reporter.phone"))?),
+                None => None,
+            };
+            Some((name, email, phone))
+        }
+        None => None,
+    };
+
+    let (reporter_id, new_reporter, channel) = match &caller.principal {
+        Principal::Staff { .. } => {
+            if !authorize(&caller.principal, Action::SubmitOnBehalf, &Target::System) {
+                return Err(Error::forbidden());
+            }
+            let id = new_id("r-");
+            let rep = contact.as_ref().map(|(name, email, phone)| ReporterIdentity {
+                id: id.clone(),
+                user_id: None,
+                name: name.clone(),
+                email: email.clone(),
+                phone: phone.clone(),
+            });
+            (
+                rep.as_ref().map(|r| r.id.clone()),
+                rep,
+                req.channel.unwrap_or(Channel::Staff),
+            )
+        }
+        Principal::Reporter { reporter_id } => (Some(reporter_id.clone()), None, Channel::Api),
+        _ => {
+            let rep = contact
+                .as_ref()
+                .filter(|(n, e, p)| n.is_some() || e.is_some() || p.is_some())
+                .map(|(name, email, phone)| ReporterIdentity {
+                    id: new_id("r-"),
+                    user_id: None,
+                    name: name.clone(),
+                    email: email.clone(),
+                    phone: phone.clone(),
+                });
+            (rep.as_ref().map(|r| r.id.clone()), rep, Channel::Api)
+        }
+    };
+    let notify_to = match (&contact, &caller.user) {
+        (Some((_, email, phone)), _) if email.is_some() || phone.is_some() => {
+            Some(serde_json::json!({ "email": email, "phone": phone }))
+        }
+        (_, Some(u)) if !u.is_staff => Some(serde_json::json!({ "email": u.email, "phone": u.phone })),
+        _ => None,
+    };
+
+    // With an idempotency key the PIN is derived from it, so a retried
+    // request gets the same answer as the first one.
+    let pin = match &idempotency_key {
+        Some(k) => {
+            let d = keyed_digest(&state.pin_key, &["idem-pin", k]);
+            pin_from_random(u64::from_le_bytes(d[..8].try_into().unwrap_or_default()))
+        }
+        None => pin_from_random(random_u64()),
+    };
+    let policy = state.policy_for(&state.policies[0].name).clone();
+    let mut last_err = None;
+    for _ in 0..4 {
+        let tid = TrackingId::from_random(random_u64());
+        let submission = Submission {
+            classification: req.classification,
+            category: req.category.clone(),
+            title: title.clone(),
+            body: body.clone(),
+            incident_date: req.incident_date,
+            region_code: req.region_code.clone(),
+            latitude: req.latitude,
+            longitude: req.longitude,
+            anonymous: req.anonymous,
+            confidential: req.confidential,
+            channel,
+            reporter_id: reporter_id.clone(),
+            suggested_institution: req.institution.clone(),
+            policy: policy.name.clone(),
+            zone: state.national_zone,
+        };
+        let actor = acting_as(caller, Action::Submit, &Target::System);
+        let event = submit(tid.clone(), submission, &state.ctx(actor, &policy.name, now));
+        let mut report = apply(None, &event)?;
+        report.needs_investigation = req.needs_investigation && req.classification == Classification::Pengaduan;
+        let mut outbox = vec![OutboxMessage {
+            topic: "report.submitted".into(),
+            key: format!("{tid}:1"),
+            payload: serde_json::json!({ "tracking_id": tid.as_str(), "seq": 1 }),
+        }];
+        if let Some(to) = &notify_to {
+            outbox.push(OutboxMessage {
+                topic: "notify.reporter.receipt".into(),
+                key: format!("{tid}:receipt"),
+                // The PIN must reach the reporter; the delivery worker
+                // scrubs it from the payload once sent.
+                payload: serde_json::json!({ "tracking_id": tid.as_str(), "pin": pin, "to": to, "lang": caller.lang }),
+            });
+        }
+        let new = NewReport {
+            pin_hash: state.pin_hash(&tid, &pin),
+            report: report.clone(),
+            event: event.clone(),
+            new_reporter: new_reporter.clone(),
+            outbox,
+            idempotency_key: idempotency_key.clone(),
+        };
+        match state.store.create_report(&new).await {
+            Ok(CreateOutcome::Created) => {
+                let level = if matches!(caller.principal, Principal::Staff { .. }) {
+                    ViewLevel::Staff
+                } else {
+                    ViewLevel::Reporter
+                };
+                return Ok(SubmitResult {
+                    tracking_id: tid.to_string(),
+                    pin,
+                    duplicate: false,
+                    report: report_view(&report, level, Some(std::slice::from_ref(&event)), now),
+                });
+            }
+            Ok(CreateOutcome::Duplicate(existing)) => {
+                let stored = state.store.report(&existing).await?.ok_or_else(Error::not_found)?;
+                let events = state.store.events(&existing).await?;
+                return Ok(SubmitResult {
+                    tracking_id: existing.to_string(),
+                    pin,
+                    duplicate: true,
+                    report: report_view(&stored.report, ViewLevel::Reporter, Some(&events), now),
+                });
+            }
+            // A Tracking ID collision (or a racing twin request): try again;
+            // the twin will then be found by its idempotency key.
+            Err(e) if e.code == ErrorCode::Conflict => last_err = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last_err.unwrap_or_else(|| Error::internal("could not allocate a tracking id")))
+}
+
+pub async fn get_report(state: &AppState, caller: &Caller, id: &str, pin: Option<&str>) -> Result<ReportView, Error> {
+    let loaded = load(state, id).await?;
+    let principal = principal_for(state, caller, &loaded, pin)?;
+    let target = Target::Report(loaded.scope());
+    // Anything the caller may not read is answered like a missing report.
+    let level = view_level(&principal, &target).ok_or_else(Error::not_found)?;
+    let events = state.store.events(&loaded.stored.report.tracking_id).await?;
+    Ok(report_view(&loaded.stored.report, level, Some(&events), Utc::now()))
+}
+
+/// Reporter identity, for callers allowed to see it. Reads of an anonymous
+/// reporter's identity are written to the audit log before the answer.
+pub async fn get_reporter(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    pin: Option<&str>,
+) -> Result<Option<ReporterIdentity>, Error> {
+    let loaded = load(state, id).await?;
+    let principal = principal_for(state, caller, &loaded, pin)?;
+    let target = Target::Report(loaded.scope());
+    if !authorize(&principal, Action::ReadReporterIdentity, &target) {
+        return Err(if view_level(&principal, &target).is_some() {
+            Error::forbidden()
+        } else {
+            Error::not_found()
+        });
+    }
+    let Some(rid) = &loaded.stored.report.reporter_id else {
+        return Ok(None);
+    };
+    if identity_read_is_audited(&principal, &loaded.scope()) {
+        state
+            .store
+            .write_audit(&AuditEntry {
+                at: Utc::now(),
+                user_id: caller.user.as_ref().map(|u| u.id.clone()),
+                action: "read_anonymous_identity".into(),
+                target: loaded.stored.report.tracking_id.to_string(),
+                detail: None,
+            })
+            .await?;
+    }
+    state.store.reporter(rid).await
+}
+
+/// A lifecycle action as requested over HTTP, before lookups.
+#[derive(Debug, Clone)]
+pub enum ActionRequest {
+    Disposition {
+        institution: String,
+        classification: Option<Classification>,
+        needs_investigation: Option<bool>,
+        category: Option<String>,
+        note: Option<String>,
+    },
+    Hold {
+        message: String,
+    },
+    Resume {
+        note: Option<String>,
+    },
+    Accept {
+        note: Option<String>,
+    },
+    DispositionUnit {
+        unit: String,
+        note: Option<String>,
+    },
+    Transfer {
+        institution: String,
+        reason: String,
+    },
+    FollowUp {
+        body: String,
+    },
+    Reply {
+        body: String,
+    },
+    Rate {
+        rating: u8,
+        comment: Option<String>,
+    },
+    Complete {
+        note: Option<String>,
+    },
+    Archive {
+        reason: lapor_domain::report::ArchiveReason,
+        note: Option<String>,
+    },
+    Merge {
+        into: String,
+    },
+    Reopen {
+        reason: String,
+    },
+}
+
+impl ActionRequest {
+    pub fn action(&self) -> Action {
+        match self {
+            ActionRequest::Disposition { .. } => Action::Disposition,
+            ActionRequest::Hold { .. } => Action::Hold,
+            ActionRequest::Resume { .. } => Action::Resume,
+            ActionRequest::Accept { .. } => Action::Accept,
+            ActionRequest::DispositionUnit { .. } => Action::DispositionToUnit,
+            ActionRequest::Transfer { .. } => Action::Transfer,
+            ActionRequest::FollowUp { .. } => Action::FollowUp,
+            ActionRequest::Reply { .. } => Action::Reply,
+            ActionRequest::Rate { .. } => Action::Rate,
+            ActionRequest::Complete { .. } => Action::Complete,
+            ActionRequest::Archive { .. } => Action::Archive,
+            ActionRequest::Merge { .. } => Action::Merge,
+            ActionRequest::Reopen { .. } => Action::Reopen,
+        }
+    }
+}
+
+async fn institution_target(state: &AppState, code: &str) -> Result<InstitutionTarget, Error> {
+    let inst = state
+        .store
+        .institution(code)
+        .await?
+        .ok_or_else(|| Error::with(ErrorCode::UnknownInstitution, code.to_string()))?;
+    let mut ancestors = state.store.institution_path(code).await?;
+    ancestors.pop();
+    Ok(InstitutionTarget {
+        code: inst.code,
+        kind: inst.kind,
+        zone: inst.zone,
+        ancestors,
+    })
+}
+
+async fn to_command(state: &AppState, req: ActionRequest) -> Result<Command, Error> {
+    Ok(match req {
+        ActionRequest::Disposition {
+            institution,
+            classification,
+            needs_investigation,
+            category,
+            note,
+        } => {
+            if let Some(c) = &category {
+                if !state.store.categories().await?.iter().any(|k| &k.code == c) {
+                    return Err(Error::with(ErrorCode::UnknownCategory, c.clone()));
+                }
+            }
+            Command::Disposition {
+                to: institution_target(state, &institution).await?,
+                classification,
+                needs_investigation,
+                category,
+                note,
+            }
+        }
+        ActionRequest::Hold { message } => Command::PutOnHold { message },
+        ActionRequest::Resume { note } => Command::Resume { note },
+        ActionRequest::Accept { note } => Command::Accept { note },
+        ActionRequest::DispositionUnit { unit, note } => Command::DispositionToUnit {
+            unit: institution_target(state, &unit).await?,
+            note,
+        },
+        ActionRequest::Transfer { institution, reason } => Command::Transfer {
+            to: institution_target(state, &institution).await?,
+            reason,
+        },
+        ActionRequest::FollowUp { body } => Command::FollowUp { body },
+        ActionRequest::Reply { body } => Command::Reply { body },
+        ActionRequest::Rate { rating, comment } => Command::Rate { rating, comment },
+        ActionRequest::Complete { note } => Command::Complete { note },
+        ActionRequest::Archive { reason, note } => Command::Archive { reason, note },
+        ActionRequest::Merge { into } => {
+            let tid = TrackingId::parse(&into)
+                .map_err(|_| Error::validation("into: Tracking ID tidak dikenal / unknown Tracking ID"))?;
+            let target = state
+                .store
+                .report(&tid)
+                .await?
+                .ok_or_else(|| Error::validation("into: Tracking ID tidak dikenal / unknown Tracking ID"))?;
+            Command::Merge {
+                into: tid,
+                into_status: target.report.status,
+            }
+        }
+        ActionRequest::Reopen { reason } => Command::Reopen { reason },
+    })
+}
+
+/// Runs one lifecycle action and returns the report as the caller now sees it.
+pub async fn act(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    pin: Option<&str>,
+    req: ActionRequest,
+    expected_version: Option<i64>,
+) -> Result<ReportView, Error> {
+    let loaded = load(state, id).await?;
+    let principal = principal_for(state, caller, &loaded, pin)?;
+    let action = req.action();
+    let target = Target::Report(loaded.scope());
+    if !authorize(&principal, action, &target) {
+        // Do not reveal that a report exists to someone who may not read it.
+        return Err(match view_level(&principal, &target) {
+            Some(_) => Error::forbidden(),
+            None if principal == Principal::Public => Error::new(ErrorCode::NotFound),
+            None => Error::not_found(),
+        });
+    }
+    let report = &loaded.stored.report;
+    if let Some(v) = expected_version {
+        if v != report.version {
+            return Err(Error::with(
+                ErrorCode::StaleVersion,
+                format!("current version {}", report.version),
+            ));
+        }
+    }
+    let command = to_command(state, req).await?;
+    let caller_for_actor = Caller {
+        principal: principal.clone(),
+        user: caller.user.clone(),
+        lang: caller.lang,
+    };
+    let actor = acting_as(&caller_for_actor, action, &target);
+    let now = Utc::now();
+    let event = decide(report, &command, &state.ctx(actor, &report.policy, now))?;
+    let next = apply(Some(report.clone()), &event)?;
+    let outbox = outbox_for(&next, &event);
+    state
+        .store
+        .append(&Change {
+            expected_version: report.version,
+            report: next.clone(),
+            events: vec![event],
+            outbox,
+            audit: vec![],
+        })
+        .await?;
+    let events = state.store.events(&next.tracking_id).await?;
+    let new_loaded = Loaded {
+        institution_path: match &next.institution {
+            Some(i) => state.store.institution_path(i).await?,
+            None => Vec::new(),
+        },
+        unit_path: match &next.unit {
+            Some(u) => state.store.institution_path(u).await?,
+            None => Vec::new(),
+        },
+        stored: StoredReport {
+            report: next,
+            pin_hash: loaded.stored.pin_hash.clone(),
+        },
+    };
+    // After a transfer the acting institution may no longer read it
+    // internally; show what it may still see.
+    let level = view_level(&principal, &Target::Report(new_loaded.scope())).unwrap_or(ViewLevel::Public);
+    Ok(report_view(&new_loaded.stored.report, level, Some(&events), now))
+}
+
+/// Messages that leave the system because of an event: every event goes to
+/// integrations; events the reporter may see also notify the reporter.
+fn outbox_for(r: &Report, e: &Event) -> Vec<OutboxMessage> {
+    let mut out = vec![OutboxMessage {
+        topic: format!("report.{}", e.data.kind()),
+        key: format!("{}:{}", r.tracking_id, e.seq),
+        payload: serde_json::json!({ "tracking_id": r.tracking_id.as_str(), "seq": e.seq, "status": r.status.as_str(), "institution": r.institution }),
+    }];
+    if e.visibility != Visibility::Internal && r.reporter_id.is_some() && !matches!(e.actor, Actor::Reporter { .. }) {
+        out.push(OutboxMessage {
+            topic: "notify.reporter.update".into(),
+            key: format!("{}:{}:reporter", r.tracking_id, e.seq),
+            payload: serde_json::json!({ "tracking_id": r.tracking_id.as_str(), "seq": e.seq, "reporter_id": r.reporter_id, "status": r.status.as_str() }),
+        });
+    }
+    out
+}

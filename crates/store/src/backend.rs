@@ -1,0 +1,852 @@
+//! The Store implementation, written once and expanded for each backend.
+//! Only the pool setup, the migration files and the transaction-begin
+//! statement differ between SQLite and PostgreSQL; every query below is
+//! shared text that both dialects accept.
+
+/// Expands `impl Store for $store` over `sqlx::$db`.
+macro_rules! backend_impl {
+    ($store:ty, $db:ty, $row:ty) => {
+        use crate::filter::{Arg, Cursor, REPORT_COLS};
+        use crate::ts::Ts;
+        use crate::types::*;
+        use crate::{db_err, Backend, ReportFilter, ReportPage, Result, Store};
+        use lapor_domain::calendar::Zone;
+        use lapor_domain::event::{Actor, Event, EventData};
+        use lapor_domain::ids::TrackingId;
+        use lapor_domain::institution::{Institution, InstitutionKind, Membership, Role};
+        use lapor_domain::report::*;
+        use lapor_domain::Error;
+        use sqlx::types::Json;
+        use sqlx::Row;
+
+        type Q<'q> = sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>;
+
+        fn bind_args<'q>(mut q: Q<'q>, args: &'q [Arg]) -> Q<'q> {
+            for a in args {
+                q = match a {
+                    Arg::Text(s) => q.bind(s.as_str()),
+                    Arg::I64(i) => q.bind(*i),
+                    Arg::Ts(t) => q.bind(*t),
+                };
+            }
+            q
+        }
+
+        fn parse_enum<T>(v: &str, parse: fn(&str) -> Option<T>, what: &str) -> Result<T> {
+            parse(v).ok_or_else(|| Error::internal(format!("stored {what} {v:?} is not known")))
+        }
+
+        fn get<'r, T: sqlx::Decode<'r, $db> + sqlx::Type<$db>>(row: &'r $row, col: &str) -> Result<T> {
+            row.try_get::<T, _>(col).map_err(db_err)
+        }
+
+        fn opt_ts(t: Option<chrono::DateTime<chrono::Utc>>) -> Option<Ts> {
+            t.map(Ts::new)
+        }
+
+        fn report_from_row(row: &$row) -> Result<Report> {
+            let opt_enum = |col: &str, parse: fn(&str) -> Option<Stage>| -> Result<Option<Stage>> {
+                get::<Option<String>>(row, col)?.map(|s| parse_enum(&s, parse, col)).transpose()
+            };
+            Ok(Report {
+                tracking_id: TrackingId::parse(&get::<String>(row, "tracking_id")?)?,
+                version: get(row, "version")?,
+                status: parse_enum(&get::<String>(row, "status")?, Status::parse, "status")?,
+                classification: parse_enum(&get::<String>(row, "classification")?, Classification::parse, "classification")?,
+                needs_investigation: get(row, "needs_investigation")?,
+                category: get(row, "category")?,
+                title: get(row, "title")?,
+                body: get(row, "body")?,
+                incident_date: get(row, "incident_date")?,
+                region_code: get(row, "region_code")?,
+                latitude: get(row, "latitude")?,
+                longitude: get(row, "longitude")?,
+                anonymous: get(row, "anonymous")?,
+                confidential: get(row, "confidential")?,
+                channel: parse_enum(&get::<String>(row, "channel")?, Channel::parse, "channel")?,
+                reporter_id: get(row, "reporter_id")?,
+                suggested_institution: get(row, "suggested_institution")?,
+                institution: get(row, "institution")?,
+                unit: get(row, "unit")?,
+                zone: parse_enum(&get::<String>(row, "zone")?, Zone::parse, "zone")?,
+                policy: get(row, "policy")?,
+                stage: opt_enum("stage", Stage::parse)?,
+                due_at: get::<Option<Ts>>(row, "due_at")?.map(|t| t.0),
+                held_from: get::<Option<String>>(row, "held_from")?
+                    .map(|s| parse_enum(&s, Status::parse, "held_from"))
+                    .transpose()?,
+                held_at: get::<Option<Ts>>(row, "held_at")?.map(|t| t.0),
+                rating: get::<Option<i64>>(row, "rating")?.map(|r| r.clamp(0, 5) as u8),
+                rating_comment: get(row, "rating_comment")?,
+                reopen_count: get::<i64>(row, "reopen_count")?.max(0) as u32,
+                transfer_count: get::<i64>(row, "transfer_count")?.max(0) as u32,
+                archive_reason: get::<Option<String>>(row, "archive_reason")?
+                    .map(|s| parse_enum(&s, ArchiveReason::parse, "archive_reason"))
+                    .transpose()?,
+                merged_into: get::<Option<String>>(row, "merged_into")?
+                    .map(|s| TrackingId::parse(&s))
+                    .transpose()?,
+                submitted_at: get::<Ts>(row, "submitted_at")?.0,
+                updated_at: get::<Ts>(row, "updated_at")?.0,
+                first_response_at: get::<Option<Ts>>(row, "first_response_at")?.map(|t| t.0),
+                completed_at: get::<Option<Ts>>(row, "completed_at")?.map(|t| t.0),
+            })
+        }
+
+        /// Binds the report columns in `REPORT_COLS` order (after any leading binds).
+        fn bind_report<'q>(q: Q<'q>, r: &'q Report) -> Q<'q> {
+            q.bind(r.tracking_id.as_str())
+                .bind(r.version)
+                .bind(r.status.as_str())
+                .bind(r.classification.as_str())
+                .bind(r.needs_investigation)
+                .bind(r.category.as_deref())
+                .bind(r.title.as_str())
+                .bind(r.body.as_str())
+                .bind(r.incident_date)
+                .bind(r.region_code.as_deref())
+                .bind(r.latitude)
+                .bind(r.longitude)
+                .bind(r.anonymous)
+                .bind(r.confidential)
+                .bind(r.channel.as_str())
+                .bind(r.reporter_id.as_deref())
+                .bind(r.suggested_institution.as_deref())
+                .bind(r.institution.as_deref())
+                .bind(r.unit.as_deref())
+                .bind(r.zone.as_str())
+                .bind(r.policy.as_str())
+                .bind(r.stage.map(|s| s.as_str()))
+                .bind(opt_ts(r.due_at))
+                .bind(r.held_from.map(|s| s.as_str()))
+                .bind(opt_ts(r.held_at))
+                .bind(r.rating.map(i64::from))
+                .bind(r.rating_comment.as_deref())
+                .bind(i64::from(r.reopen_count))
+                .bind(i64::from(r.transfer_count))
+                .bind(r.archive_reason.map(|a| a.as_str()))
+                .bind(r.merged_into.as_ref().map(|t| t.as_str()))
+                .bind(Ts::new(r.submitted_at))
+                .bind(Ts::new(r.updated_at))
+                .bind(opt_ts(r.first_response_at))
+                .bind(opt_ts(r.completed_at))
+        }
+
+        fn placeholders(from: usize, n: usize) -> String {
+            (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+        }
+
+        fn event_from_row(row: &$row) -> Result<Event> {
+            let status = |col: &str| -> Result<Option<Status>> {
+                get::<Option<String>>(row, col)?.map(|s| parse_enum(&s, Status::parse, col)).transpose()
+            };
+            let Json(actor): Json<Actor> = get(row, "actor")?;
+            let Json(data): Json<EventData> = get(row, "data")?;
+            Ok(Event {
+                tracking_id: TrackingId::parse(&get::<String>(row, "tracking_id")?)?,
+                seq: get(row, "seq")?,
+                at: get::<Ts>(row, "at")?.0,
+                actor,
+                from_status: status("from_status")?,
+                to_status: status("to_status")?.ok_or_else(|| Error::internal("event without to_status"))?,
+                from_institution: get(row, "from_institution")?,
+                to_institution: get(row, "to_institution")?,
+                body: get(row, "body")?,
+                visibility: parse_enum(&get::<String>(row, "visibility")?, Visibility::parse, "visibility")?,
+                data,
+            })
+        }
+
+        async fn insert_event(tx: &mut sqlx::Transaction<'static, $db>, e: &Event) -> Result<()> {
+            sqlx::query(
+                "INSERT INTO report_events (tracking_id, seq, at, kind, actor, from_status, to_status, \
+                 from_institution, to_institution, visibility, body, data) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            )
+            .bind(e.tracking_id.as_str())
+            .bind(e.seq)
+            .bind(Ts::new(e.at))
+            .bind(e.data.kind())
+            .bind(Json(&e.actor))
+            .bind(e.from_status.map(|s| s.as_str()))
+            .bind(e.to_status.as_str())
+            .bind(e.from_institution.as_deref())
+            .bind(e.to_institution.as_deref())
+            .bind(e.visibility.as_str())
+            .bind(e.body.as_deref())
+            .bind(Json(&e.data))
+            .execute(&mut **tx)
+            .await
+            .map_err(db_err)?;
+            Ok(())
+        }
+
+        async fn insert_outbox(tx: &mut sqlx::Transaction<'static, $db>, msgs: &[OutboxMessage], now: Ts) -> Result<()> {
+            for m in msgs {
+                // The key makes enqueueing idempotent as well as delivery.
+                sqlx::query(
+                    "INSERT INTO outbox (topic, key, payload, created_at, available_at) \
+                     VALUES ($1, $2, $3, $4, $4) ON CONFLICT (key) DO NOTHING",
+                )
+                .bind(m.topic.as_str())
+                .bind(m.key.as_str())
+                .bind(Json(&m.payload))
+                .bind(now)
+                .execute(&mut **tx)
+                .await
+                .map_err(db_err)?;
+            }
+            Ok(())
+        }
+
+        async fn insert_audit(tx: &mut sqlx::Transaction<'static, $db>, a: &AuditEntry) -> Result<()> {
+            sqlx::query("INSERT INTO audit_log (at, user_id, action, target, detail) VALUES ($1, $2, $3, $4, $5)")
+                .bind(Ts::new(a.at))
+                .bind(a.user_id.as_deref())
+                .bind(a.action.as_str())
+                .bind(a.target.as_str())
+                .bind(a.detail.as_deref())
+                .execute(&mut **tx)
+                .await
+                .map_err(db_err)?;
+            Ok(())
+        }
+
+        fn institution_from_row(row: &$row) -> Result<Institution> {
+            Ok(Institution {
+                code: get(row, "code")?,
+                name: get(row, "name")?,
+                kind: parse_enum(&get::<String>(row, "kind")?, InstitutionKind::parse, "kind")?,
+                parent: get(row, "parent_code")?,
+                region_code: get(row, "region_code")?,
+                zone: parse_enum(&get::<String>(row, "zone")?, Zone::parse, "zone")?,
+            })
+        }
+
+        fn region_from_row(row: &$row) -> Result<Region> {
+            Ok(Region {
+                code: get(row, "code")?,
+                level: get(row, "level")?,
+                parent_code: get(row, "parent_code")?,
+                name: get(row, "name")?,
+                postal_code: get(row, "postal_code")?,
+            })
+        }
+
+        impl $store {
+            async fn begin_write(&self) -> Result<sqlx::Transaction<'static, $db>> {
+                self.writer.begin_with(Self::BEGIN_WRITE).await.map_err(db_err)
+            }
+
+            async fn memberships(&self, user_id: &str) -> Result<Vec<Membership>> {
+                let rows = sqlx::query("SELECT role, institution FROM memberships WHERE user_id = $1 ORDER BY role, institution")
+                    .bind(user_id)
+                    .fetch_all(&self.reader)
+                    .await
+                    .map_err(db_err)?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(Membership {
+                            role: parse_enum(&get::<String>(r, "role")?, Role::parse, "role")?,
+                            institution: get(r, "institution")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn user_from_row(&self, row: &$row) -> Result<User> {
+                let id: String = get(row, "id")?;
+                Ok(User {
+                    memberships: self.memberships(&id).await?,
+                    id,
+                    email: get(row, "email")?,
+                    phone: get(row, "phone")?,
+                    name: get(row, "name")?,
+                    is_staff: get(row, "is_staff")?,
+                })
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl Store for $store {
+            fn backend(&self) -> Backend {
+                Self::BACKEND
+            }
+
+            async fn migrate(&self) -> Result<Vec<i64>> {
+                let mut tx = self.begin_write().await?;
+                sqlx::raw_sql(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+                )
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                let done: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                let mut applied = Vec::new();
+                for (version, sql) in Self::MIGRATIONS {
+                    if done.contains(version) {
+                        continue;
+                    }
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(*sql)).execute(&mut *tx).await.map_err(db_err)?;
+                    sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
+                        .bind(*version)
+                        .bind(Ts::now().millis())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    applied.push(*version);
+                }
+                tx.commit().await.map_err(db_err)?;
+                Ok(applied)
+            }
+
+            async fn ping(&self) -> Result<()> {
+                sqlx::query("SELECT 1").execute(&self.reader).await.map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn upsert_regions(&self, rows: &[Region]) -> Result<u64> {
+                let mut tx = self.begin_write().await?;
+                for chunk in rows.chunks(200) {
+                    let mut sql = String::from("INSERT INTO regions (code, level, parent_code, name, postal_code) VALUES ");
+                    let vals: Vec<String> = (0..chunk.len()).map(|i| format!("({})", placeholders(i * 5 + 1, 5))).collect();
+                    sql.push_str(&vals.join(", "));
+                    sql.push_str(
+                        " ON CONFLICT (code) DO UPDATE SET level = excluded.level, parent_code = excluded.parent_code, \
+                         name = excluded.name, postal_code = excluded.postal_code",
+                    );
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for r in chunk {
+                        q = q.bind(r.code.as_str()).bind(r.level).bind(r.parent_code.as_deref()).bind(r.name.as_str()).bind(r.postal_code.as_deref());
+                    }
+                    q.execute(&mut *tx).await.map_err(db_err)?;
+                }
+                tx.commit().await.map_err(db_err)?;
+                Ok(rows.len() as u64)
+            }
+
+            async fn region(&self, code: &str) -> Result<Option<Region>> {
+                let row = sqlx::query("SELECT code, level, parent_code, name, postal_code FROM regions WHERE code = $1")
+                    .bind(code)
+                    .fetch_optional(&self.reader)
+                    .await
+                    .map_err(db_err)?;
+                row.as_ref().map(region_from_row).transpose()
+            }
+
+            async fn regions(&self, rq: &RegionQuery) -> Result<Vec<Region>> {
+                let mut conds = Vec::new();
+                let mut args = Vec::new();
+                if let Some(p) = &rq.parent {
+                    args.push(Arg::Text(p.clone()));
+                    conds.push(format!("parent_code = ${}", args.len()));
+                }
+                if let Some(l) = rq.level {
+                    args.push(Arg::I64(l));
+                    conds.push(format!("level = ${}", args.len()));
+                }
+                if let Some(n) = &rq.name_contains {
+                    args.push(Arg::Text(format!("%{}%", n.to_lowercase())));
+                    conds.push(format!("lower(name) LIKE ${}", args.len()));
+                }
+                let mut sql = String::from("SELECT code, level, parent_code, name, postal_code FROM regions");
+                if !conds.is_empty() {
+                    sql.push_str(" WHERE ");
+                    sql.push_str(&conds.join(" AND "));
+                }
+                sql.push_str(&format!(" ORDER BY code LIMIT {}", rq.limit.clamp(1, 1000)));
+                let rows = bind_args(sqlx::query(sqlx::AssertSqlSafe(sql)), &args)
+                    .fetch_all(&self.reader)
+                    .await
+                    .map_err(db_err)?;
+                rows.iter().map(region_from_row).collect()
+            }
+
+            async fn region_counts(&self) -> Result<[i64; 4]> {
+                let rows = sqlx::query("SELECT level, COUNT(*) AS n FROM regions GROUP BY level")
+                    .fetch_all(&self.reader)
+                    .await
+                    .map_err(db_err)?;
+                let mut out = [0i64; 4];
+                for r in &rows {
+                    let level: i64 = get(r, "level")?;
+                    if (1..=4).contains(&level) {
+                        out[(level - 1) as usize] = get(r, "n")?;
+                    }
+                }
+                Ok(out)
+            }
+
+            async fn upsert_institutions(&self, rows: &[Institution]) -> Result<u64> {
+                let mut tx = self.begin_write().await?;
+                let now = Ts::now();
+                for i in rows {
+                    sqlx::query(
+                        "INSERT INTO institutions (code, name, kind, parent_code, region_code, zone, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (code) DO UPDATE SET name = excluded.name, \
+                         kind = excluded.kind, parent_code = excluded.parent_code, region_code = excluded.region_code, \
+                         zone = excluded.zone",
+                    )
+                    .bind(i.code.as_str())
+                    .bind(i.name.as_str())
+                    .bind(i.kind.as_str())
+                    .bind(i.parent.as_deref())
+                    .bind(i.region_code.as_deref())
+                    .bind(i.zone.as_str())
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                }
+                tx.commit().await.map_err(db_err)?;
+                Ok(rows.len() as u64)
+            }
+
+            async fn institution(&self, code: &str) -> Result<Option<Institution>> {
+                let row = sqlx::query("SELECT code, name, kind, parent_code, region_code, zone FROM institutions WHERE code = $1")
+                    .bind(code)
+                    .fetch_optional(&self.reader)
+                    .await
+                    .map_err(db_err)?;
+                row.as_ref().map(institution_from_row).transpose()
+            }
+
+            async fn institutions(&self, iq: &InstitutionQuery) -> Result<Vec<Institution>> {
+                let mut conds = Vec::new();
+                let mut args = Vec::new();
+                match iq.parent.as_deref() {
+                    Some("") => conds.push("parent_code IS NULL".to_string()),
+                    Some(p) => {
+                        args.push(Arg::Text(p.to_string()));
+                        conds.push(format!("parent_code = ${}", args.len()));
+                    }
+                    None => {}
+                }
+                if let Some(k) = iq.kind {
+                    args.push(Arg::Text(k.as_str().to_string()));
+                    conds.push(format!("kind = ${}", args.len()));
+                }
+                if let Some(n) = &iq.name_contains {
+                    args.push(Arg::Text(format!("%{}%", n.to_lowercase())));
+                    conds.push(format!("(lower(name) LIKE ${0} OR code LIKE ${0})", args.len()));
+                }
+                if let Some(r) = &iq.region_code {
+                    args.push(Arg::Text(r.clone()));
+                    conds.push(format!("region_code = ${}", args.len()));
+                }
+                let mut sql = String::from("SELECT code, name, kind, parent_code, region_code, zone FROM institutions");
+                if !conds.is_empty() {
+                    sql.push_str(" WHERE ");
+                    sql.push_str(&conds.join(" AND "));
+                }
+                sql.push_str(&format!(" ORDER BY code LIMIT {}", iq.limit.clamp(1, 1000)));
+                let rows = bind_args(sqlx::query(sqlx::AssertSqlSafe(sql)), &args)
+                    .fetch_all(&self.reader)
+                    .await
+                    .map_err(db_err)?;
+                rows.iter().map(institution_from_row).collect()
+            }
+
+            async fn institution_path(&self, code: &str) -> Result<Vec<String>> {
+                let rows = sqlx::query(
+                    "WITH RECURSIVE up(code, parent_code, depth) AS ( \
+                       SELECT code, parent_code, 0 FROM institutions WHERE code = $1 \
+                       UNION ALL SELECT i.code, i.parent_code, up.depth + 1 FROM institutions i \
+                       JOIN up ON i.code = up.parent_code WHERE up.depth < 32) \
+                     SELECT code FROM up ORDER BY depth DESC",
+                )
+                .bind(code)
+                .fetch_all(&self.reader)
+                .await
+                .map_err(db_err)?;
+                rows.iter().map(|r| get::<String>(r, "code")).collect()
+            }
+
+            async fn institution_count(&self) -> Result<i64> {
+                sqlx::query_scalar("SELECT COUNT(*) FROM institutions").fetch_one(&self.reader).await.map_err(db_err)
+            }
+
+            async fn upsert_categories(&self, rows: &[Category]) -> Result<u64> {
+                let mut tx = self.begin_write().await?;
+                for c in rows {
+                    sqlx::query(
+                        "INSERT INTO categories (code, name_id, name_en) VALUES ($1, $2, $3) \
+                         ON CONFLICT (code) DO UPDATE SET name_id = excluded.name_id, name_en = excluded.name_en",
+                    )
+                    .bind(c.code.as_str())
+                    .bind(c.name_id.as_str())
+                    .bind(c.name_en.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                }
+                tx.commit().await.map_err(db_err)?;
+                Ok(rows.len() as u64)
+            }
+
+            async fn categories(&self) -> Result<Vec<Category>> {
+                let rows = sqlx::query("SELECT code, name_id, name_en FROM categories ORDER BY code")
+                    .fetch_all(&self.reader)
+                    .await
+                    .map_err(db_err)?;
+                rows.iter()
+                    .map(|r| Ok(Category { code: get(r, "code")?, name_id: get(r, "name_id")?, name_en: get(r, "name_en")? }))
+                    .collect()
+            }
+
+            async fn create_user(&self, u: &NewUser) -> Result<User> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "INSERT INTO users (id, email, phone, name, password_hash, is_staff, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(u.id.as_str())
+                .bind(u.email.as_deref())
+                .bind(u.phone.as_deref())
+                .bind(u.name.as_str())
+                .bind(u.password_hash.as_str())
+                .bind(u.is_staff)
+                .bind(Ts::now())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                if !u.is_staff {
+                    // A citizen account is also a reporter identity.
+                    sqlx::query("INSERT INTO reporters (id, user_id, name, email, phone, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                        .bind(format!("r-{}", u.id))
+                        .bind(u.id.as_str())
+                        .bind(u.name.as_str())
+                        .bind(u.email.as_deref())
+                        .bind(u.phone.as_deref())
+                        .bind(Ts::now())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                }
+                for m in &u.memberships {
+                    sqlx::query("INSERT INTO memberships (user_id, role, institution) VALUES ($1, $2, $3)")
+                        .bind(u.id.as_str())
+                        .bind(m.role.as_str())
+                        .bind(m.institution.as_str())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                }
+                tx.commit().await.map_err(db_err)?;
+                Ok(User {
+                    id: u.id.clone(),
+                    email: u.email.clone(),
+                    phone: u.phone.clone(),
+                    name: u.name.clone(),
+                    is_staff: u.is_staff,
+                    memberships: u.memberships.clone(),
+                })
+            }
+
+            async fn add_membership(&self, user_id: &str, m: &Membership) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query("INSERT INTO memberships (user_id, role, institution) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                    .bind(user_id)
+                    .bind(m.role.as_str())
+                    .bind(m.institution.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                tx.commit().await.map_err(db_err)
+            }
+
+            async fn user_by_login(&self, login: &str) -> Result<Option<(User, String)>> {
+                let row = sqlx::query(
+                    "SELECT id, email, phone, name, is_staff, password_hash FROM users WHERE email = $1 OR phone = $1",
+                )
+                .bind(login)
+                .fetch_optional(&self.reader)
+                .await
+                .map_err(db_err)?;
+                match row {
+                    None => Ok(None),
+                    Some(r) => {
+                        let hash: String = get(&r, "password_hash")?;
+                        Ok(Some((self.user_from_row(&r).await?, hash)))
+                    }
+                }
+            }
+
+            async fn user(&self, id: &str) -> Result<Option<User>> {
+                let row = sqlx::query("SELECT id, email, phone, name, is_staff FROM users WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.reader)
+                    .await
+                    .map_err(db_err)?;
+                match row {
+                    None => Ok(None),
+                    Some(r) => Ok(Some(self.user_from_row(&r).await?)),
+                }
+            }
+
+            async fn create_token(&self, t: &NewToken) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query("INSERT INTO tokens (token_hash, user_id, kind, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(t.token_hash.as_str())
+                    .bind(t.user_id.as_str())
+                    .bind(t.kind.as_str())
+                    .bind(t.created_at)
+                    .bind(t.expires_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                tx.commit().await.map_err(db_err)
+            }
+
+            async fn user_by_token(&self, token_hash: &str, kind: TokenKind, now: Ts) -> Result<Option<User>> {
+                let row = sqlx::query(
+                    "SELECT u.id, u.email, u.phone, u.name, u.is_staff FROM tokens t JOIN users u ON u.id = t.user_id \
+                     WHERE t.token_hash = $1 AND t.kind = $2 AND t.expires_at > $3",
+                )
+                .bind(token_hash)
+                .bind(kind.as_str())
+                .bind(now)
+                .fetch_optional(&self.reader)
+                .await
+                .map_err(db_err)?;
+                match row {
+                    None => Ok(None),
+                    Some(r) => Ok(Some(self.user_from_row(&r).await?)),
+                }
+            }
+
+            async fn delete_token(&self, token_hash: &str) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query("DELETE FROM tokens WHERE token_hash = $1")
+                    .bind(token_hash)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                tx.commit().await.map_err(db_err)
+            }
+
+            async fn create_report(&self, n: &NewReport) -> Result<CreateOutcome> {
+                let mut tx = self.begin_write().await?;
+                if let Some(key) = &n.idempotency_key {
+                    let existing: Option<String> =
+                        sqlx::query_scalar("SELECT tracking_id FROM reports WHERE idempotency_key = $1")
+                            .bind(key.as_str())
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .map_err(db_err)?;
+                    if let Some(id) = existing {
+                        tx.rollback().await.map_err(db_err)?;
+                        return Ok(CreateOutcome::Duplicate(TrackingId::parse(&id)?));
+                    }
+                }
+                if let Some(rep) = &n.new_reporter {
+                    sqlx::query("INSERT INTO reporters (id, user_id, name, email, phone, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                        .bind(rep.id.as_str())
+                        .bind(rep.user_id.as_deref())
+                        .bind(rep.name.as_deref())
+                        .bind(rep.email.as_deref())
+                        .bind(rep.phone.as_deref())
+                        .bind(Ts::new(n.report.submitted_at))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                }
+                let sql = format!(
+                    "INSERT INTO reports ({REPORT_COLS}, pin_hash, idempotency_key) VALUES ({})",
+                    placeholders(1, 37)
+                );
+                bind_report(sqlx::query(sqlx::AssertSqlSafe(sql)), &n.report)
+                    .bind(n.pin_hash.as_str())
+                    .bind(n.idempotency_key.as_deref())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                insert_event(&mut tx, &n.event).await?;
+                insert_outbox(&mut tx, &n.outbox, Ts::new(n.report.submitted_at)).await?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(CreateOutcome::Created)
+            }
+
+            async fn report(&self, id: &TrackingId) -> Result<Option<StoredReport>> {
+                let sql = format!("SELECT {REPORT_COLS}, pin_hash FROM reports WHERE tracking_id = $1");
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(id.as_str())
+                    .fetch_optional(&self.reader)
+                    .await
+                    .map_err(db_err)?;
+                match row {
+                    None => Ok(None),
+                    Some(r) => Ok(Some(StoredReport { report: report_from_row(&r)?, pin_hash: get(&r, "pin_hash")? })),
+                }
+            }
+
+            async fn append(&self, c: &Change) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                let assignments: Vec<String> = REPORT_COLS
+                    .split(", ")
+                    .enumerate()
+                    .skip(1)
+                    .map(|(i, col)| format!("{col} = ${}", i + 1))
+                    .collect();
+                let sql = format!(
+                    "UPDATE reports SET {} WHERE tracking_id = $1 AND version = $36",
+                    assignments.join(", ")
+                );
+                let res = bind_report(sqlx::query(sqlx::AssertSqlSafe(sql)), &c.report)
+                    .bind(c.expected_version)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                if res.rows_affected() != 1 {
+                    tx.rollback().await.map_err(db_err)?;
+                    return Err(Error::new(lapor_domain::ErrorCode::StaleVersion));
+                }
+                for e in &c.events {
+                    insert_event(&mut tx, e).await?;
+                }
+                let now = c.events.last().map(|e| Ts::new(e.at)).unwrap_or_else(Ts::now);
+                insert_outbox(&mut tx, &c.outbox, now).await?;
+                for a in &c.audit {
+                    insert_audit(&mut tx, a).await?;
+                }
+                tx.commit().await.map_err(db_err)
+            }
+
+            async fn events(&self, id: &TrackingId) -> Result<Vec<Event>> {
+                let rows = sqlx::query(
+                    "SELECT tracking_id, seq, at, actor, from_status, to_status, from_institution, to_institution, \
+                     visibility, body, data FROM report_events WHERE tracking_id = $1 ORDER BY seq",
+                )
+                .bind(id.as_str())
+                .fetch_all(&self.reader)
+                .await
+                .map_err(db_err)?;
+                rows.iter().map(event_from_row).collect()
+            }
+
+            async fn list_reports(&self, f: &ReportFilter) -> Result<ReportPage> {
+                let Some((sql, args)) = f.to_sql() else {
+                    return Ok(ReportPage { items: vec![], next_cursor: None });
+                };
+                let rows = bind_args(sqlx::query(sqlx::AssertSqlSafe(sql)), &args)
+                    .fetch_all(&self.reader)
+                    .await
+                    .map_err(db_err)?;
+                let mut items = rows.iter().map(report_from_row).collect::<Result<Vec<_>>>()?;
+                let limit = f.limit.clamp(1, 500) as usize;
+                let next_cursor = if items.len() > limit {
+                    items.truncate(limit);
+                    items.last().map(|r| {
+                        Cursor { submitted_at_ms: r.submitted_at.timestamp_millis(), tracking_id: r.tracking_id.to_string() }
+                            .encode()
+                    })
+                } else {
+                    None
+                };
+                Ok(ReportPage { items, next_cursor })
+            }
+
+            async fn reporter(&self, id: &str) -> Result<Option<ReporterIdentity>> {
+                let row = sqlx::query("SELECT id, user_id, name, email, phone FROM reporters WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.reader)
+                    .await
+                    .map_err(db_err)?;
+                row.map(|r| {
+                    Ok(ReporterIdentity {
+                        id: get(&r, "id")?,
+                        user_id: get(&r, "user_id")?,
+                        name: get(&r, "name")?,
+                        email: get(&r, "email")?,
+                        phone: get(&r, "phone")?,
+                    })
+                })
+                .transpose()
+            }
+
+            async fn reporter_for_user(&self, user_id: &str) -> Result<Option<String>> {
+                sqlx::query_scalar("SELECT id FROM reporters WHERE user_id = $1 ORDER BY created_at LIMIT 1")
+                    .bind(user_id)
+                    .fetch_optional(&self.reader)
+                    .await
+                    .map_err(db_err)
+            }
+
+            async fn setting_or_init(&self, key: &str, value: &str) -> Result<String> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+                    .bind(key)
+                    .bind(value)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                let v: String = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+                    .bind(key)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(v)
+            }
+
+            async fn write_audit(&self, a: &AuditEntry) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                insert_audit(&mut tx, a).await?;
+                tx.commit().await.map_err(db_err)
+            }
+
+            async fn audit_entries(&self, target: Option<&str>, limit: i64) -> Result<Vec<AuditEntry>> {
+                let rows = sqlx::query(
+                    "SELECT at, user_id, action, target, detail FROM audit_log \
+                     WHERE ($1 IS NULL OR target = $1) ORDER BY id DESC LIMIT $2",
+                )
+                .bind(target)
+                .bind(limit.clamp(1, 1000))
+                .fetch_all(&self.reader)
+                .await
+                .map_err(db_err)?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(AuditEntry {
+                            at: get::<Ts>(r, "at")?.0,
+                            user_id: get(r, "user_id")?,
+                            action: get(r, "action")?,
+                            target: get(r, "target")?,
+                            detail: get(r, "detail")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn outbox(&self, limit: i64) -> Result<Vec<OutboxRow>> {
+                let rows = sqlx::query("SELECT id, topic, key, payload, state, attempts FROM outbox ORDER BY id LIMIT $1")
+                    .bind(limit.clamp(1, 10_000))
+                    .fetch_all(&self.reader)
+                    .await
+                    .map_err(db_err)?;
+                rows.iter()
+                    .map(|r| {
+                        let Json(payload): Json<serde_json::Value> = get(r, "payload")?;
+                        Ok(OutboxRow {
+                            id: get(r, "id")?,
+                            topic: get(r, "topic")?,
+                            key: get(r, "key")?,
+                            payload,
+                            state: get(r, "state")?,
+                            attempts: get(r, "attempts")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn outbox_count(&self) -> Result<i64> {
+                sqlx::query_scalar("SELECT COUNT(*) FROM outbox").fetch_one(&self.reader).await.map_err(db_err)
+            }
+        }
+    };
+}
+
+pub(crate) use backend_impl;

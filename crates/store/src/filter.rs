@@ -1,0 +1,225 @@
+//! Report list filters, compiled to one SQL text that both backends accept.
+
+use crate::ts::Ts;
+use lapor_domain::error::{Error, ErrorCode};
+use lapor_domain::report::{Classification, Report, Status};
+
+/// A bind value for dynamically built queries.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arg {
+    Text(String),
+    I64(i64),
+    Ts(Ts),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ReportFilter {
+    pub statuses: Vec<Status>,
+    /// Reports assigned to this institution or any institution/unit below it.
+    pub institution_subtree: Option<String>,
+    /// Restricts to the union of these subtrees (the caller's scope). An
+    /// empty `Some(vec![])` matches nothing.
+    pub scope: Option<Vec<String>>,
+    pub classification: Option<Classification>,
+    pub category: Option<String>,
+    /// A Kemendagri region code; matches it and every region below it.
+    pub region: Option<String>,
+    pub submitted_from: Option<Ts>,
+    pub submitted_before: Option<Ts>,
+    /// Only reports whose running deadline passed before this instant.
+    pub overdue_at: Option<Ts>,
+    /// Only reports the public may see.
+    pub public_only: bool,
+    pub reporter_id: Option<String>,
+    pub cursor: Option<Cursor>,
+    pub limit: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportPage {
+    pub items: Vec<Report>,
+    pub next_cursor: Option<String>,
+}
+
+/// Keyset position: newest first, ties broken by Tracking ID.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub submitted_at_ms: i64,
+    pub tracking_id: String,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        format!("{}~{}", self.submitted_at_ms, self.tracking_id)
+    }
+    pub fn decode(s: &str) -> Result<Cursor, Error> {
+        let bad = || Error::with(ErrorCode::InvalidQuery, "cursor");
+        let (ms, id) = s.split_once('~').ok_or_else(bad)?;
+        let submitted_at_ms = ms.parse().map_err(|_| bad())?;
+        if id.is_empty() || id.len() > 16 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return Err(bad());
+        }
+        Ok(Cursor {
+            submitted_at_ms,
+            tracking_id: id.to_string(),
+        })
+    }
+}
+
+pub(crate) const REPORT_COLS: &str = "tracking_id, version, status, classification, needs_investigation, category, title, body, incident_date, region_code, latitude, longitude, anonymous, confidential, channel, reporter_id, suggested_institution, institution, unit, zone, policy, stage, due_at, held_from, held_at, rating, rating_comment, reopen_count, transfer_count, archive_reason, merged_into, submitted_at, updated_at, first_response_at, completed_at";
+
+/// Condition under which the public may see a report; mirrors `Report::is_public`.
+pub(crate) const PUBLIC_CONDITION: &str = "confidential = FALSE AND institution IS NOT NULL AND status <> 'merged' AND (archive_reason IS NULL OR archive_reason <> 'spam')";
+
+const OPEN_STATUSES: &str = "('submitted','dispositioned','in_progress')";
+
+struct Sql {
+    text: String,
+    args: Vec<Arg>,
+}
+
+impl Sql {
+    fn arg(&mut self, a: Arg) -> String {
+        self.args.push(a);
+        format!("${}", self.args.len())
+    }
+}
+
+fn subtree_cte(name: &str, seeds: &str) -> String {
+    format!(
+        "{name}(code) AS (SELECT code FROM institutions WHERE code IN ({seeds}) \
+         UNION SELECT i.code FROM institutions i JOIN {name} s ON i.parent_code = s.code)"
+    )
+}
+
+impl ReportFilter {
+    /// Builds the SELECT. Returns `None` when the filter can match nothing.
+    pub(crate) fn to_sql(&self) -> Option<(String, Vec<Arg>)> {
+        let mut q = Sql {
+            text: String::new(),
+            args: Vec::new(),
+        };
+        let mut ctes = Vec::new();
+        let mut conds: Vec<String> = Vec::new();
+        if let Some(scope) = &self.scope {
+            if scope.is_empty() {
+                return None;
+            }
+            let seeds: Vec<String> = scope.iter().map(|c| q.arg(Arg::Text(c.clone()))).collect();
+            ctes.push(subtree_cte("scope_tree", &seeds.join(",")));
+            conds
+                .push("(institution IN (SELECT code FROM scope_tree) OR unit IN (SELECT code FROM scope_tree))".into());
+        }
+        if let Some(root) = &self.institution_subtree {
+            let p = q.arg(Arg::Text(root.clone()));
+            ctes.push(subtree_cte("filter_tree", &p));
+            conds.push(
+                "(institution IN (SELECT code FROM filter_tree) OR unit IN (SELECT code FROM filter_tree))".into(),
+            );
+        }
+        if !self.statuses.is_empty() {
+            let ps: Vec<String> = self
+                .statuses
+                .iter()
+                .map(|s| q.arg(Arg::Text(s.as_str().into())))
+                .collect();
+            conds.push(format!("status IN ({})", ps.join(",")));
+        }
+        if let Some(c) = self.classification {
+            conds.push(format!("classification = {}", q.arg(Arg::Text(c.as_str().into()))));
+        }
+        if let Some(c) = &self.category {
+            conds.push(format!("category = {}", q.arg(Arg::Text(c.clone()))));
+        }
+        if let Some(r) = &self.region {
+            // Region codes nest by prefix; '/' sorts right after '.', so this
+            // range is the code and everything below it, and uses the index.
+            let a = q.arg(Arg::Text(r.clone()));
+            let b = q.arg(Arg::Text(format!("{r}/")));
+            conds.push(format!("(region_code >= {a} AND region_code < {b})"));
+        }
+        if let Some(t) = self.submitted_from {
+            conds.push(format!("submitted_at >= {}", q.arg(Arg::Ts(t))));
+        }
+        if let Some(t) = self.submitted_before {
+            conds.push(format!("submitted_at < {}", q.arg(Arg::Ts(t))));
+        }
+        if let Some(t) = self.overdue_at {
+            conds.push(format!("status IN {OPEN_STATUSES} AND due_at < {}", q.arg(Arg::Ts(t))));
+        }
+        if self.public_only {
+            conds.push(PUBLIC_CONDITION.into());
+        }
+        if let Some(r) = &self.reporter_id {
+            conds.push(format!("reporter_id = {}", q.arg(Arg::Text(r.clone()))));
+        }
+        if let Some(c) = &self.cursor {
+            let ts = q.arg(Arg::Ts(Ts(
+                chrono::DateTime::from_timestamp_millis(c.submitted_at_ms).unwrap_or_default()
+            )));
+            let id = q.arg(Arg::Text(c.tracking_id.clone()));
+            conds.push(format!(
+                "(submitted_at < {ts} OR (submitted_at = {ts} AND tracking_id < {id}))"
+            ));
+        }
+        let limit = self.limit.clamp(1, 500) + 1;
+        if !ctes.is_empty() {
+            q.text.push_str("WITH RECURSIVE ");
+            q.text.push_str(&ctes.join(", "));
+            q.text.push(' ');
+        }
+        q.text.push_str(&format!("SELECT {REPORT_COLS} FROM reports"));
+        if !conds.is_empty() {
+            q.text.push_str(" WHERE ");
+            q.text.push_str(&conds.join(" AND "));
+        }
+        q.text
+            .push_str(&format!(" ORDER BY submitted_at DESC, tracking_id DESC LIMIT {limit}"));
+        Some((q.text, q.args))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_roundtrip_and_garbage() {
+        let c = Cursor {
+            submitted_at_ms: 1_764_000_000_000,
+            tracking_id: "7KQ4-M2XA".into(),
+        };
+        assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
+        for bad in ["", "abc", "12~", "x~ABCD", "1~'; DROP TABLE reports; --"] {
+            assert!(Cursor::decode(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn placeholders_are_numbered_in_order() {
+        let f = ReportFilter {
+            scope: Some(vec!["a".into(), "b".into()]),
+            statuses: vec![Status::Submitted],
+            region: Some("32.73".into()),
+            limit: 10,
+            ..Default::default()
+        };
+        let (sql, args) = f.to_sql().unwrap();
+        assert_eq!(args.len(), 5);
+        for i in 1..=5 {
+            assert!(sql.contains(&format!("${i}")));
+        }
+        assert!(!sql.contains("$6"));
+        assert!(sql.ends_with("LIMIT 11"));
+    }
+
+    #[test]
+    fn empty_scope_matches_nothing() {
+        let f = ReportFilter {
+            scope: Some(vec![]),
+            limit: 10,
+            ..Default::default()
+        };
+        assert!(f.to_sql().is_none());
+    }
+}

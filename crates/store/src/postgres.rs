@@ -1,0 +1,43 @@
+//! PostgreSQL backend: the production path.
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Pool, Postgres};
+use std::str::FromStr;
+use std::time::Duration;
+
+pub struct PgStore {
+    pub(crate) writer: Pool<Postgres>,
+    pub(crate) reader: Pool<Postgres>,
+}
+
+impl PgStore {
+    const BACKEND: crate::Backend = crate::Backend::Postgres;
+    const BEGIN_WRITE: &'static str = "BEGIN";
+    const MIGRATIONS: &'static [(i64, &'static str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql"))];
+
+    pub async fn open(url: &str, opts: &crate::StoreOptions) -> crate::Result<PgStore> {
+        let co = PgConnectOptions::from_str(url)
+            .map_err(|e| lapor_domain::Error::validation(format!("database url: {e}")))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(opts.max_connections.max(2))
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(co)
+            .await
+            .map_err(crate::db_err)?;
+        // One pool serves both: PostgreSQL handles concurrent writers itself.
+        Ok(PgStore {
+            writer: pool.clone(),
+            reader: pool,
+        })
+    }
+
+    /// The pool, for tests and tools that need raw access.
+    pub fn pool(&self) -> &Pool<Postgres> {
+        &self.writer
+    }
+}
+
+mod imp {
+    use super::PgStore;
+    crate::backend::backend_impl!(PgStore, sqlx::Postgres, sqlx::postgres::PgRow);
+}

@@ -1,0 +1,156 @@
+//! Helpers for tests that need a real database: a fresh SQLite file, or a
+//! uniquely named PostgreSQL database that is dropped afterwards.
+
+use crate::{PgStore, SqliteStore, Store, StoreOptions};
+use sqlx::Connection;
+use std::sync::Arc;
+
+/// A database that exists for one test and is removed on drop.
+pub struct TestDb {
+    pub url: String,
+    pub store: Arc<dyn Store>,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    None,
+    File(std::path::PathBuf),
+    Pg { admin_url: String, name: String },
+}
+
+fn unique(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .subsec_nanos();
+    format!(
+        "{prefix}_{}_{}_{nanos}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+impl TestDb {
+    pub async fn sqlite() -> TestDb {
+        let dir = std::env::temp_dir().join(unique("lapor_test"));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("lapor.db");
+        let url = format!("sqlite://{}", path.display());
+        let store: Arc<dyn Store> = Arc::new(
+            SqliteStore::open(&url, &StoreOptions::default())
+                .await
+                .expect("open sqlite"),
+        );
+        store.migrate().await.expect("migrate sqlite");
+        TestDb {
+            url,
+            store,
+            cleanup: Cleanup::File(dir),
+        }
+    }
+
+    /// A fresh database on the server at `LAPOR_TEST_PG_URL`, or None when
+    /// the variable is unset.
+    pub async fn postgres() -> Option<TestDb> {
+        let admin_url = std::env::var("LAPOR_TEST_PG_URL").ok()?;
+        let name = unique("lapor_test");
+        let mut conn = sqlx::PgConnection::connect(&admin_url)
+            .await
+            .expect("LAPOR_TEST_PG_URL is set but PostgreSQL is not reachable");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
+        let _ = conn.close().await;
+        let url = with_database(&admin_url, &name);
+        let store: Arc<dyn Store> = Arc::new(
+            PgStore::open(&url, &StoreOptions::default())
+                .await
+                .expect("open postgres"),
+        );
+        store.migrate().await.expect("migrate postgres");
+        Some(TestDb {
+            url,
+            store,
+            cleanup: Cleanup::Pg { admin_url, name },
+        })
+    }
+
+    /// Drops the database now (Drop does it too, best-effort).
+    pub async fn close(mut self) {
+        if let Cleanup::Pg { admin_url, name } = std::mem::replace(&mut self.cleanup, Cleanup::None) {
+            drop_pg(&admin_url, &name).await;
+        }
+    }
+}
+
+async fn drop_pg(admin_url: &str, name: &str) {
+    if let Ok(mut conn) = sqlx::PgConnection::connect(admin_url).await {
+        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut conn)
+        .await;
+        let _ = conn.close().await;
+    }
+}
+
+/// Replaces the database name in a PostgreSQL URL.
+pub fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let base = match base[scheme_end..].find('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::None => {}
+            Cleanup::File(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::Pg { admin_url, name } => {
+                // Drop runs outside async; do it on a throwaway runtime thread.
+                let (admin_url, name) = (admin_url.clone(), name.clone());
+                let _ = std::thread::spawn(move || {
+                    if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                        rt.block_on(drop_pg(&admin_url, &name));
+                    }
+                })
+                .join();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn database_name_is_replaced() {
+        use super::with_database;
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://u@h/db?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
+    }
+}

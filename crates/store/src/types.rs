@@ -1,0 +1,198 @@
+//! Values that cross the store boundary.
+
+use crate::ts::Ts;
+use lapor_domain::event::Event;
+use lapor_domain::ids::TrackingId;
+use lapor_domain::institution::{InstitutionKind, Membership};
+use lapor_domain::report::Report;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Connections in the pool (readers, for SQLite; there is one writer).
+    pub max_connections: u32,
+    /// Durable commits: SQLite `synchronous=FULL` (WAL). PostgreSQL follows
+    /// the server's `synchronous_commit`.
+    pub durable: bool,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            max_connections: 8,
+            durable: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Region {
+    pub code: String,
+    /// 1 province, 2 regency/city, 3 district (kecamatan), 4 village (desa/kelurahan).
+    pub level: i64,
+    pub parent_code: Option<String>,
+    pub name: String,
+    pub postal_code: Option<String>,
+}
+
+impl Region {
+    /// Level from the shape of a Kemendagri code: `32`, `32.73`, `32.73.01`, `32.73.01.1001`.
+    pub fn level_of(code: &str) -> Option<i64> {
+        let parts: Vec<&str> = code.split('.').collect();
+        let ok = parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+        let lens: Vec<usize> = parts.iter().map(|p| p.len()).collect();
+        let shape_ok = matches!(lens.as_slice(), [2] | [2, 2] | [2, 2, 2] | [2, 2, 2, 4]);
+        (ok && shape_ok).then_some(parts.len() as i64)
+    }
+    pub fn parent_of(code: &str) -> Option<String> {
+        code.rsplit_once('.').map(|(p, _)| p.to_string())
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RegionQuery {
+    pub parent: Option<String>,
+    pub level: Option<i64>,
+    pub name_contains: Option<String>,
+    pub limit: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct InstitutionQuery {
+    /// Direct children of this code; `Some("")` means roots.
+    pub parent: Option<String>,
+    pub kind: Option<InstitutionKind>,
+    pub name_contains: Option<String>,
+    pub region_code: Option<String>,
+    pub limit: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Category {
+    pub code: String,
+    pub name_id: String,
+    pub name_en: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub id: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub name: String,
+    pub password_hash: String,
+    pub is_staff: bool,
+    pub memberships: Vec<Membership>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct User {
+    pub id: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub name: String,
+    pub is_staff: bool,
+    pub memberships: Vec<Membership>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// Browser session, sent as a cookie.
+    Session,
+    /// API bearer token.
+    Bearer,
+}
+
+impl TokenKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Session => "session",
+            TokenKind::Bearer => "bearer",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    /// SHA-256 of the secret token; the token itself is never stored.
+    pub token_hash: String,
+    pub user_id: String,
+    pub kind: TokenKind,
+    pub created_at: Ts,
+    pub expires_at: Ts,
+}
+
+/// Who filed a report, kept in its own table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReporterIdentity {
+    pub id: String,
+    pub user_id: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// A message that must leave the system (notification, webhook, reply),
+/// keyed for idempotent delivery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxMessage {
+    pub topic: String,
+    pub key: String,
+    pub payload: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub topic: String,
+    pub key: String,
+    pub payload: serde_json::Value,
+    pub state: String,
+    pub attempts: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditEntry {
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub user_id: Option<String>,
+    pub action: String,
+    pub target: String,
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewReport {
+    pub report: Report,
+    pub event: Event,
+    pub pin_hash: String,
+    /// A reporter identity to insert with the report (None when anonymous
+    /// without contact details, or when `report.reporter_id` already exists).
+    pub new_reporter: Option<ReporterIdentity>,
+    pub outbox: Vec<OutboxMessage>,
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CreateOutcome {
+    Created,
+    /// The idempotency key was used before, for this report.
+    Duplicate(TrackingId),
+}
+
+#[derive(Debug, Clone)]
+pub struct StoredReport {
+    pub report: Report,
+    pub pin_hash: String,
+}
+
+/// A lifecycle change to commit atomically.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub expected_version: i64,
+    pub report: Report,
+    pub events: Vec<Event>,
+    pub outbox: Vec<OutboxMessage>,
+    pub audit: Vec<AuditEntry>,
+}

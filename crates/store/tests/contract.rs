@@ -1,0 +1,583 @@
+//! The contract every Store backend must pass. Runs on SQLite always and on
+//! PostgreSQL when `LAPOR_TEST_PG_URL` is set (each run creates and drops its
+//! own database).
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use lapor_domain::ErrorCode;
+use lapor_domain::calendar::{Calendar, Zone};
+use lapor_domain::event::{Actor, Submission};
+use lapor_domain::ids::TrackingId;
+use lapor_domain::institution::{Institution, InstitutionKind, Membership, Role};
+use lapor_domain::lifecycle::{Command, Ctx, InstitutionTarget, apply, decide, replay, submit};
+use lapor_domain::report::{Channel, Classification, Report, Status};
+use lapor_domain::sla::SlaPolicy;
+use lapor_store::filter::{Cursor, ReportFilter};
+use lapor_store::testing::TestDb;
+use lapor_store::ts::Ts;
+use lapor_store::*;
+use std::sync::Arc;
+
+fn t0() -> DateTime<Utc> {
+    // Monday 2 November 2026, 09:00 WIB.
+    Utc.with_ymd_and_hms(2026, 11, 2, 2, 0, 0).unwrap()
+}
+
+fn inst(code: &str, kind: InstitutionKind, parent: Option<&str>, region: Option<&str>) -> Institution {
+    Institution {
+        code: code.into(),
+        name: format!("Instansi {code}"),
+        kind,
+        parent: parent.map(Into::into),
+        region_code: region.map(Into::into),
+        zone: Zone::Wib,
+    }
+}
+
+async fn seed(store: &Arc<dyn Store>) {
+    store
+        .upsert_regions(&[
+            Region {
+                code: "32".into(),
+                level: 1,
+                parent_code: None,
+                name: "Jawa Barat".into(),
+                postal_code: None,
+            },
+            Region {
+                code: "32.73".into(),
+                level: 2,
+                parent_code: Some("32".into()),
+                name: "Kota Bandung".into(),
+                postal_code: None,
+            },
+            Region {
+                code: "32.73.01".into(),
+                level: 3,
+                parent_code: Some("32.73".into()),
+                name: "Sukasari".into(),
+                postal_code: None,
+            },
+            Region {
+                code: "32.73.01.1001".into(),
+                level: 4,
+                parent_code: Some("32.73.01".into()),
+                name: "Gegerkalong".into(),
+                postal_code: Some("40153".into()),
+            },
+            Region {
+                code: "31".into(),
+                level: 1,
+                parent_code: None,
+                name: "DKI Jakarta".into(),
+                postal_code: None,
+            },
+        ])
+        .await
+        .unwrap();
+    store
+        .upsert_institutions(&[
+            inst("lapor", InstitutionKind::NationalOperator, None, None),
+            inst("pemprov-32", InstitutionKind::Province, Some("lapor"), Some("32")),
+            inst("pemkot-32.73", InstitutionKind::City, Some("pemprov-32"), Some("32.73")),
+            inst(
+                "pemkot-32.73-dishub",
+                InstitutionKind::Unit,
+                Some("pemkot-32.73"),
+                Some("32.73"),
+            ),
+            inst("kemenkes", InstitutionKind::Ministry, Some("lapor"), None),
+        ])
+        .await
+        .unwrap();
+}
+
+struct Fixture {
+    cal: Calendar,
+    policy: SlaPolicy,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        Fixture {
+            cal: Calendar::embedded(),
+            policy: SlaPolicy::default(),
+        }
+    }
+    fn ctx(&self, now: DateTime<Utc>, actor: Actor) -> Ctx<'_> {
+        Ctx {
+            now,
+            actor,
+            calendar: &self.cal,
+            policy: &self.policy,
+        }
+    }
+    fn new_report(&self, seed: u64, at: DateTime<Utc>, region: &str, confidential: bool) -> NewReport {
+        let id = TrackingId::from_random(seed);
+        let sub = Submission {
+            classification: Classification::Pengaduan,
+            category: None,
+            title: format!("Jalan rusak nomor {seed}"),
+            body: "Jalan berlubang di depan sekolah, membahayakan pengendara.".into(),
+            incident_date: Some(at.date_naive()),
+            region_code: Some(region.into()),
+            latitude: Some(-6.9025),
+            longitude: Some(107.6186),
+            anonymous: false,
+            confidential,
+            channel: Channel::Web,
+            reporter_id: Some(format!("rep-{seed}")),
+            suggested_institution: None,
+            policy: self.policy.name.clone(),
+            zone: Zone::Wib,
+        };
+        let event = submit(id, sub, &self.ctx(at, Actor::Reporter { reporter_id: None }));
+        let report = apply(None, &event).unwrap();
+        NewReport {
+            report,
+            event,
+            pin_hash: format!("hash-{seed}"),
+            new_reporter: Some(ReporterIdentity {
+                id: format!("rep-{seed}"),
+                user_id: None,
+                name: Some("Budi".into()),
+                email: Some(format!("budi{seed}@contoh.id")),
+                phone: None,
+            }),
+            outbox: vec![OutboxMessage {
+                topic: "reporter.receipt".into(),
+                key: format!("receipt-{seed}"),
+                payload: serde_json::json!({"tracking_id": format!("{}", TrackingId::from_random(seed))}),
+            }],
+            idempotency_key: Some(format!("idem-{seed}")),
+        }
+    }
+    fn change(&self, r: &Report, cmd: Command, now: DateTime<Utc>) -> Change {
+        let actor = Actor::Staff {
+            user_id: "u1".into(),
+            role: Role::NationalAdmin,
+            institution: "lapor".into(),
+        };
+        let e = decide(r, &cmd, &self.ctx(now, actor)).unwrap();
+        let next = apply(Some(r.clone()), &e).unwrap();
+        Change {
+            expected_version: r.version,
+            report: next,
+            events: vec![e],
+            outbox: vec![OutboxMessage {
+                topic: "reporter.update".into(),
+                key: format!("{}-{}", r.tracking_id, r.version + 1),
+                payload: serde_json::json!({}),
+            }],
+            audit: vec![],
+        }
+    }
+}
+
+fn city_target() -> InstitutionTarget {
+    InstitutionTarget {
+        code: "pemkot-32.73".into(),
+        kind: InstitutionKind::City,
+        zone: Zone::Wib,
+        ancestors: vec!["lapor".into(), "pemprov-32".into()],
+    }
+}
+
+fn disposition() -> Command {
+    Command::Disposition {
+        to: city_target(),
+        classification: None,
+        needs_investigation: None,
+        category: None,
+        note: None,
+    }
+}
+
+async fn migrations_are_idempotent(s: &Arc<dyn Store>) {
+    assert!(s.migrate().await.unwrap().is_empty(), "second migrate applies nothing");
+    s.ping().await.unwrap();
+}
+
+async fn reference_data(s: &Arc<dyn Store>) {
+    assert_eq!(s.region_counts().await.unwrap(), [2, 1, 1, 1]);
+    let r = s.region("32.73.01.1001").await.unwrap().unwrap();
+    assert_eq!(r.postal_code.as_deref(), Some("40153"));
+    assert!(s.region("99.99").await.unwrap().is_none());
+    let kids = s
+        .regions(&RegionQuery {
+            parent: Some("32".into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(kids.iter().map(|r| r.code.as_str()).collect::<Vec<_>>(), ["32.73"]);
+    let named = s
+        .regions(&RegionQuery {
+            name_contains: Some("BANDUNG".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(named.len(), 1);
+
+    assert_eq!(
+        s.institution_path("pemkot-32.73-dishub").await.unwrap(),
+        ["lapor", "pemprov-32", "pemkot-32.73", "pemkot-32.73-dishub"]
+    );
+    assert!(s.institution_path("nope").await.unwrap().is_empty());
+    let roots = s
+        .institutions(&InstitutionQuery {
+            parent: Some(String::new()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(roots.len(), 1);
+    let under = s
+        .institutions(&InstitutionQuery {
+            parent: Some("lapor".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        under.iter().map(|i| i.code.as_str()).collect::<Vec<_>>(),
+        ["kemenkes", "pemprov-32"]
+    );
+    let found = s
+        .institutions(&InstitutionQuery {
+            name_contains: Some("32.73".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 2);
+    // Upsert updates in place.
+    let mut k = s.institution("kemenkes").await.unwrap().unwrap();
+    k.name = "Kementerian Kesehatan".into();
+    s.upsert_institutions(std::slice::from_ref(&k)).await.unwrap();
+    assert_eq!(s.institution("kemenkes").await.unwrap().unwrap(), k);
+    assert_eq!(s.institution_count().await.unwrap(), 5);
+
+    assert_eq!(s.setting_or_init("k", "first").await.unwrap(), "first");
+    assert_eq!(
+        s.setting_or_init("k", "second").await.unwrap(),
+        "first",
+        "first writer wins"
+    );
+
+    s.upsert_categories(&[Category {
+        code: "jalan".into(),
+        name_id: "Jalan".into(),
+        name_en: "Roads".into(),
+    }])
+    .await
+    .unwrap();
+    assert_eq!(s.categories().await.unwrap().len(), 1);
+}
+
+async fn accounts(s: &Arc<dyn Store>) {
+    let u = NewUser {
+        id: "user-1".into(),
+        email: Some("admin@lapor.test".into()),
+        phone: None,
+        name: "Admin".into(),
+        password_hash: "h".into(),
+        is_staff: true,
+        memberships: vec![Membership {
+            role: Role::InstitutionAdmin,
+            institution: "pemkot-32.73".into(),
+        }],
+    };
+    s.create_user(&u).await.unwrap();
+    let dup = s.create_user(&u).await.unwrap_err();
+    assert_eq!(dup.code, ErrorCode::Conflict);
+    let (user, hash) = s.user_by_login("admin@lapor.test").await.unwrap().unwrap();
+    assert_eq!(hash, "h");
+    assert_eq!(user.memberships.len(), 1);
+    s.add_membership(
+        "user-1",
+        &Membership {
+            role: Role::Liaison,
+            institution: "pemkot-32.73".into(),
+        },
+    )
+    .await
+    .unwrap();
+    s.add_membership(
+        "user-1",
+        &Membership {
+            role: Role::Liaison,
+            institution: "pemkot-32.73".into(),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.user("user-1").await.unwrap().unwrap().memberships.len(), 2);
+    // A membership in an unknown institution is refused.
+    let bad = s
+        .add_membership(
+            "user-1",
+            &Membership {
+                role: Role::Liaison,
+                institution: "ghost".into(),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code, ErrorCode::ValidationFailed);
+
+    let now = Ts::new(t0());
+    s.create_token(&NewToken {
+        token_hash: "tok".into(),
+        user_id: "user-1".into(),
+        kind: TokenKind::Bearer,
+        created_at: now,
+        expires_at: Ts::new(t0() + Duration::hours(1)),
+    })
+    .await
+    .unwrap();
+    assert!(s.user_by_token("tok", TokenKind::Bearer, now).await.unwrap().is_some());
+    assert!(
+        s.user_by_token("tok", TokenKind::Session, now).await.unwrap().is_none(),
+        "kinds do not mix"
+    );
+    assert!(
+        s.user_by_token("tok", TokenKind::Bearer, Ts::new(t0() + Duration::hours(2)))
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+    s.delete_token("tok").await.unwrap();
+    assert!(s.user_by_token("tok", TokenKind::Bearer, now).await.unwrap().is_none());
+}
+
+async fn report_lifecycle_is_atomic(s: &Arc<dyn Store>, fx: &Fixture) {
+    let n = fx.new_report(1, t0(), "32.73.01.1001", false);
+    assert_eq!(s.create_report(&n).await.unwrap(), CreateOutcome::Created);
+    // Same idempotency key: nothing new, the same report.
+    let mut again = fx.new_report(2, t0(), "32.73.01.1001", false);
+    again.idempotency_key = n.idempotency_key.clone();
+    assert_eq!(
+        s.create_report(&again).await.unwrap(),
+        CreateOutcome::Duplicate(n.report.tracking_id.clone())
+    );
+    assert!(s.report(&again.report.tracking_id).await.unwrap().is_none());
+    assert!(
+        s.reporter("rep-2").await.unwrap().is_none(),
+        "no orphan identity from the duplicate"
+    );
+
+    let stored = s.report(&n.report.tracking_id).await.unwrap().unwrap();
+    assert_eq!(stored.report, n.report, "projection round-trips exactly");
+    assert_eq!(stored.pin_hash, "hash-1");
+    assert_eq!(
+        s.reporter("rep-1").await.unwrap().unwrap().email.as_deref(),
+        Some("budi1@contoh.id")
+    );
+    assert_eq!(s.outbox_count().await.unwrap(), 1);
+
+    // Disposition, then a stale second writer.
+    let c1 = fx.change(&stored.report, disposition(), t0() + Duration::hours(1));
+    s.append(&c1).await.unwrap();
+    let c_stale = fx.change(&stored.report, disposition(), t0() + Duration::hours(2));
+    let err = s.append(&c_stale).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::StaleVersion);
+    let events = s.events(&n.report.tracking_id).await.unwrap();
+    assert_eq!(events.len(), 2, "stale write left no event");
+    assert_eq!(s.outbox_count().await.unwrap(), 2, "stale write left no outbox row");
+
+    // A change that fails half-way (a duplicate event seq) writes nothing.
+    let cur = s.report(&n.report.tracking_id).await.unwrap().unwrap().report;
+    let mut broken = fx.change(&cur, Command::Accept { note: None }, t0() + Duration::hours(3));
+    let mut dup = broken.events[0].clone();
+    dup.seq = 1; // already taken
+    broken.events.push(dup);
+    broken.outbox[0].key = "never".into();
+    assert!(s.append(&broken).await.is_err());
+    let after = s.report(&n.report.tracking_id).await.unwrap().unwrap().report;
+    assert_eq!(after, cur, "projection unchanged after a failed transaction");
+    assert_eq!(s.events(&n.report.tracking_id).await.unwrap().len(), 2);
+    assert!(s.outbox(100).await.unwrap().iter().all(|o| o.key != "never"));
+
+    // The stored projection equals a replay of the stored events.
+    let replayed = replay(&s.events(&n.report.tracking_id).await.unwrap())
+        .unwrap()
+        .unwrap();
+    assert_eq!(replayed, after);
+
+    // Audit entries commit with the change.
+    let mut audited = fx.change(
+        &after,
+        Command::Accept {
+            note: Some("diterima".into()),
+        },
+        t0() + Duration::hours(4),
+    );
+    audited.audit.push(AuditEntry {
+        at: t0(),
+        user_id: Some("u1".into()),
+        action: "read_identity".into(),
+        target: after.tracking_id.to_string(),
+        detail: None,
+    });
+    s.append(&audited).await.unwrap();
+    let log = s.audit_entries(Some(after.tracking_id.as_str()), 10).await.unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].action, "read_identity");
+}
+
+async fn listing(s: &Arc<dyn Store>, fx: &Fixture) {
+    // 30 reports over 30 hours, alternating Bandung / Jakarta, every 5th confidential.
+    let mut ids = Vec::new();
+    for i in 0..30u64 {
+        let region = if i % 2 == 0 { "32.73.01.1001" } else { "31" };
+        let n = fx.new_report(100 + i, t0() + Duration::hours(i as i64), region, i % 5 == 0);
+        s.create_report(&n).await.unwrap();
+        ids.push(n.report.tracking_id.clone());
+        if i < 10 {
+            let c = fx.change(
+                &n.report,
+                disposition(),
+                t0() + Duration::hours(i as i64) + Duration::minutes(5),
+            );
+            s.append(&c).await.unwrap();
+        }
+    }
+    let all = |f: ReportFilter| async move {
+        let mut out = Vec::new();
+        let mut f = f;
+        loop {
+            let page = s.list_reports(&f).await.unwrap();
+            out.extend(page.items);
+            match page.next_cursor {
+                Some(c) => f.cursor = Some(Cursor::decode(&c).unwrap()),
+                None => break,
+            }
+        }
+        out
+    };
+    let everything = all(ReportFilter {
+        limit: 7,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(everything.len(), 31, "30 plus the lifecycle report");
+    assert!(
+        everything.windows(2).all(|w| w[0].submitted_at >= w[1].submitted_at),
+        "newest first"
+    );
+    let mut seen: Vec<_> = everything.iter().map(|r| r.tracking_id.clone()).collect();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 31, "pagination neither skips nor repeats");
+
+    let bandung = all(ReportFilter {
+        region: Some("32.73".into()),
+        limit: 100,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(bandung.len(), 16);
+    let jabar = all(ReportFilter {
+        region: Some("32".into()),
+        limit: 100,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(jabar.len(), 16, "a province matches its villages");
+    let dispositioned = all(ReportFilter {
+        statuses: vec![Status::Dispositioned],
+        limit: 100,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(dispositioned.len(), 10);
+    let subtree = all(ReportFilter {
+        institution_subtree: Some("pemprov-32".into()),
+        limit: 100,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(subtree.len(), 11, "province subtree includes its city");
+    let scoped_elsewhere = all(ReportFilter {
+        scope: Some(vec!["kemenkes".into()]),
+        limit: 100,
+        ..Default::default()
+    })
+    .await;
+    assert!(scoped_elsewhere.is_empty());
+    let public = all(ReportFilter {
+        public_only: true,
+        limit: 100,
+        ..Default::default()
+    })
+    .await;
+    assert!(public.iter().all(|r| r.is_public()));
+    assert_eq!(public.len(), 9, "dispositioned and not confidential");
+    let far_future = Ts::new(t0() + Duration::days(400));
+    let overdue = all(ReportFilter {
+        overdue_at: Some(far_future),
+        limit: 100,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(
+        overdue.len(),
+        31,
+        "every open report is overdue a year later, the in-progress one too"
+    );
+    let not_yet = all(ReportFilter {
+        overdue_at: Some(Ts::new(t0())),
+        limit: 100,
+        ..Default::default()
+    })
+    .await;
+    assert!(not_yet.is_empty());
+    let window = all(ReportFilter {
+        submitted_from: Some(Ts::new(t0() + Duration::hours(10))),
+        submitted_before: Some(Ts::new(t0() + Duration::hours(20))),
+        limit: 100,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(window.len(), 10);
+    let mine = all(ReportFilter {
+        reporter_id: Some("rep-105".into()),
+        limit: 100,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(mine.len(), 1);
+}
+
+async fn run_contract(s: Arc<dyn Store>) {
+    let fx = Fixture::new();
+    seed(&s).await;
+    migrations_are_idempotent(&s).await;
+    reference_data(&s).await;
+    accounts(&s).await;
+    report_lifecycle_is_atomic(&s, &fx).await;
+    listing(&s, &fx).await;
+}
+
+#[tokio::test]
+async fn sqlite_passes_the_contract() {
+    let db = TestDb::sqlite().await;
+    run_contract(db.store.clone()).await;
+}
+
+#[tokio::test]
+async fn postgres_passes_the_contract() {
+    let Some(db) = TestDb::postgres().await else {
+        eprintln!("LAPOR_TEST_PG_URL not set: PostgreSQL contract skipped");
+        return;
+    };
+    run_contract(db.store.clone()).await;
+    db.close().await;
+}
