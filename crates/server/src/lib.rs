@@ -116,6 +116,11 @@ pub fn router(state: AppState) -> Router {
             utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs").url("/api/v1/docs/openapi.json", api::ApiDoc::openapi()),
         )
         .route("/healthz", get(healthz))
+        // Until the web UI lands, the front door is the API documentation.
+        .route(
+            "/",
+            get(|| async { axum::response::Redirect::temporary("/api/v1/docs/") }),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))

@@ -1,0 +1,220 @@
+//! A real Lapor server on a loopback port, over a fresh database, with one
+//! logged-in user per role.
+
+#![allow(dead_code)]
+
+use lapor_domain::calendar::{Calendar, Zone};
+use lapor_domain::institution::{Institution, InstitutionKind, Membership, Role};
+use lapor_server::auth::token_digest;
+use lapor_server::{AppState, ServerConfig};
+use lapor_store::testing::TestDb;
+use lapor_store::ts::Ts;
+use lapor_store::{Category, NewToken, NewUser, Region, Store, TokenKind};
+use reqwest::{Client, Method, RequestBuilder, Response};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub struct TestApp {
+    pub base: String,
+    pub db: TestDb,
+    pub client: Client,
+    /// Bearer token per login name (see `USERS`).
+    pub tokens: HashMap<&'static str, String>,
+}
+
+/// (name, role, institution)
+pub const USERS: &[(&str, Role, &str)] = &[
+    ("national", Role::NationalAdmin, "lapor"),
+    ("bandung_admin", Role::InstitutionAdmin, "pemkot-32.73"),
+    ("dishub_admin", Role::UnitAdmin, "pemkot-32.73-dishub"),
+    ("bandung_liaison", Role::Liaison, "pemkot-32.73"),
+    ("jabar_supervisor", Role::Supervisor, "pemprov-32"),
+    ("ombudsman", Role::Oversight, "lapor"),
+    ("auditor", Role::Auditor, "lapor"),
+    ("kemenkes_admin", Role::InstitutionAdmin, "kemenkes"),
+];
+
+fn inst(code: &str, kind: InstitutionKind, parent: Option<&str>, region: Option<&str>) -> Institution {
+    Institution {
+        code: code.into(),
+        name: format!("Instansi {code}"),
+        kind,
+        parent: parent.map(Into::into),
+        region_code: region.map(Into::into),
+        zone: Zone::Wib,
+    }
+}
+
+pub async fn seed(store: &Arc<dyn Store>) -> HashMap<&'static str, String> {
+    let region = |code: &str, level, parent: Option<&str>, name: &str| Region {
+        code: code.into(),
+        level,
+        parent_code: parent.map(Into::into),
+        name: name.into(),
+        postal_code: None,
+    };
+    store
+        .upsert_regions(&[
+            region("32", 1, None, "Jawa Barat"),
+            region("32.73", 2, Some("32"), "Kota Bandung"),
+            region("32.73.01", 3, Some("32.73"), "Sukasari"),
+            region("32.73.01.1001", 4, Some("32.73.01"), "Gegerkalong"),
+            region("31", 1, None, "DKI Jakarta"),
+        ])
+        .await
+        .unwrap();
+    store
+        .upsert_institutions(&[
+            inst("lapor", InstitutionKind::NationalOperator, None, None),
+            inst("pemprov-32", InstitutionKind::Province, Some("lapor"), Some("32")),
+            inst("pemkot-32.73", InstitutionKind::City, Some("pemprov-32"), Some("32.73")),
+            inst(
+                "pemkot-32.73-dishub",
+                InstitutionKind::Unit,
+                Some("pemkot-32.73"),
+                Some("32.73"),
+            ),
+            inst("pemprov-31", InstitutionKind::Province, Some("lapor"), Some("31")),
+            inst("kemenkes", InstitutionKind::Ministry, Some("lapor"), None),
+        ])
+        .await
+        .unwrap();
+    store
+        .upsert_categories(&[Category {
+            code: "jalan".into(),
+            name_id: "Jalan".into(),
+            name_en: "Roads".into(),
+        }])
+        .await
+        .unwrap();
+    let mut tokens = HashMap::new();
+    for (name, role, institution) in USERS {
+        store
+            .create_user(&NewUser {
+                id: format!("u-{name}"),
+                email: Some(format!("{name}@lapor.test")),
+                phone: None,
+                name: name.to_string(),
+                // Tokens are minted directly below; logins are tested on their own.
+                password_hash: "unused".into(),
+                is_staff: true,
+                memberships: vec![Membership {
+                    role: *role,
+                    institution: institution.to_string(),
+                }],
+            })
+            .await
+            .unwrap();
+        let token = format!("token-{name}");
+        store
+            .create_token(&NewToken {
+                token_hash: token_digest(&token),
+                user_id: format!("u-{name}"),
+                kind: TokenKind::Bearer,
+                created_at: Ts::now(),
+                expires_at: Ts::new(chrono::Utc::now() + chrono::Duration::hours(1)),
+            })
+            .await
+            .unwrap();
+        tokens.insert(*name, token);
+    }
+    tokens
+}
+
+impl TestApp {
+    pub async fn start(db: TestDb) -> TestApp {
+        let tokens = seed(&db.store).await;
+        let state = AppState::new(db.store.clone(), Calendar::embedded(), vec![], ServerConfig::default())
+            .await
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            axum::serve(listener, lapor_server::router(state)).await.unwrap();
+        });
+        TestApp {
+            base: format!("http://{addr}"),
+            db,
+            client: Client::new(),
+            tokens,
+        }
+    }
+
+    pub fn req(&self, method: Method, path: &str, who: Option<&str>) -> RequestBuilder {
+        let mut r = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(w) = who {
+            r = r.bearer_auth(&self.tokens[w]);
+        }
+        r
+    }
+
+    pub async fn post(&self, path: &str, who: Option<&str>, body: Value) -> (u16, Value) {
+        read(self.req(Method::POST, path, who).json(&body).send().await.unwrap()).await
+    }
+
+    pub async fn get(&self, path: &str, who: Option<&str>) -> (u16, Value) {
+        read(self.req(Method::GET, path, who).send().await.unwrap()).await
+    }
+
+    /// Files an anonymous-caller report; returns (tracking_id, pin).
+    pub async fn submit(&self, extra: Value) -> (String, String) {
+        let mut body = json!({
+            "classification": "pengaduan",
+            "title": "Jalan berlubang di Jl. Setiabudi",
+            "body": "Lubang besar di depan sekolah membahayakan pengendara motor setiap pagi.",
+            "region_code": "32.73.01.1001",
+            "category": "jalan"
+        });
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            for (k, v) in e {
+                b.insert(k.clone(), v.clone());
+            }
+        }
+        let (status, v) = self.post("/api/v1/reports", None, body).await;
+        assert_eq!(status, 201, "{v}");
+        (
+            v["tracking_id"].as_str().unwrap().to_string(),
+            v["pin"].as_str().unwrap().to_string(),
+        )
+    }
+
+    pub async fn event_count(&self, id: &str) -> usize {
+        let tid = lapor_domain::ids::TrackingId::parse(id).unwrap();
+        self.db.store.events(&tid).await.unwrap().len()
+    }
+
+    pub async fn outbox_count(&self) -> i64 {
+        self.db.store.outbox_count().await.unwrap()
+    }
+}
+
+pub async fn read(resp: Response) -> (u16, Value) {
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+/// Runs `f` against SQLite, and against PostgreSQL when `LAPOR_TEST_PG_URL` is set.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($name:ident) => {
+        mod $name {
+            use super::TestApp;
+            #[tokio::test]
+            async fn sqlite() {
+                let app = TestApp::start(lapor_store::testing::TestDb::sqlite().await).await;
+                super::$name(&app).await;
+            }
+            #[tokio::test]
+            async fn postgres() {
+                let Some(db) = lapor_store::testing::TestDb::postgres().await else {
+                    eprintln!("LAPOR_TEST_PG_URL not set: skipped");
+                    return;
+                };
+                let app = TestApp::start(db).await;
+                super::$name(&app).await;
+            }
+        }
+    };
+}
