@@ -1,0 +1,156 @@
+//! The `lapor` binary as an operator uses it: demo seed, imports, and a real
+//! `serve --demo` driven by `examples/lifecycle.sh`.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+fn lapor() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_lapor"));
+    c.env("LAPOR_LOG", "warn").env("LAPOR_DATA_DIR", repo().join("data"));
+    c
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+fn temp_db(name: &str) -> (PathBuf, String) {
+    let dir = std::env::temp_dir().join(format!("lapor-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("lapor.db").display());
+    (dir, url)
+}
+
+fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{cmd:?} failed:\n{text}");
+    text
+}
+
+#[test]
+fn demo_seed_loads_every_region_and_institution_and_imports_check_files_whole() {
+    let (dir, url) = temp_db("seed");
+    run_ok(lapor().env("LAPOR_DATABASE_URL", &url).arg("demo"));
+    // Seeding twice is harmless.
+    run_ok(lapor().env("LAPOR_DATABASE_URL", &url).arg("demo"));
+    let out = run_ok(lapor().env("LAPOR_DATABASE_URL", &url).args(["import", "regions"]));
+    assert!(
+        out.contains("38 provinces, 514 regencies/cities, 7285 districts, 83762 villages"),
+        "{out}"
+    );
+
+    // A file with errors is refused whole, naming each bad line.
+    let bad = dir.join("bad.csv");
+    std::fs::write(
+        &bad,
+        "code,name,kind,parent_code,region_code,timezone\n\
+         dinas-baru,Dinas Baru,unit,pemkot-32.73,32.73,WIB\n\
+         Bad Code,Nama,unit,lapor,,WIB\n\
+         x-1,Nama,planet,lapor,,WIB\n\
+         x-2,Nama,unit,ghost,,WIB\n\
+         x-3,Nama,unit,lapor,99.99,WIB\n\
+         x-4,Nama,unit,lapor,,CET\n",
+    )
+    .unwrap();
+    let out = lapor()
+        .env("LAPOR_DATABASE_URL", &url)
+        .args(["import", "institutions"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    for line in ["line 3", "line 4", "line 5", "line 6", "line 7"] {
+        assert!(err.contains(line), "{line} not reported:\n{err}");
+    }
+    assert!(!err.contains("line 2:"), "the good line is not an error:\n{err}");
+    let good = dir.join("good.csv");
+    std::fs::write(
+        &good,
+        "code,name,kind,parent_code,region_code,timezone\n\
+         pemkot-32.73-dlh,\"Dinas Lingkungan Hidup, Kota Bandung\",unit,pemkot-32.73,32.73,WIB\n\
+         pemkot-32.73-dlh-uptd,UPTD Pengelolaan Sampah,unit,pemkot-32.73-dlh,32.73,\n",
+    )
+    .unwrap();
+    let out = run_ok(
+        lapor()
+            .env("LAPOR_DATABASE_URL", &url)
+            .args(["import", "institutions"])
+            .arg(&good),
+    );
+    assert!(out.contains("institutions: 2 loaded"), "{out}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn lifecycle_example_runs_against_the_demo_server() {
+    let (dir, url) = temp_db("serve");
+    let mut child = lapor()
+        .env("LAPOR_DATABASE_URL", &url)
+        .args(["serve", "--demo", "--bind", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let server = Server(child);
+    let mut lines = BufReader::new(stdout).lines();
+    let mut base = None;
+    let mut printed = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(rest) = line.strip_prefix("Lapor is running at ") {
+            base = rest
+                .split_whitespace()
+                .next()
+                .map(|u| u.trim_end_matches('/').to_string());
+        }
+        printed.push(line.clone());
+        if line.contains("warga@lapor.demo") {
+            break;
+        }
+    }
+    let base = base.expect("serve printed its URL");
+    let all = printed.join("\n");
+    for login in [
+        "nasional@lapor.demo",
+        "admin.bandung@lapor.demo",
+        "penghubung.bandung@lapor.demo",
+        "ombudsman@lapor.demo",
+    ] {
+        assert!(all.contains(login), "demo login {login} not printed:\n{all}");
+    }
+    let out = Command::new("bash")
+        .arg(repo().join("examples/lifecycle.sh"))
+        .arg(&base)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "lifecycle.sh failed:\n{text}");
+    assert!(text.contains("went from submitted to completed"), "{text}");
+    drop(server);
+    let _ = std::fs::remove_dir_all(dir);
+}
