@@ -1,1 +1,350 @@
-fn main() {}
+//! Intake benchmark: N reports posted through the real HTTP API by C
+//! concurrent clients, against SQLite and PostgreSQL, compared with the raw
+//! ceiling measured in the same run (the same rows written through the store
+//! directly, same durability), plus a fixed-rate pass at half the target
+//! rate to read the latency a user would see.
+//!
+//!   cargo run --release -p lapor-bench-intake -- --reports 20000 --clients 32
+//!
+//! PostgreSQL is used when --pg-url (or LAPOR_TEST_PG_URL) is given; the
+//! benchmark creates and drops its own database there.
+
+use chrono::Utc;
+use clap::Parser;
+use lapor_domain::calendar::{Calendar, Zone};
+use lapor_domain::event::{Actor, Submission};
+use lapor_domain::ids::TrackingId;
+use lapor_domain::institution::{Institution, InstitutionKind};
+use lapor_domain::lifecycle::{Ctx, apply, submit};
+use lapor_domain::report::{Channel, Classification};
+use lapor_domain::sla::SlaPolicy;
+use lapor_server::{AppState, ServerConfig};
+use lapor_store::testing::TestDb;
+use lapor_store::{NewReport, OutboxMessage, Region, ReporterIdentity, Store};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+struct Args {
+    /// Reports per measured pass.
+    #[arg(long, default_value_t = 20_000)]
+    reports: u64,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 32)]
+    clients: u64,
+    /// Rate of the fixed-rate latency pass (reports/s); the target is half of 2,000.
+    #[arg(long, default_value_t = 1_000)]
+    rate: u64,
+    /// Seconds of the fixed-rate pass.
+    #[arg(long, default_value_t = 10)]
+    rate_seconds: u64,
+    /// sqlite, postgres or both.
+    #[arg(long, default_value = "both")]
+    backend: String,
+    #[arg(long, env = "LAPOR_TEST_PG_URL")]
+    pg_url: Option<String>,
+}
+
+struct Stats {
+    count: u64,
+    secs: f64,
+    lat_ms: Vec<f64>,
+}
+
+impl Stats {
+    fn rate(&self) -> f64 {
+        self.count as f64 / self.secs
+    }
+    fn pct(&self, p: f64) -> f64 {
+        if self.lat_ms.is_empty() {
+            return f64::NAN;
+        }
+        let mut v = self.lat_ms.clone();
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[((v.len() as f64 - 1.0) * p).round() as usize]
+    }
+}
+
+async fn seed(store: &Arc<dyn Store>) {
+    store
+        .upsert_regions(&[
+            Region {
+                code: "32".into(),
+                level: 1,
+                parent_code: None,
+                name: "Jawa Barat".into(),
+                postal_code: None,
+            },
+            Region {
+                code: "32.73".into(),
+                level: 2,
+                parent_code: Some("32".into()),
+                name: "Kota Bandung".into(),
+                postal_code: None,
+            },
+        ])
+        .await
+        .unwrap();
+    store
+        .upsert_institutions(&[Institution {
+            code: "lapor".into(),
+            name: "Lapor".into(),
+            kind: InstitutionKind::NationalOperator,
+            parent: None,
+            region_code: None,
+            zone: Zone::Wib,
+        }])
+        .await
+        .unwrap();
+}
+
+fn body_json(i: u64) -> serde_json::Value {
+    serde_json::json!({
+        "classification": "pengaduan",
+        "title": format!("Jalan berlubang nomor {i} di Kota Bandung"),
+        "body": "Lubang besar di depan sekolah membahayakan pengendara motor setiap pagi, mohon segera diperbaiki.",
+        "region_code": "32.73",
+        "anonymous": i % 3 == 0,
+        "reporter": { "name": "Warga", "email": format!("warga{i}@contoh.id") }
+    })
+}
+
+/// The same rows the HTTP handler writes, built the same way, for the ceiling.
+fn raw_report(i: u64, cal: &Calendar, policy: &SlaPolicy) -> NewReport {
+    let tid = TrackingId::from_random(rand_u64(i));
+    let now = Utc::now();
+    let sub = Submission {
+        classification: Classification::Pengaduan,
+        category: None,
+        title: format!("Jalan berlubang nomor {i} di Kota Bandung"),
+        body: "Lubang besar di depan sekolah membahayakan pengendara motor setiap pagi, mohon segera diperbaiki."
+            .into(),
+        incident_date: None,
+        region_code: Some("32.73".into()),
+        latitude: None,
+        longitude: None,
+        anonymous: i % 3 == 0,
+        confidential: false,
+        channel: Channel::Api,
+        reporter_id: Some(format!("r-bench-{i}")),
+        suggested_institution: None,
+        policy: policy.name.clone(),
+        zone: Zone::Wib,
+    };
+    let ctx = Ctx {
+        now,
+        actor: Actor::Reporter { reporter_id: None },
+        calendar: cal,
+        policy,
+    };
+    let event = submit(tid.clone(), sub, &ctx);
+    let report = apply(None, &event).unwrap();
+    NewReport {
+        report,
+        event,
+        pin_hash: format!("{:064x}", i),
+        new_reporter: Some(ReporterIdentity {
+            id: format!("r-bench-{i}"),
+            user_id: None,
+            name: Some("Warga".into()),
+            email: Some(format!("warga{i}@contoh.id")),
+            phone: None,
+        }),
+        outbox: vec![
+            OutboxMessage {
+                topic: "report.submitted".into(),
+                key: format!("{tid}:1"),
+                payload: serde_json::json!({"tracking_id": tid.as_str()}),
+            },
+            OutboxMessage {
+                topic: "notify.reporter.receipt".into(),
+                key: format!("{tid}:receipt"),
+                payload: serde_json::json!({"tracking_id": tid.as_str()}),
+            },
+        ],
+        idempotency_key: None,
+    }
+}
+
+fn rand_u64(i: u64) -> u64 {
+    // splitmix64 over a per-run seed: distinct ids without a shared RNG.
+    static SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let seed = *SEED.get_or_init(|| Utc::now().timestamp_nanos_opt().unwrap_or(1) as u64);
+    let mut z = seed.wrapping_add(i.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+async fn raw_pass(store: Arc<dyn Store>, n: u64, clients: u64, offset: u64) -> Stats {
+    let cal = Arc::new(Calendar::embedded());
+    let policy = Arc::new(SlaPolicy::default());
+    let next = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let (store, next, cal, policy) = (store.clone(), next.clone(), cal.clone(), policy.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n {
+                    break;
+                }
+                let t = Instant::now();
+                let r = raw_report(offset + i, &cal, &policy);
+                store.create_report(&r).await.unwrap();
+                lat.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            lat
+        }));
+    }
+    let mut lat_ms = Vec::new();
+    for t in tasks {
+        lat_ms.extend(t.await.unwrap());
+    }
+    Stats {
+        count: n,
+        secs: start.elapsed().as_secs_f64(),
+        lat_ms,
+    }
+}
+
+async fn http_pass(base: &str, n: u64, clients: u64, offset: u64) -> Stats {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(clients as usize)
+        .build()
+        .unwrap();
+    let next = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let (client, next, url) = (client.clone(), next.clone(), format!("{base}/api/v1/reports"));
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n {
+                    break;
+                }
+                let t = Instant::now();
+                let resp = client.post(&url).json(&body_json(offset + i)).send().await.unwrap();
+                assert_eq!(resp.status().as_u16(), 201, "{}", resp.text().await.unwrap_or_default());
+                let _ = resp.bytes().await;
+                lat.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            lat
+        }));
+    }
+    let mut lat_ms = Vec::new();
+    for t in tasks {
+        lat_ms.extend(t.await.unwrap());
+    }
+    Stats {
+        count: n,
+        secs: start.elapsed().as_secs_f64(),
+        lat_ms,
+    }
+}
+
+/// Open-loop load: requests start on a fixed schedule whatever the latency,
+/// so slow answers show up as latency rather than as a lower rate.
+async fn fixed_rate_pass(base: &str, rate: u64, seconds: u64, offset: u64) -> Stats {
+    let client = reqwest::Client::new();
+    let total = rate * seconds;
+    let interval = Duration::from_secs_f64(1.0 / rate as f64);
+    let start = Instant::now();
+    let mut tasks = Vec::with_capacity(total as usize);
+    for i in 0..total {
+        let due = start + interval * i as u32;
+        tokio::time::sleep_until(due.into()).await;
+        let (client, url) = (client.clone(), format!("{base}/api/v1/reports"));
+        tasks.push(tokio::spawn(async move {
+            let resp = client.post(&url).json(&body_json(offset + i)).send().await.unwrap();
+            assert_eq!(resp.status().as_u16(), 201);
+            let _ = resp.bytes().await;
+            due.elapsed().as_secs_f64() * 1000.0
+        }));
+    }
+    let mut lat_ms = Vec::new();
+    for t in tasks {
+        lat_ms.push(t.await.unwrap());
+    }
+    Stats {
+        count: total,
+        secs: start.elapsed().as_secs_f64(),
+        lat_ms,
+    }
+}
+
+async fn bench(name: &str, db: TestDb, args: &Args) {
+    seed(&db.store).await;
+    let state = AppState::new(db.store.clone(), Calendar::embedded(), vec![], ServerConfig::default())
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum_serve(listener, state).await });
+
+    // Warm up both paths, then measure raw and HTTP alternately.
+    raw_pass(db.store.clone(), 500, args.clients, 10_000_000).await;
+    http_pass(&base, 500, args.clients, 20_000_000).await;
+    let raw = raw_pass(db.store.clone(), args.reports, args.clients, 30_000_000).await;
+    let http = http_pass(&base, args.reports, args.clients, 40_000_000).await;
+    let fixed = fixed_rate_pass(&base, args.rate, args.rate_seconds, 50_000_000).await;
+    println!(
+        "{name:<9} raw store   {:>8.0} reports/s  p50 {:>6.2} ms  p99 {:>6.2} ms",
+        raw.rate(),
+        raw.pct(0.50),
+        raw.pct(0.99)
+    );
+    println!(
+        "{name:<9} HTTP intake {:>8.0} reports/s  p50 {:>6.2} ms  p99 {:>6.2} ms  ratio to raw {:.2}",
+        http.rate(),
+        http.pct(0.50),
+        http.pct(0.99),
+        http.rate() / raw.rate()
+    );
+    println!(
+        "{name:<9} fixed rate  {:>8.0} reports/s  p50 {:>6.2} ms  p99 {:>6.2} ms  ({} s at {}/s)",
+        fixed.rate(),
+        fixed.pct(0.50),
+        fixed.pct(0.99),
+        args.rate_seconds,
+        args.rate
+    );
+    let total = db.store.outbox_count().await.unwrap();
+    println!("{name:<9} rows check: {total} outbox rows committed with the reports");
+    db.close().await;
+}
+
+async fn axum_serve(listener: tokio::net::TcpListener, state: AppState) {
+    let app = lapor_server::router(state);
+    if let Err(e) = lapor_server::serve(listener, app).await {
+        eprintln!("server: {e}");
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    println!(
+        "intake benchmark: {} reports per pass, {} clients; durable commits (SQLite WAL synchronous=FULL, PostgreSQL synchronous_commit=on)",
+        args.reports, args.clients
+    );
+    if args.backend == "sqlite" || args.backend == "both" {
+        bench("sqlite", TestDb::sqlite().await, &args).await;
+    }
+    if args.backend == "postgres" || args.backend == "both" {
+        match &args.pg_url {
+            Some(url) => {
+                // SAFETY: single-threaded at this point in main's flow; the
+                // testing helper reads the URL from the environment.
+                unsafe { std::env::set_var("LAPOR_TEST_PG_URL", url) };
+                bench("postgres", TestDb::postgres().await.unwrap(), &args).await;
+            }
+            None => eprintln!("postgres skipped: pass --pg-url or set LAPOR_TEST_PG_URL"),
+        }
+    }
+}

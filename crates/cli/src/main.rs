@@ -180,12 +180,10 @@ async fn main() {
                 }
             }
             let app = lapor_server::router(state);
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = tokio::signal::ctrl_c().await;
-                })
-                .await
-                .unwrap_or_else(|e| fail(e));
+            tokio::select! {
+                r = lapor_server::serve(listener, app) => r.unwrap_or_else(|e| fail(e)),
+                _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
+            }
         }
     }
 }

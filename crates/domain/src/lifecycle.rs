@@ -165,9 +165,11 @@ pub fn decide(report: &Report, cmd: &Command, ctx: &Ctx<'_>) -> Result<Event, Er
             note,
         } => {
             require(report, &[Submitted], "disposition")?;
-            if to.kind == InstitutionKind::NationalOperator {
+            // Reports go to an institution; passing them on to its units is
+            // the institution's own decision (disposition to unit).
+            if matches!(to.kind, InstitutionKind::NationalOperator | InstitutionKind::Unit) {
                 return Err(Error::validation(
-                    "institution: operator nasional tidak menangani laporan / the national operator does not handle reports",
+                    "institution: pilih instansi, bukan operator nasional atau unit kerja / choose an institution, not the national operator or a unit",
                 ));
             }
             to_status = Dispositioned;
@@ -476,10 +478,14 @@ pub fn apply(report: Option<Report>, e: &Event) -> Result<Report, Error> {
         EventData::Archived { reason } => {
             r.archive_reason = Some(*reason);
             r.due_at = None;
+            r.held_from = None;
+            r.held_at = None;
         }
         EventData::Merged { into } => {
             r.merged_into = Some(into.clone());
             r.due_at = None;
+            r.held_from = None;
+            r.held_at = None;
         }
         EventData::Reopened { due_at } => {
             r.reopen_count += 1;

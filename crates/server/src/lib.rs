@@ -55,6 +55,7 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     /// A real argon2 hash, verified against when a login names no account.
     pub dummy_hash: Arc<String>,
+    pub known: Arc<service::KnownCodes>,
 }
 
 impl AppState {
@@ -80,6 +81,7 @@ impl AppState {
             national_zone: Zone::Wib,
             config: Arc::new(config),
             dummy_hash: Arc::new(auth::hash_password("lapor-dummy-password")?),
+            known: Arc::default(),
         })
     }
 }
@@ -101,6 +103,16 @@ async fn not_found(headers: axum::http::HeaderMap) -> Response {
 
 async fn method_not_allowed(headers: axum::http::HeaderMap) -> Response {
     error::error_response(&Error::new(ErrorCode::MethodNotAllowed), error::lang_of(&headers))
+}
+
+/// Serves the application on a listener until the process ends.
+/// Small JSON answers go out at once (no Nagle delay).
+pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    axum::serve(listener, app).await
 }
 
 /// The whole HTTP application.

@@ -115,6 +115,70 @@ impl AppState {
     }
 }
 
+/// Reference codes seen to exist. Regions, institutions and categories are
+/// only ever added or renamed, never removed, so a code once found stays
+/// valid; caching the positive answers saves a database round trip on every
+/// submission. Unknown codes are always looked up again.
+#[derive(Default)]
+pub struct KnownCodes {
+    regions: std::sync::RwLock<std::collections::HashSet<String>>,
+    institutions: std::sync::RwLock<std::collections::HashSet<String>>,
+    categories: std::sync::RwLock<std::collections::HashSet<String>>,
+}
+
+/// Bound on cached codes (all 83,762 villages fit; a flood of junk cannot
+/// grow it, since only codes that exist are cached).
+const KNOWN_MAX: usize = 200_000;
+
+fn cached(set: &std::sync::RwLock<std::collections::HashSet<String>>, code: &str) -> bool {
+    set.read().map(|s| s.contains(code)).unwrap_or(false)
+}
+
+fn remember(set: &std::sync::RwLock<std::collections::HashSet<String>>, code: &str) {
+    if let Ok(mut s) = set.write() {
+        if s.len() < KNOWN_MAX {
+            s.insert(code.to_string());
+        }
+    }
+}
+
+impl KnownCodes {
+    pub async fn region_exists(&self, state: &AppState, code: &str) -> Result<bool, Error> {
+        if cached(&self.regions, code) {
+            return Ok(true);
+        }
+        let found = state.store.region(code).await?.is_some();
+        if found {
+            remember(&self.regions, code);
+        }
+        Ok(found)
+    }
+
+    /// An institution that can be assigned reports (not the national operator).
+    pub async fn handling_institution_exists(&self, state: &AppState, code: &str) -> Result<bool, Error> {
+        if cached(&self.institutions, code) {
+            return Ok(true);
+        }
+        let found =
+            matches!(state.store.institution(code).await?, Some(i) if i.kind != InstitutionKind::NationalOperator);
+        if found {
+            remember(&self.institutions, code);
+        }
+        Ok(found)
+    }
+
+    pub async fn category_exists(&self, state: &AppState, code: &str) -> Result<bool, Error> {
+        if cached(&self.categories, code) {
+            return Ok(true);
+        }
+        let found = state.store.categories().await?.iter().any(|k| k.code == code);
+        if found {
+            remember(&self.categories, code);
+        }
+        Ok(found)
+    }
+}
+
 mod subtle_eq {
     /// Constant-time comparison, so PIN checks leak no timing.
     pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
@@ -257,18 +321,17 @@ pub async fn submit_report(
         }
     }
     if let Some(code) = &req.region_code {
-        if state.store.region(code).await?.is_none() {
+        if !state.known.region_exists(state, code).await? {
             return Err(Error::with(ErrorCode::UnknownRegion, code.clone()));
         }
     }
     if let Some(code) = &req.institution {
-        match state.store.institution(code).await? {
-            Some(i) if i.kind != InstitutionKind::NationalOperator => {}
-            _ => return Err(Error::with(ErrorCode::UnknownInstitution, code.clone())),
+        if !state.known.handling_institution_exists(state, code).await? {
+            return Err(Error::with(ErrorCode::UnknownInstitution, code.clone()));
         }
     }
     if let Some(c) = &req.category {
-        if !state.store.categories().await?.iter().any(|k| &k.code == c) {
+        if !state.known.category_exists(state, c).await? {
             return Err(Error::with(ErrorCode::UnknownCategory, c.clone()));
         }
     }
@@ -574,7 +637,7 @@ async fn to_command(state: &AppState, req: ActionRequest) -> Result<Command, Err
             note,
         } => {
             if let Some(c) = &category {
-                if !state.store.categories().await?.iter().any(|k| &k.code == c) {
+                if !state.known.category_exists(state, c).await? {
                     return Err(Error::with(ErrorCode::UnknownCategory, c.clone()));
                 }
             }

@@ -132,8 +132,16 @@ macro_rules! backend_impl {
                 .bind(opt_ts(r.completed_at))
         }
 
+        /// `n` consecutive bind placeholders starting at number `from`.
+        /// SQLite gets anonymous `?`: its driver resolves each named
+        /// parameter by a linear search, which turns a multi-row insert with
+        /// thousands of `$N` into quadratic work.
         fn placeholders(from: usize, n: usize) -> String {
-            (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+            if <$store>::ANONYMOUS_PARAMS {
+                vec!["?"; n].join(", ")
+            } else {
+                (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+            }
         }
 
         fn event_from_row(row: &$row) -> Result<Event> {
@@ -157,45 +165,61 @@ macro_rules! backend_impl {
             })
         }
 
-        async fn insert_event(tx: &mut sqlx::Transaction<'static, $db>, e: &Event) -> Result<()> {
-            sqlx::query(
-                "INSERT INTO report_events (tracking_id, seq, at, kind, actor, from_status, to_status, \
-                 from_institution, to_institution, visibility, body, data) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-            )
-            .bind(e.tracking_id.as_str())
-            .bind(e.seq)
-            .bind(Ts::new(e.at))
-            .bind(e.data.kind())
-            .bind(Json(&e.actor))
-            .bind(e.from_status.map(|s| s.as_str()))
-            .bind(e.to_status.as_str())
-            .bind(e.from_institution.as_deref())
-            .bind(e.to_institution.as_deref())
-            .bind(e.visibility.as_str())
-            .bind(e.body.as_deref())
-            .bind(Json(&e.data))
-            .execute(&mut **tx)
-            .await
-            .map_err(db_err)?;
+        const EVENT_COLS: usize = 12;
+
+        async fn insert_events(tx: &mut sqlx::Transaction<'static, $db>, events: &[&Event]) -> Result<()> {
+            for chunk in crate::intake::shaped_chunks(events) {
+                insert_event_rows(tx, chunk).await?;
+            }
             Ok(())
         }
 
-        async fn insert_outbox(tx: &mut sqlx::Transaction<'static, $db>, msgs: &[OutboxMessage], now: Ts) -> Result<()> {
-            for m in msgs {
-                // The key makes enqueueing idempotent as well as delivery.
-                sqlx::query(
-                    "INSERT INTO outbox (topic, key, payload, created_at, available_at) \
-                     VALUES ($1, $2, $3, $4, $4) ON CONFLICT (key) DO NOTHING",
-                )
-                .bind(m.topic.as_str())
-                .bind(m.key.as_str())
-                .bind(Json(&m.payload))
-                .bind(now)
-                .execute(&mut **tx)
-                .await
-                .map_err(db_err)?;
+        async fn insert_event_rows(tx: &mut sqlx::Transaction<'static, $db>, events: &[&Event]) -> Result<()> {
+            let rows: Vec<String> = (0..events.len()).map(|i| format!("({})", placeholders(i * EVENT_COLS + 1, EVENT_COLS))).collect();
+            let sql = format!(
+                "INSERT INTO report_events (tracking_id, seq, at, kind, actor, from_status, to_status, \
+                 from_institution, to_institution, visibility, body, data) VALUES {}",
+                rows.join(", ")
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for e in events {
+                q = q
+                    .bind(e.tracking_id.as_str())
+                    .bind(e.seq)
+                    .bind(Ts::new(e.at))
+                    .bind(e.data.kind())
+                    .bind(Json(&e.actor))
+                    .bind(e.from_status.map(|s| s.as_str()))
+                    .bind(e.to_status.as_str())
+                    .bind(e.from_institution.as_deref())
+                    .bind(e.to_institution.as_deref())
+                    .bind(e.visibility.as_str())
+                    .bind(e.body.as_deref())
+                    .bind(Json(&e.data));
             }
+            q.execute(&mut **tx).await.map_err(db_err)?;
+            Ok(())
+        }
+
+        async fn insert_outbox_rows(tx: &mut sqlx::Transaction<'static, $db>, msgs: &[(&OutboxMessage, Ts)]) -> Result<()> {
+            for chunk in crate::intake::shaped_chunks(msgs) {
+                insert_outbox_chunk(tx, chunk).await?;
+            }
+            Ok(())
+        }
+
+        async fn insert_outbox_chunk(tx: &mut sqlx::Transaction<'static, $db>, msgs: &[(&OutboxMessage, Ts)]) -> Result<()> {
+            // The key makes enqueueing idempotent as well as delivery.
+            let rows: Vec<String> = (0..msgs.len()).map(|i| format!("({})", placeholders(i * 5 + 1, 5))).collect();
+            let sql = format!(
+                "INSERT INTO outbox (topic, key, payload, created_at, available_at) VALUES {} ON CONFLICT (key) DO NOTHING",
+                rows.join(", ")
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (m, at) in msgs {
+                q = q.bind(m.topic.as_str()).bind(m.key.as_str()).bind(Json(&m.payload)).bind(*at).bind(*at);
+            }
+            q.execute(&mut **tx).await.map_err(db_err)?;
             Ok(())
         }
 
@@ -264,6 +288,78 @@ macro_rules! backend_impl {
                     name: get(row, "name")?,
                     is_staff: get(row, "is_staff")?,
                 })
+            }
+        }
+
+
+        /// Writes a batch of new reports in one transaction (see `intake`).
+        pub(crate) struct Writer(pub(crate) sqlx::Pool<$db>);
+
+        impl crate::intake::BatchWriter for Writer {
+            async fn write_batch(&self, batch: &[&NewReport]) -> Result<Vec<CreateOutcome>> {
+                let mut tx = self.0.begin_with(<$store>::BEGIN_WRITE).await.map_err(db_err)?;
+                // Idempotency: keys already stored, and repeats inside the batch.
+                let keys: Vec<&str> = batch.iter().filter_map(|n| n.idempotency_key.as_deref()).collect();
+                let mut known: std::collections::HashMap<String, TrackingId> = std::collections::HashMap::new();
+                if !keys.is_empty() {
+                    let sql = format!(
+                        "SELECT tracking_id, idempotency_key FROM reports WHERE idempotency_key IN ({})",
+                        placeholders(1, keys.len())
+                    );
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for k in &keys {
+                        q = q.bind(*k);
+                    }
+                    for row in q.fetch_all(&mut *tx).await.map_err(db_err)? {
+                        let id: String = get(&row, "tracking_id")?;
+                        known.insert(get(&row, "idempotency_key")?, TrackingId::parse(&id)?);
+                    }
+                }
+                let mut outcomes = Vec::with_capacity(batch.len());
+                let mut fresh: Vec<&NewReport> = Vec::with_capacity(batch.len());
+                for n in batch {
+                    match n.idempotency_key.as_ref().and_then(|k| known.get(k)) {
+                        Some(id) => outcomes.push(CreateOutcome::Duplicate(id.clone())),
+                        None => {
+                            if let Some(k) = &n.idempotency_key {
+                                known.insert(k.clone(), n.report.tracking_id.clone());
+                            }
+                            outcomes.push(CreateOutcome::Created);
+                            fresh.push(n);
+                        }
+                    }
+                }
+                if fresh.is_empty() {
+                    tx.rollback().await.map_err(db_err)?;
+                    return Ok(outcomes);
+                }
+                let reporters: Vec<(&ReporterIdentity, Ts)> =
+                    fresh.iter().filter_map(|n| n.new_reporter.as_ref().map(|r| (r, Ts::new(n.report.submitted_at)))).collect();
+                for reporters in crate::intake::shaped_chunks(&reporters) {
+                    let rows: Vec<String> = (0..reporters.len()).map(|i| format!("({})", placeholders(i * 6 + 1, 6))).collect();
+                    let sql = format!("INSERT INTO reporters (id, user_id, name, email, phone, created_at) VALUES {}", rows.join(", "));
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for (r, at) in reporters {
+                        q = q.bind(r.id.as_str()).bind(r.user_id.as_deref()).bind(r.name.as_deref()).bind(r.email.as_deref()).bind(r.phone.as_deref()).bind(*at);
+                    }
+                    q.execute(&mut *tx).await.map_err(db_err)?;
+                }
+                for chunk in crate::intake::shaped_chunks(&fresh) {
+                    let rows: Vec<String> = (0..chunk.len()).map(|i| format!("({})", placeholders(i * 37 + 1, 37))).collect();
+                    let sql = format!("INSERT INTO reports ({REPORT_COLS}, pin_hash, idempotency_key) VALUES {}", rows.join(", "));
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for n in chunk {
+                        q = bind_report(q, &n.report).bind(n.pin_hash.as_str()).bind(n.idempotency_key.as_deref());
+                    }
+                    q.execute(&mut *tx).await.map_err(db_err)?;
+                }
+                let events: Vec<&Event> = fresh.iter().map(|n| &n.event).collect();
+                insert_events(&mut tx, &events).await?;
+                let outbox: Vec<(&OutboxMessage, Ts)> =
+                    fresh.iter().flat_map(|n| n.outbox.iter().map(|m| (m, Ts::new(n.report.submitted_at)))).collect();
+                insert_outbox_rows(&mut tx, &outbox).await?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(outcomes)
             }
         }
 
@@ -629,45 +725,7 @@ macro_rules! backend_impl {
             }
 
             async fn create_report(&self, n: &NewReport) -> Result<CreateOutcome> {
-                let mut tx = self.begin_write().await?;
-                if let Some(key) = &n.idempotency_key {
-                    let existing: Option<String> =
-                        sqlx::query_scalar("SELECT tracking_id FROM reports WHERE idempotency_key = $1")
-                            .bind(key.as_str())
-                            .fetch_optional(&mut *tx)
-                            .await
-                            .map_err(db_err)?;
-                    if let Some(id) = existing {
-                        tx.rollback().await.map_err(db_err)?;
-                        return Ok(CreateOutcome::Duplicate(TrackingId::parse(&id)?));
-                    }
-                }
-                if let Some(rep) = &n.new_reporter {
-                    sqlx::query("INSERT INTO reporters (id, user_id, name, email, phone, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-                        .bind(rep.id.as_str())
-                        .bind(rep.user_id.as_deref())
-                        .bind(rep.name.as_deref())
-                        .bind(rep.email.as_deref())
-                        .bind(rep.phone.as_deref())
-                        .bind(Ts::new(n.report.submitted_at))
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db_err)?;
-                }
-                let sql = format!(
-                    "INSERT INTO reports ({REPORT_COLS}, pin_hash, idempotency_key) VALUES ({})",
-                    placeholders(1, 37)
-                );
-                bind_report(sqlx::query(sqlx::AssertSqlSafe(sql)), &n.report)
-                    .bind(n.pin_hash.as_str())
-                    .bind(n.idempotency_key.as_deref())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                insert_event(&mut tx, &n.event).await?;
-                insert_outbox(&mut tx, &n.outbox, Ts::new(n.report.submitted_at)).await?;
-                tx.commit().await.map_err(db_err)?;
-                Ok(CreateOutcome::Created)
+                self.intake.submit(n.clone()).await
             }
 
             async fn report(&self, id: &TrackingId) -> Result<Option<StoredReport>> {
@@ -704,11 +762,9 @@ macro_rules! backend_impl {
                     tx.rollback().await.map_err(db_err)?;
                     return Err(Error::new(lapor_domain::ErrorCode::StaleVersion));
                 }
-                for e in &c.events {
-                    insert_event(&mut tx, e).await?;
-                }
+                insert_events(&mut tx, &c.events.iter().collect::<Vec<_>>()).await?;
                 let now = c.events.last().map(|e| Ts::new(e.at)).unwrap_or_else(Ts::now);
-                insert_outbox(&mut tx, &c.outbox, now).await?;
+                insert_outbox_rows(&mut tx, &c.outbox.iter().map(|m| (m, now)).collect::<Vec<_>>()).await?;
                 for a in &c.audit {
                     insert_audit(&mut tx, a).await?;
                 }

@@ -8,6 +8,7 @@
 
 mod backend;
 pub mod filter;
+mod intake;
 mod postgres;
 mod sqlite;
 pub mod testing;

@@ -8,10 +8,13 @@ use std::time::Duration;
 pub struct PgStore {
     pub(crate) writer: Pool<Postgres>,
     pub(crate) reader: Pool<Postgres>,
+    pub(crate) intake: crate::intake::Intake,
 }
 
 impl PgStore {
     const BACKEND: crate::Backend = crate::Backend::Postgres;
+    /// Whether multi-row statements use `?` instead of `$N` (see backend.rs).
+    const ANONYMOUS_PARAMS: bool = false;
     const BEGIN_WRITE: &'static str = "BEGIN";
     const MIGRATIONS: &'static [(i64, &'static str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql"))];
 
@@ -25,9 +28,11 @@ impl PgStore {
             .await
             .map_err(crate::db_err)?;
         // One pool serves both: PostgreSQL handles concurrent writers itself.
+        let intake = crate::intake::Intake::start(std::sync::Arc::new(imp::Writer(pool.clone())), 3);
         Ok(PgStore {
             writer: pool.clone(),
             reader: pool,
+            intake,
         })
     }
 

@@ -11,12 +11,15 @@ use std::time::Duration;
 pub struct SqliteStore {
     pub(crate) writer: Pool<Sqlite>,
     pub(crate) reader: Pool<Sqlite>,
+    pub(crate) intake: crate::intake::Intake,
 }
 
 impl SqliteStore {
     const BACKEND: crate::Backend = crate::Backend::Sqlite;
     /// Take the write lock up front so a transaction never fails half-way
     /// on lock upgrade.
+    /// Whether multi-row statements use `?` instead of `$N` (see backend.rs).
+    const ANONYMOUS_PARAMS: bool = true;
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
     const MIGRATIONS: &'static [(i64, &'static str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
 
@@ -37,6 +40,9 @@ impl SqliteStore {
         } else {
             base.journal_mode(SqliteJournalMode::Wal)
         };
+        if !memory {
+            spawn_checkpointer(base.clone());
+        }
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
@@ -49,8 +55,27 @@ impl SqliteStore {
             .connect_with(base.read_only(!memory))
             .await
             .map_err(crate::db_err)?;
-        Ok(SqliteStore { writer, reader })
+        let intake = crate::intake::Intake::start(std::sync::Arc::new(imp::Writer(writer.clone())), 1);
+        Ok(SqliteStore { writer, reader, intake })
     }
+}
+
+/// Copies the WAL back into the database in the background, so that the
+/// committing writer never stalls on an automatic checkpoint (that stall was
+/// the tail of submission latency).
+fn spawn_checkpointer(opts: SqliteConnectOptions) {
+    tokio::spawn(async move {
+        let Ok(pool) = SqlitePoolOptions::new().max_connections(1).connect_with(opts).await else {
+            return;
+        };
+        let mut tick = tokio::time::interval(Duration::from_millis(1000));
+        loop {
+            tick.tick().await;
+            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+                tracing::warn!(error = %e, "WAL checkpoint failed");
+            }
+        }
+    });
 }
 
 mod imp {

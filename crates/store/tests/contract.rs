@@ -556,6 +556,83 @@ async fn listing(s: &Arc<dyn Store>, fx: &Fixture) {
     assert_eq!(mine.len(), 1);
 }
 
+/// Many submissions at once are group-committed; each still gets its own
+/// answer, and one bad report fails alone.
+async fn concurrent_intake(s: &Arc<dyn Store>, fx: &Fixture) {
+    let before = s
+        .list_reports(&ReportFilter {
+            limit: 500,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .items
+        .len();
+    let existing = s
+        .list_reports(&ReportFilter {
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .items[0]
+        .tracking_id
+        .clone();
+    let mut jobs = Vec::new();
+    for i in 0..60u64 {
+        let mut n = fx.new_report(1000 + i, t0() + Duration::minutes(i as i64), "31", false);
+        if i < 10 {
+            n.idempotency_key = Some("same-key".into());
+        }
+        if i == 30 {
+            // Collides with a stored report: this one must fail, alone.
+            n.report.tracking_id = existing.clone();
+            n.event.tracking_id = existing.clone();
+        }
+        let s = s.clone();
+        jobs.push(tokio::spawn(async move { (i, s.create_report(&n).await) }));
+    }
+    let mut created = 0;
+    let mut same_key_ids = std::collections::HashSet::new();
+    for j in jobs {
+        let (i, res) = j.await.unwrap();
+        match (i, res) {
+            (30, Err(e)) => assert_eq!(e.code, ErrorCode::Conflict),
+            (30, Ok(o)) => panic!("colliding report accepted: {o:?}"),
+            (i, Ok(CreateOutcome::Created)) => {
+                created += 1;
+                if i < 10 {
+                    same_key_ids.insert(TrackingId::from_random(1000 + i));
+                }
+            }
+            (i, Ok(CreateOutcome::Duplicate(id))) => {
+                assert!(i < 10, "only the shared key is a duplicate");
+                same_key_ids.insert(id);
+            }
+            (i, Err(e)) => panic!("report {i} failed: {e}"),
+        }
+    }
+    assert_eq!(created, 50, "one per shared key, plus the 49 others");
+    assert_eq!(same_key_ids.len(), 1, "every repeat of a key names the same report");
+    let after = s
+        .list_reports(&ReportFilter {
+            limit: 500,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .items
+        .len();
+    assert_eq!(after, before + 50);
+    for i in 10..60u64 {
+        if i == 30 {
+            continue;
+        }
+        let id = TrackingId::from_random(1000 + i);
+        assert_eq!(s.events(&id).await.unwrap().len(), 1, "report {i} has its event");
+    }
+}
+
 async fn run_contract(s: Arc<dyn Store>) {
     let fx = Fixture::new();
     seed(&s).await;
@@ -564,6 +641,7 @@ async fn run_contract(s: Arc<dyn Store>) {
     accounts(&s).await;
     report_lifecycle_is_atomic(&s, &fx).await;
     listing(&s, &fx).await;
+    concurrent_intake(&s, &fx).await;
 }
 
 #[tokio::test]
