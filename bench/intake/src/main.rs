@@ -105,7 +105,7 @@ fn body_json(i: u64) -> serde_json::Value {
         "title": format!("Jalan berlubang nomor {i} di Kota Bandung"),
         "body": "Lubang besar di depan sekolah membahayakan pengendara motor setiap pagi, mohon segera diperbaiki.",
         "region_code": "32.73",
-        "anonymous": i % 3 == 0,
+        "anonymous": i.is_multiple_of(3),
         "reporter": { "name": "Warga", "email": format!("warga{i}@contoh.id") }
     })
 }
@@ -124,7 +124,7 @@ fn raw_report(i: u64, cal: &Calendar, policy: &SlaPolicy) -> NewReport {
         region_code: Some("32.73".into()),
         latitude: None,
         longitude: None,
-        anonymous: i % 3 == 0,
+        anonymous: i.is_multiple_of(3),
         confidential: false,
         channel: Channel::Api,
         reporter_id: Some(format!("r-bench-{i}")),

@@ -223,11 +223,10 @@ pub async fn check_institutions(
                 _ => {}
             }
         }
-        if let Some(r) = &inst.region_code {
-            if store.region(r).await.map_err(|e| vec![e.to_string()])?.is_none() {
+        if let Some(r) = &inst.region_code
+            && store.region(r).await.map_err(|e| vec![e.to_string()])?.is_none() {
                 errors.push(format!("line {line}: unknown region code {r}"));
             }
-        }
         kinds.insert(inst.code.clone(), inst.kind);
         out.push(inst);
     }

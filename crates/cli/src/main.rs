@@ -69,11 +69,9 @@ async fn open_store(cfg: &Config) -> Arc<dyn Store> {
         if let Some(dir) = std::path::Path::new(path)
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
-        {
-            if let Err(e) = std::fs::create_dir_all(dir) {
+            && let Err(e) = std::fs::create_dir_all(dir) {
                 fail(format!("{}: {e}", dir.display()));
             }
-        }
     }
     let opts = StoreOptions {
         max_connections: cfg.db_max_connections,

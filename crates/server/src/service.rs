@@ -135,11 +135,10 @@ fn cached(set: &std::sync::RwLock<std::collections::HashSet<String>>, code: &str
 }
 
 fn remember(set: &std::sync::RwLock<std::collections::HashSet<String>>, code: &str) {
-    if let Ok(mut s) = set.write() {
-        if s.len() < KNOWN_MAX {
+    if let Ok(mut s) = set.write()
+        && s.len() < KNOWN_MAX {
             s.insert(code.to_string());
         }
-    }
 }
 
 impl KnownCodes {
@@ -320,26 +319,22 @@ pub async fn submit_report(
             ));
         }
     }
-    if let Some(code) = &req.region_code {
-        if !state.known.region_exists(state, code).await? {
+    if let Some(code) = &req.region_code
+        && !state.known.region_exists(state, code).await? {
             return Err(Error::with(ErrorCode::UnknownRegion, code.clone()));
         }
-    }
-    if let Some(code) = &req.institution {
-        if !state.known.handling_institution_exists(state, code).await? {
+    if let Some(code) = &req.institution
+        && !state.known.handling_institution_exists(state, code).await? {
             return Err(Error::with(ErrorCode::UnknownInstitution, code.clone()));
         }
-    }
-    if let Some(c) = &req.category {
-        if !state.known.category_exists(state, c).await? {
+    if let Some(c) = &req.category
+        && !state.known.category_exists(state, c).await? {
             return Err(Error::with(ErrorCode::UnknownCategory, c.clone()));
         }
-    }
-    if let Some(k) = &idempotency_key {
-        if k.is_empty() || k.len() > 200 || !k.bytes().all(|b| b.is_ascii_graphic()) {
+    if let Some(k) = &idempotency_key
+        && (k.is_empty() || k.len() > 200 || !k.bytes().all(|b| b.is_ascii_graphic())) {
             return Err(Error::validation("Idempotency-Key: 1-200 visible ASCII characters"));
         }
-    }
     // Contact details are checked and normalised before anything is stored.
     let contact = match &req.reporter {
         Some(c) => {
@@ -636,11 +631,10 @@ async fn to_command(state: &AppState, req: ActionRequest) -> Result<Command, Err
             category,
             note,
         } => {
-            if let Some(c) = &category {
-                if !state.known.category_exists(state, c).await? {
+            if let Some(c) = &category
+                && !state.known.category_exists(state, c).await? {
                     return Err(Error::with(ErrorCode::UnknownCategory, c.clone()));
                 }
-            }
             Command::Disposition {
                 to: institution_target(state, &institution).await?,
                 classification,
@@ -704,14 +698,13 @@ pub async fn act(
         });
     }
     let report = &loaded.stored.report;
-    if let Some(v) = expected_version {
-        if v != report.version {
+    if let Some(v) = expected_version
+        && v != report.version {
             return Err(Error::with(
                 ErrorCode::StaleVersion,
                 format!("current version {}", report.version),
             ));
         }
-    }
     let command = to_command(state, req).await?;
     let caller_for_actor = Caller {
         principal: principal.clone(),
