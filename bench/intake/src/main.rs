@@ -116,6 +116,7 @@ fn raw_report(i: u64, cal: &Calendar, policy: &SlaPolicy) -> NewReport {
     let now = Utc::now();
     let sub = Submission {
         classification: Classification::Pengaduan,
+        needs_investigation: false,
         category: None,
         title: format!("Jalan berlubang nomor {i} di Kota Bandung"),
         body: "Lubang besar di depan sekolah membahayakan pengendara motor setiap pagi, mohon segera diperbaiki."

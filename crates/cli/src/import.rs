@@ -224,9 +224,10 @@ pub async fn check_institutions(
             }
         }
         if let Some(r) = &inst.region_code
-            && store.region(r).await.map_err(|e| vec![e.to_string()])?.is_none() {
-                errors.push(format!("line {line}: unknown region code {r}"));
-            }
+            && store.region(r).await.map_err(|e| vec![e.to_string()])?.is_none()
+        {
+            errors.push(format!("line {line}: unknown region code {r}"));
+        }
         kinds.insert(inst.code.clone(), inst.kind);
         out.push(inst);
     }

@@ -69,9 +69,10 @@ async fn open_store(cfg: &Config) -> Arc<dyn Store> {
         if let Some(dir) = std::path::Path::new(path)
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
-            && let Err(e) = std::fs::create_dir_all(dir) {
-                fail(format!("{}: {e}", dir.display()));
-            }
+            && let Err(e) = std::fs::create_dir_all(dir)
+        {
+            fail(format!("{}: {e}", dir.display()));
+        }
     }
     let opts = StoreOptions {
         max_connections: cfg.db_max_connections,

@@ -46,6 +46,9 @@ impl Actor {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Submission {
     pub classification: Classification,
+    /// For `pengaduan`: the reporter says it needs investigation.
+    #[serde(default)]
+    pub needs_investigation: bool,
     pub category: Option<String>,
     pub title: String,
     pub body: String,

@@ -13,7 +13,7 @@ use std::fmt;
 const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 const BODY_LEN: usize = 7;
 
-/// The public identifier of a report, e.g. `7KQ4-M2XA`.
+/// The public identifier of a report, e.g. `7KQ4-M2XJ`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct TrackingId(String);

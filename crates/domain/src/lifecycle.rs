@@ -376,7 +376,7 @@ pub fn apply(report: Option<Report>, e: &Event) -> Result<Report, Error> {
                 version: 1,
                 status: Status::Submitted,
                 classification: s.classification,
-                needs_investigation: false,
+                needs_investigation: s.needs_investigation && s.classification == Classification::Pengaduan,
                 category: s.category.clone(),
                 title: s.title.clone(),
                 body: s.body.clone(),

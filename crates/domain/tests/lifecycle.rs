@@ -349,6 +349,7 @@ fn actor_for(k: K) -> Actor {
 fn submission(classification: Classification, zone: Zone) -> Submission {
     Submission {
         classification,
+        needs_investigation: false,
         category: Some("jalan".into()),
         title: "Jalan berlubang di Jl. Soekarno-Hatta".into(),
         body: "Ada lubang besar di depan pasar yang membahayakan pengendara motor.".into(),
@@ -1812,4 +1813,28 @@ fn event_visibility() {
     ];
     assert_eq!(seen, expected);
     assert_eq!(sim.events[0].visibility, Public, "the submission itself");
+}
+
+/// What the reporter said at submission survives a replay of the log.
+#[test]
+fn investigation_flag_from_submission_is_in_the_event() {
+    let mut sub = submission(Classification::Pengaduan, Zone::Wib);
+    sub.needs_investigation = true;
+    let cal = Calendar::embedded();
+    let policy = SlaPolicy::default();
+    let ctx = Ctx {
+        now: wib(2026, 6, 8, 9, 0),
+        actor: Actor::System,
+        calendar: &cal,
+        policy: &policy,
+    };
+    let e = submit(TrackingId::from_random(5), sub.clone(), &ctx);
+    let r = replay([&e]).unwrap().unwrap();
+    assert!(r.needs_investigation);
+    sub.classification = Classification::Aspirasi;
+    let e = submit(TrackingId::from_random(6), sub, &ctx);
+    assert!(
+        !replay([&e]).unwrap().unwrap().needs_investigation,
+        "only complaints are investigated"
+    );
 }

@@ -190,9 +190,10 @@ async fn register(State(st): State<AppState>, caller: Caller, Json(req): Json<Re
         .filter(|s| !s.is_empty())
         .map(str::to_lowercase);
     if let Some(m) = &email
-        && (!m.contains('@') || m.len() > 254 || m.contains(char::is_whitespace)) {
-            return Err(e(Error::validation("email")));
-        }
+        && (!m.contains('@') || m.len() > 254 || m.contains(char::is_whitespace))
+    {
+        return Err(e(Error::validation("email")));
+    }
     let phone = match req.phone.as_deref().filter(|s| !s.trim().is_empty()) {
         Some(p) => Some(service::normalize_phone(p).ok_or_else(|| e(Error::validation("phone")))?),
         None => None,
@@ -374,9 +375,10 @@ async fn list_reports(
     f.submitted_from = p.from.map(day);
     f.submitted_before = p.to.map(day);
     if let (Some(a), Some(b)) = (p.from, p.to)
-        && b < a {
-            return Err(e(Error::with(ErrorCode::InvalidQuery, "to < from")));
-        }
+        && b < a
+    {
+        return Err(e(Error::with(ErrorCode::InvalidQuery, "to < from")));
+    }
     if p.overdue == Some(true) {
         f.overdue_at = Some(Ts::now());
     }

@@ -63,7 +63,7 @@ pub struct ReporterContact {
 
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct SubmitResult {
-    #[schema(example = "7KQ4-M2XA")]
+    #[schema(example = "7KQ4-M2XJ")]
     pub tracking_id: String,
     /// Secret PIN to follow the report without an account. Shown once.
     #[schema(example = "04815162")]
@@ -136,9 +136,10 @@ fn cached(set: &std::sync::RwLock<std::collections::HashSet<String>>, code: &str
 
 fn remember(set: &std::sync::RwLock<std::collections::HashSet<String>>, code: &str) {
     if let Ok(mut s) = set.write()
-        && s.len() < KNOWN_MAX {
-            s.insert(code.to_string());
-        }
+        && s.len() < KNOWN_MAX
+    {
+        s.insert(code.to_string());
+    }
 }
 
 impl KnownCodes {
@@ -320,21 +321,25 @@ pub async fn submit_report(
         }
     }
     if let Some(code) = &req.region_code
-        && !state.known.region_exists(state, code).await? {
-            return Err(Error::with(ErrorCode::UnknownRegion, code.clone()));
-        }
+        && !state.known.region_exists(state, code).await?
+    {
+        return Err(Error::with(ErrorCode::UnknownRegion, code.clone()));
+    }
     if let Some(code) = &req.institution
-        && !state.known.handling_institution_exists(state, code).await? {
-            return Err(Error::with(ErrorCode::UnknownInstitution, code.clone()));
-        }
+        && !state.known.handling_institution_exists(state, code).await?
+    {
+        return Err(Error::with(ErrorCode::UnknownInstitution, code.clone()));
+    }
     if let Some(c) = &req.category
-        && !state.known.category_exists(state, c).await? {
-            return Err(Error::with(ErrorCode::UnknownCategory, c.clone()));
-        }
+        && !state.known.category_exists(state, c).await?
+    {
+        return Err(Error::with(ErrorCode::UnknownCategory, c.clone()));
+    }
     if let Some(k) = &idempotency_key
-        && (k.is_empty() || k.len() > 200 || !k.bytes().all(|b| b.is_ascii_graphic())) {
-            return Err(Error::validation("Idempotency-Key: 1-200 visible ASCII characters"));
-        }
+        && (k.is_empty() || k.len() > 200 || !k.bytes().all(|b| b.is_ascii_graphic()))
+    {
+        return Err(Error::validation("Idempotency-Key: 1-200 visible ASCII characters"));
+    }
     // Contact details are checked and normalised before anything is stored.
     let contact = match &req.reporter {
         Some(c) => {
@@ -414,6 +419,7 @@ pub async fn submit_report(
         let tid = TrackingId::from_random(random_u64());
         let submission = Submission {
             classification: req.classification,
+            needs_investigation: req.needs_investigation,
             category: req.category.clone(),
             title: title.clone(),
             body: body.clone(),
@@ -431,8 +437,7 @@ pub async fn submit_report(
         };
         let actor = acting_as(caller, Action::Submit, &Target::System);
         let event = submit(tid.clone(), submission, &state.ctx(actor, &policy.name, now));
-        let mut report = apply(None, &event)?;
-        report.needs_investigation = req.needs_investigation && req.classification == Classification::Pengaduan;
+        let report = apply(None, &event)?;
         let mut outbox = vec![OutboxMessage {
             topic: "report.submitted".into(),
             key: format!("{tid}:1"),
@@ -466,17 +471,16 @@ pub async fn submit_report(
                     tracking_id: tid.to_string(),
                     pin,
                     duplicate: false,
-                    report: report_view(&report, level, Some(std::slice::from_ref(&event)), now),
+                    report: report_view(&report, level, None, now),
                 });
             }
             Ok(CreateOutcome::Duplicate(existing)) => {
                 let stored = state.store.report(&existing).await?.ok_or_else(Error::not_found)?;
-                let events = state.store.events(&existing).await?;
                 return Ok(SubmitResult {
                     tracking_id: existing.to_string(),
                     pin,
                     duplicate: true,
-                    report: report_view(&stored.report, ViewLevel::Reporter, Some(&events), now),
+                    report: report_view(&stored.report, ViewLevel::Reporter, None, now),
                 });
             }
             // A Tracking ID collision (or a racing twin request): try again;
@@ -632,9 +636,10 @@ async fn to_command(state: &AppState, req: ActionRequest) -> Result<Command, Err
             note,
         } => {
             if let Some(c) = &category
-                && !state.known.category_exists(state, c).await? {
-                    return Err(Error::with(ErrorCode::UnknownCategory, c.clone()));
-                }
+                && !state.known.category_exists(state, c).await?
+            {
+                return Err(Error::with(ErrorCode::UnknownCategory, c.clone()));
+            }
             Command::Disposition {
                 to: institution_target(state, &institution).await?,
                 classification,
@@ -699,12 +704,13 @@ pub async fn act(
     }
     let report = &loaded.stored.report;
     if let Some(v) = expected_version
-        && v != report.version {
-            return Err(Error::with(
-                ErrorCode::StaleVersion,
-                format!("current version {}", report.version),
-            ));
-        }
+        && v != report.version
+    {
+        return Err(Error::with(
+            ErrorCode::StaleVersion,
+            format!("current version {}", report.version),
+        ));
+    }
     let command = to_command(state, req).await?;
     let caller_for_actor = Caller {
         principal: principal.clone(),

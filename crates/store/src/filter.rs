@@ -187,7 +187,7 @@ mod tests {
     fn cursor_roundtrip_and_garbage() {
         let c = Cursor {
             submitted_at_ms: 1_764_000_000_000,
-            tracking_id: "7KQ4-M2XA".into(),
+            tracking_id: "7KQ4-M2XJ".into(),
         };
         assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
         for bad in ["", "abc", "12~", "x~ABCD", "1~'; DROP TABLE reports; --"] {

@@ -115,6 +115,7 @@ impl Fixture {
         let id = TrackingId::from_random(seed);
         let sub = Submission {
             classification: Classification::Pengaduan,
+            needs_investigation: false,
             category: None,
             title: format!("Jalan rusak nomor {seed}"),
             body: "Jalan berlubang di depan sekolah, membahayakan pengendara.".into(),
