@@ -30,6 +30,11 @@ impl SqliteStore {
             .create_if_missing(true)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
+            // Statement journals (needed inside multi-statement transactions)
+            // stay in memory instead of a temporary file; a larger page cache
+            // keeps the report indexes resident.
+            .pragma("temp_store", "MEMORY")
+            .pragma("cache_size", "-65536")
             .synchronous(if opts.durable {
                 SqliteSynchronous::Full
             } else {
@@ -40,9 +45,7 @@ impl SqliteStore {
         } else {
             base.journal_mode(SqliteJournalMode::Wal)
         };
-        if !memory {
-            spawn_checkpointer(base.clone());
-        }
+        let checkpoint_opts = base.clone();
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
@@ -55,6 +58,12 @@ impl SqliteStore {
             .connect_with(base.read_only(!memory))
             .await
             .map_err(crate::db_err)?;
+        // Started only once the writer has put the file in WAL mode: two
+        // connections switching the journal mode at once can fail with
+        // "database is locked".
+        if !memory {
+            spawn_checkpointer(checkpoint_opts);
+        }
         let intake = crate::intake::Intake::start(std::sync::Arc::new(imp::Writer(writer.clone())), 1);
         Ok(SqliteStore { writer, reader, intake })
     }
@@ -68,7 +77,7 @@ fn spawn_checkpointer(opts: SqliteConnectOptions) {
         let Ok(pool) = SqlitePoolOptions::new().max_connections(1).connect_with(opts).await else {
             return;
         };
-        let mut tick = tokio::time::interval(Duration::from_millis(1000));
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             tick.tick().await;
             if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
