@@ -14,13 +14,12 @@ use clap::Parser;
 use lapor_domain::calendar::{Calendar, Zone};
 use lapor_domain::event::{Actor, Submission};
 use lapor_domain::ids::TrackingId;
-use lapor_domain::institution::{Institution, InstitutionKind};
 use lapor_domain::lifecycle::{Ctx, apply, submit};
 use lapor_domain::report::{Channel, Classification};
 use lapor_domain::sla::SlaPolicy;
 use lapor_server::{AppState, ServerConfig};
 use lapor_store::testing::TestDb;
-use lapor_store::{NewReport, OutboxMessage, Region, ReporterIdentity, Store};
+use lapor_store::{NewReport, OutboxMessage, ReporterIdentity, Store};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -64,39 +63,6 @@ impl Stats {
         v.sort_by(|a, b| a.total_cmp(b));
         v[((v.len() as f64 - 1.0) * p).round() as usize]
     }
-}
-
-async fn seed(store: &Arc<dyn Store>) {
-    store
-        .upsert_regions(&[
-            Region {
-                code: "32".into(),
-                level: 1,
-                parent_code: None,
-                name: "Jawa Barat".into(),
-                postal_code: None,
-            },
-            Region {
-                code: "32.73".into(),
-                level: 2,
-                parent_code: Some("32".into()),
-                name: "Kota Bandung".into(),
-                postal_code: None,
-            },
-        ])
-        .await
-        .unwrap();
-    store
-        .upsert_institutions(&[Institution {
-            code: "lapor".into(),
-            name: "Lapor".into(),
-            kind: InstitutionKind::NationalOperator,
-            parent: None,
-            region_code: None,
-            zone: Zone::Wib,
-        }])
-        .await
-        .unwrap();
 }
 
 fn body_json(i: u64) -> serde_json::Value {
@@ -340,7 +306,7 @@ async fn fixed_rate_pass(base: &str, rate: u64, seconds: u64, offset: u64) -> St
 }
 
 async fn bench(name: &str, db: TestDb, args: &Args) {
-    seed(&db.store).await;
+    lapor_store::testing::seed_reference(db.store.as_ref()).await;
     let state = AppState::new(db.store.clone(), Calendar::embedded(), vec![], ServerConfig::default())
         .await
         .unwrap();

@@ -97,6 +97,60 @@ async fn drop_pg(admin_url: &str, name: &str) {
     }
 }
 
+/// The small reference tree every test uses: Jawa Barat → Kota Bandung →
+/// Sukasari → Gegerkalong (postal code 40153) and DKI Jakarta as regions;
+/// the national operator, Pemprov Jawa Barat, Pemkot Bandung with its Dishub
+/// unit, Pemprov DKI Jakarta and Kementerian Kesehatan as institutions; and
+/// the category `jalan`.
+pub async fn seed_reference(store: &dyn Store) {
+    use lapor_domain::calendar::Zone;
+    use lapor_domain::institution::{Institution, InstitutionKind as K};
+    let region = |code: &str, level, parent: Option<&str>, name: &str, postal: Option<&str>| crate::Region {
+        code: code.into(),
+        level,
+        parent_code: parent.map(Into::into),
+        name: name.into(),
+        postal_code: postal.map(Into::into),
+    };
+    store
+        .upsert_regions(&[
+            region("32", 1, None, "Jawa Barat", None),
+            region("32.73", 2, Some("32"), "Kota Bandung", None),
+            region("32.73.01", 3, Some("32.73"), "Sukasari", None),
+            region("32.73.01.1001", 4, Some("32.73.01"), "Gegerkalong", Some("40153")),
+            region("31", 1, None, "DKI Jakarta", None),
+        ])
+        .await
+        .expect("seed regions");
+    let inst = |code: &str, kind, parent: Option<&str>, region: Option<&str>| Institution {
+        code: code.into(),
+        name: format!("Instansi {code}"),
+        kind,
+        parent: parent.map(Into::into),
+        region_code: region.map(Into::into),
+        zone: Zone::Wib,
+    };
+    store
+        .upsert_institutions(&[
+            inst("lapor", K::NationalOperator, None, None),
+            inst("pemprov-32", K::Province, Some("lapor"), Some("32")),
+            inst("pemkot-32.73", K::City, Some("pemprov-32"), Some("32.73")),
+            inst("pemkot-32.73-dishub", K::Unit, Some("pemkot-32.73"), Some("32.73")),
+            inst("pemprov-31", K::Province, Some("lapor"), Some("31")),
+            inst("kemenkes", K::Ministry, Some("lapor"), None),
+        ])
+        .await
+        .expect("seed institutions");
+    store
+        .upsert_categories(&[crate::Category {
+            code: "jalan".into(),
+            name_id: "Jalan".into(),
+            name_en: "Roads".into(),
+        }])
+        .await
+        .expect("seed categories");
+}
+
 /// Replaces the database name in a PostgreSQL URL.
 pub fn with_database(url: &str, name: &str) -> String {
     let (base, query) = match url.split_once('?') {

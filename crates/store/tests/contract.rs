@@ -7,7 +7,7 @@ use lapor_domain::ErrorCode;
 use lapor_domain::calendar::{Calendar, Zone};
 use lapor_domain::event::{Actor, Submission};
 use lapor_domain::ids::TrackingId;
-use lapor_domain::institution::{Institution, InstitutionKind, Membership, Role};
+use lapor_domain::institution::{InstitutionKind, Membership, Role};
 use lapor_domain::lifecycle::{Command, Ctx, InstitutionTarget, apply, decide, replay, submit};
 use lapor_domain::report::{Channel, Classification, Report, Status};
 use lapor_domain::sla::SlaPolicy;
@@ -22,73 +22,8 @@ fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 2, 2, 0, 0).unwrap()
 }
 
-fn inst(code: &str, kind: InstitutionKind, parent: Option<&str>, region: Option<&str>) -> Institution {
-    Institution {
-        code: code.into(),
-        name: format!("Instansi {code}"),
-        kind,
-        parent: parent.map(Into::into),
-        region_code: region.map(Into::into),
-        zone: Zone::Wib,
-    }
-}
-
 async fn seed(store: &Arc<dyn Store>) {
-    store
-        .upsert_regions(&[
-            Region {
-                code: "32".into(),
-                level: 1,
-                parent_code: None,
-                name: "Jawa Barat".into(),
-                postal_code: None,
-            },
-            Region {
-                code: "32.73".into(),
-                level: 2,
-                parent_code: Some("32".into()),
-                name: "Kota Bandung".into(),
-                postal_code: None,
-            },
-            Region {
-                code: "32.73.01".into(),
-                level: 3,
-                parent_code: Some("32.73".into()),
-                name: "Sukasari".into(),
-                postal_code: None,
-            },
-            Region {
-                code: "32.73.01.1001".into(),
-                level: 4,
-                parent_code: Some("32.73.01".into()),
-                name: "Gegerkalong".into(),
-                postal_code: Some("40153".into()),
-            },
-            Region {
-                code: "31".into(),
-                level: 1,
-                parent_code: None,
-                name: "DKI Jakarta".into(),
-                postal_code: None,
-            },
-        ])
-        .await
-        .unwrap();
-    store
-        .upsert_institutions(&[
-            inst("lapor", InstitutionKind::NationalOperator, None, None),
-            inst("pemprov-32", InstitutionKind::Province, Some("lapor"), Some("32")),
-            inst("pemkot-32.73", InstitutionKind::City, Some("pemprov-32"), Some("32.73")),
-            inst(
-                "pemkot-32.73-dishub",
-                InstitutionKind::Unit,
-                Some("pemkot-32.73"),
-                Some("32.73"),
-            ),
-            inst("kemenkes", InstitutionKind::Ministry, Some("lapor"), None),
-        ])
-        .await
-        .unwrap();
+    lapor_store::testing::seed_reference(store.as_ref()).await;
 }
 
 struct Fixture {
@@ -246,7 +181,7 @@ async fn reference_data(s: &Arc<dyn Store>) {
         .unwrap();
     assert_eq!(
         under.iter().map(|i| i.code.as_str()).collect::<Vec<_>>(),
-        ["kemenkes", "pemprov-32"]
+        ["kemenkes", "pemprov-31", "pemprov-32"]
     );
     let found = s
         .institutions(&InstitutionQuery {
@@ -262,7 +197,7 @@ async fn reference_data(s: &Arc<dyn Store>) {
     k.name = "Kementerian Kesehatan".into();
     s.upsert_institutions(std::slice::from_ref(&k)).await.unwrap();
     assert_eq!(s.institution("kemenkes").await.unwrap().unwrap(), k);
-    assert_eq!(s.institution_count().await.unwrap(), 5);
+    assert_eq!(s.institution_count().await.unwrap(), 6);
 
     assert_eq!(s.setting_or_init("k", "first").await.unwrap(), "first");
     assert_eq!(

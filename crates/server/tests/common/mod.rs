@@ -3,13 +3,13 @@
 
 #![allow(dead_code)]
 
-use lapor_domain::calendar::{Calendar, Zone};
-use lapor_domain::institution::{Institution, InstitutionKind, Membership, Role};
+use lapor_domain::calendar::Calendar;
+use lapor_domain::institution::{Membership, Role};
 use lapor_server::auth::token_digest;
 use lapor_server::{AppState, ServerConfig};
 use lapor_store::testing::TestDb;
 use lapor_store::ts::Ts;
-use lapor_store::{Category, NewToken, NewUser, Region, Store, TokenKind};
+use lapor_store::{NewToken, NewUser, Store, TokenKind};
 use reqwest::{Client, Method, RequestBuilder, Response};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -35,59 +35,8 @@ pub const USERS: &[(&str, Role, &str)] = &[
     ("kemenkes_admin", Role::InstitutionAdmin, "kemenkes"),
 ];
 
-fn inst(code: &str, kind: InstitutionKind, parent: Option<&str>, region: Option<&str>) -> Institution {
-    Institution {
-        code: code.into(),
-        name: format!("Instansi {code}"),
-        kind,
-        parent: parent.map(Into::into),
-        region_code: region.map(Into::into),
-        zone: Zone::Wib,
-    }
-}
-
 pub async fn seed(store: &Arc<dyn Store>) -> HashMap<&'static str, String> {
-    let region = |code: &str, level, parent: Option<&str>, name: &str| Region {
-        code: code.into(),
-        level,
-        parent_code: parent.map(Into::into),
-        name: name.into(),
-        postal_code: None,
-    };
-    store
-        .upsert_regions(&[
-            region("32", 1, None, "Jawa Barat"),
-            region("32.73", 2, Some("32"), "Kota Bandung"),
-            region("32.73.01", 3, Some("32.73"), "Sukasari"),
-            region("32.73.01.1001", 4, Some("32.73.01"), "Gegerkalong"),
-            region("31", 1, None, "DKI Jakarta"),
-        ])
-        .await
-        .unwrap();
-    store
-        .upsert_institutions(&[
-            inst("lapor", InstitutionKind::NationalOperator, None, None),
-            inst("pemprov-32", InstitutionKind::Province, Some("lapor"), Some("32")),
-            inst("pemkot-32.73", InstitutionKind::City, Some("pemprov-32"), Some("32.73")),
-            inst(
-                "pemkot-32.73-dishub",
-                InstitutionKind::Unit,
-                Some("pemkot-32.73"),
-                Some("32.73"),
-            ),
-            inst("pemprov-31", InstitutionKind::Province, Some("lapor"), Some("31")),
-            inst("kemenkes", InstitutionKind::Ministry, Some("lapor"), None),
-        ])
-        .await
-        .unwrap();
-    store
-        .upsert_categories(&[Category {
-            code: "jalan".into(),
-            name_id: "Jalan".into(),
-            name_en: "Roads".into(),
-        }])
-        .await
-        .unwrap();
+    lapor_store::testing::seed_reference(store.as_ref()).await;
     let mut tokens = HashMap::new();
     for (name, role, institution) in USERS {
         store
