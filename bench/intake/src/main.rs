@@ -79,6 +79,8 @@ fn body_json(i: u64) -> serde_json::Value {
 /// The same rows the HTTP handler writes, built the same way, for the ceiling.
 fn raw_report(i: u64, cal: &Calendar, policy: &SlaPolicy) -> NewReport {
     let tid = TrackingId::from_random(rand_u64(i));
+    // Same id scheme as the HTTP path.
+    let rid = lapor_server::auth::new_id("r-");
     let now = Utc::now();
     let sub = Submission {
         classification: Classification::Pengaduan,
@@ -94,7 +96,7 @@ fn raw_report(i: u64, cal: &Calendar, policy: &SlaPolicy) -> NewReport {
         anonymous: i.is_multiple_of(3),
         confidential: false,
         channel: Channel::Api,
-        reporter_id: Some(format!("r-bench-{i}")),
+        reporter_id: Some(rid.clone()),
         suggested_institution: None,
         policy: policy.name.clone(),
         zone: Zone::Wib,
@@ -112,7 +114,7 @@ fn raw_report(i: u64, cal: &Calendar, policy: &SlaPolicy) -> NewReport {
         event,
         pin_hash: format!("{:064x}", i),
         new_reporter: Some(ReporterIdentity {
-            id: format!("r-bench-{i}"),
+            id: rid,
             user_id: None,
             name: Some("Warga".into()),
             email: Some(format!("warga{i}@contoh.id")),

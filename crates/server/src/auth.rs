@@ -44,10 +44,15 @@ pub fn token_digest(token: &str) -> String {
 }
 
 /// A random opaque id for users and reporters.
+///
+/// Ids start with the time in milliseconds, so new rows land at the end of
+/// their index instead of on a random page (each random page is one more
+/// page written per commit); 80 random bits follow, so ids stay unguessable.
 pub fn new_id(prefix: &str) -> String {
-    let mut b = [0u8; 12];
+    let mut b = [0u8; 10];
     rand::rng().fill_bytes(&mut b);
-    format!("{prefix}{}", hex::encode(b))
+    let ms = chrono::Utc::now().timestamp_millis().max(0) as u64;
+    format!("{prefix}{ms:012x}{}", hex::encode(b))
 }
 
 /// The authenticated caller of a request (or the public).
@@ -156,6 +161,16 @@ mod tests {
         assert!(verify_password("rahasia-123", &h));
         assert!(!verify_password("rahasia-124", &h));
         assert!(!verify_password("x", "not a hash"));
+    }
+
+    #[test]
+    fn ids_sort_by_creation_time_and_differ() {
+        let a = new_id("r-");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let b = new_id("r-");
+        assert!(a < b, "{a} < {b}");
+        assert_eq!(a.len(), 2 + 12 + 20);
+        assert_ne!(new_id("r-"), new_id("r-"));
     }
 
     #[test]
