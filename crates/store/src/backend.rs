@@ -132,11 +132,11 @@ macro_rules! backend_impl {
                 .bind(opt_ts(r.completed_at))
         }
 
-        /// `n` consecutive bind placeholders starting at number `from`.
+        /// `n` consecutive bind parameters starting at number `from`.
         /// SQLite gets anonymous `?`: its driver resolves each named
         /// parameter by a linear search, which turns a multi-row insert with
         /// thousands of `$N` into quadratic work.
-        fn placeholders(from: usize, n: usize) -> String {
+        fn bind_params(from: usize, n: usize) -> String {
             if <$store>::ANONYMOUS_PARAMS {
                 vec!["?"; n].join(", ")
             } else {
@@ -175,7 +175,7 @@ macro_rules! backend_impl {
         }
 
         async fn insert_event_rows(tx: &mut sqlx::Transaction<'static, $db>, events: &[&Event]) -> Result<()> {
-            let rows: Vec<String> = (0..events.len()).map(|i| format!("({})", placeholders(i * EVENT_COLS + 1, EVENT_COLS))).collect();
+            let rows: Vec<String> = (0..events.len()).map(|i| format!("({})", bind_params(i * EVENT_COLS + 1, EVENT_COLS))).collect();
             let sql = format!(
                 "INSERT INTO report_events (tracking_id, seq, at, kind, actor, from_status, to_status, \
                  from_institution, to_institution, visibility, body, data) VALUES {}",
@@ -210,7 +210,7 @@ macro_rules! backend_impl {
 
         async fn insert_outbox_chunk(tx: &mut sqlx::Transaction<'static, $db>, msgs: &[(&OutboxMessage, Ts)]) -> Result<()> {
             // The key makes enqueueing idempotent as well as delivery.
-            let rows: Vec<String> = (0..msgs.len()).map(|i| format!("({})", placeholders(i * 5 + 1, 5))).collect();
+            let rows: Vec<String> = (0..msgs.len()).map(|i| format!("({})", bind_params(i * 5 + 1, 5))).collect();
             let sql = format!(
                 "INSERT INTO outbox (topic, key, payload, created_at, available_at) VALUES {} ON CONFLICT (key) DO NOTHING",
                 rows.join(", ")
@@ -304,7 +304,7 @@ macro_rules! backend_impl {
                 if !keys.is_empty() {
                     let sql = format!(
                         "SELECT tracking_id, idempotency_key FROM reports WHERE idempotency_key IN ({})",
-                        placeholders(1, keys.len())
+                        bind_params(1, keys.len())
                     );
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                     for k in &keys {
@@ -336,7 +336,7 @@ macro_rules! backend_impl {
                 let reporters: Vec<(&ReporterIdentity, Ts)> =
                     fresh.iter().filter_map(|n| n.new_reporter.as_ref().map(|r| (r, Ts::new(n.report.submitted_at)))).collect();
                 for reporters in crate::intake::shaped_chunks(&reporters) {
-                    let rows: Vec<String> = (0..reporters.len()).map(|i| format!("({})", placeholders(i * 6 + 1, 6))).collect();
+                    let rows: Vec<String> = (0..reporters.len()).map(|i| format!("({})", bind_params(i * 6 + 1, 6))).collect();
                     let sql = format!("INSERT INTO reporters (id, user_id, name, email, phone, created_at) VALUES {}", rows.join(", "));
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                     for (r, at) in reporters {
@@ -345,7 +345,7 @@ macro_rules! backend_impl {
                     q.execute(&mut *tx).await.map_err(db_err)?;
                 }
                 for chunk in crate::intake::shaped_chunks(&fresh) {
-                    let rows: Vec<String> = (0..chunk.len()).map(|i| format!("({})", placeholders(i * 37 + 1, 37))).collect();
+                    let rows: Vec<String> = (0..chunk.len()).map(|i| format!("({})", bind_params(i * 37 + 1, 37))).collect();
                     let sql = format!("INSERT INTO reports ({REPORT_COLS}, pin_hash, idempotency_key) VALUES {}", rows.join(", "));
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                     for n in chunk {
@@ -408,7 +408,7 @@ macro_rules! backend_impl {
                 let mut tx = self.begin_write().await?;
                 for chunk in rows.chunks(200) {
                     let mut sql = String::from("INSERT INTO regions (code, level, parent_code, name, postal_code) VALUES ");
-                    let vals: Vec<String> = (0..chunk.len()).map(|i| format!("({})", placeholders(i * 5 + 1, 5))).collect();
+                    let vals: Vec<String> = (0..chunk.len()).map(|i| format!("({})", bind_params(i * 5 + 1, 5))).collect();
                     sql.push_str(&vals.join(", "));
                     sql.push_str(
                         " ON CONFLICT (code) DO UPDATE SET level = excluded.level, parent_code = excluded.parent_code, \

@@ -196,7 +196,7 @@ mod tests {
     }
 
     #[test]
-    fn placeholders_are_numbered_in_order() {
+    fn bind_parameters_are_numbered_in_order() {
         let f = ReportFilter {
             scope: Some(vec!["a".into(), "b".into()]),
             statuses: vec![Status::Submitted],
