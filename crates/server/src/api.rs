@@ -269,7 +269,7 @@ async fn create_report(
 /// see what their role covers. Anything else, including a wrong PIN, is 404.
 #[utoipa::path(get, path = "/api/v1/reports/{id}", tag = "reports",
     params(("id" = String, Path, description = "Tracking ID"), ("X-Lapor-Pin" = Option<String>, Header, description = "Report PIN")),
-    responses((status = 200, body = ReportView), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ReportView), (status = 404, body = ErrorBody), (status = 429, description = "Too many wrong PINs for this Tracking ID", body = ErrorBody)))]
 async fn get_report(
     State(st): State<AppState>,
     caller: Caller,
@@ -287,7 +287,7 @@ async fn get_report(
 /// staff only when the report is not anonymous.
 #[utoipa::path(get, path = "/api/v1/reports/{id}/reporter", tag = "reports",
     params(("id" = String, Path, description = "Tracking ID"), ("X-Lapor-Pin" = Option<String>, Header, description = "Report PIN")),
-    responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, description = "Too many wrong PINs for this Tracking ID", body = ErrorBody)))]
 async fn get_reporter(
     State(st): State<AppState>,
     caller: Caller,
@@ -426,7 +426,7 @@ macro_rules! action_endpoint {
         #[doc = $who]
         #[utoipa::path(post, path = $path, tag = "lifecycle", request_body = $body,
             params(("id" = String, Path, description = "Tracking ID"), ("X-Lapor-Pin" = Option<String>, Header, description = "Report PIN (reporter actions)")),
-            responses((status = 200, body = ReportView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+            responses((status = 200, body = ReportView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, description = "Too many wrong PINs for this Tracking ID", body = ErrorBody),
                 (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
         async fn $fn(State(st): State<AppState>, caller: Caller, Path(id): Path<String>, headers: HeaderMap, Json($b): Json<$body>) -> ApiResult<axum::Json<ReportView>> {
             let version = $b.version;

@@ -56,6 +56,7 @@ pub struct AppState {
     /// A real argon2 hash, verified against when a login names no account.
     pub dummy_hash: Arc<String>,
     pub known: Arc<service::KnownCodes>,
+    pub pin_guard: Arc<service::PinGuard>,
 }
 
 impl AppState {
@@ -82,6 +83,7 @@ impl AppState {
             config: Arc::new(config),
             dummy_hash: Arc::new(auth::hash_password("lapor-dummy-password")?),
             known: Arc::default(),
+            pin_guard: Arc::default(),
         })
     }
 }

@@ -290,6 +290,71 @@ fn principal_for(state: &AppState, caller: &Caller, loaded: &Loaded, pin: Option
     }
 }
 
+/// Loads a report and resolves the caller, counting PIN failures: after
+/// `PIN_FAILURES_ALLOWED` wrong PINs (or lookups of a missing report with a
+/// PIN) for one Tracking ID within `PIN_WINDOW`, further PIN attempts on it
+/// are refused with 429 until the window passes. Missing reports and wrong
+/// PINs count alike, so the limit reveals nothing about existence.
+async fn load_for(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    pin: Option<&str>,
+) -> Result<(Loaded, Principal), Error> {
+    let key = TrackingId::parse(id)
+        .map(|t| t.to_string())
+        .unwrap_or_else(|_| id.trim().to_uppercase());
+    if pin.is_some() {
+        state.pin_guard.check(&key)?;
+    }
+    let res = match load(state, id).await {
+        Ok(loaded) => principal_for(state, caller, &loaded, pin).map(|p| (loaded, p)),
+        Err(e) => Err(e),
+    };
+    if pin.is_some() && matches!(&res, Err(e) if e.code == ErrorCode::NotFound) {
+        state.pin_guard.fail(&key);
+    }
+    res
+}
+
+pub const PIN_FAILURES_ALLOWED: u32 = 10;
+pub const PIN_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// Failed PIN attempts per Tracking ID, kept in memory on each node.
+#[derive(Default)]
+pub struct PinGuard {
+    failures: std::sync::Mutex<std::collections::HashMap<String, (u32, std::time::Instant)>>,
+}
+
+impl PinGuard {
+    fn check(&self, key: &str) -> Result<(), Error> {
+        let map = self
+            .failures
+            .lock()
+            .map_err(|_| Error::internal("pin guard poisoned"))?;
+        match map.get(key) {
+            Some((n, since)) if *n >= PIN_FAILURES_ALLOWED && since.elapsed() < PIN_WINDOW => {
+                Err(Error::with(ErrorCode::RateLimited, "pin"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn fail(&self, key: &str) {
+        if let Ok(mut map) = self.failures.lock() {
+            // Bounded: forget expired entries when the table grows large.
+            if map.len() > 100_000 {
+                map.retain(|_, (_, since)| since.elapsed() < PIN_WINDOW);
+            }
+            let e = map.entry(key.to_string()).or_insert((0, std::time::Instant::now()));
+            if e.1.elapsed() >= PIN_WINDOW {
+                *e = (0, std::time::Instant::now());
+            }
+            e.0 += 1;
+        }
+    }
+}
+
 fn view_level(p: &Principal, scope: &Target<'_>) -> Option<ViewLevel> {
     if authorize(p, Action::ReadInternal, scope) {
         Some(ViewLevel::Staff)
@@ -493,8 +558,7 @@ pub async fn submit_report(
 }
 
 pub async fn get_report(state: &AppState, caller: &Caller, id: &str, pin: Option<&str>) -> Result<ReportView, Error> {
-    let loaded = load(state, id).await?;
-    let principal = principal_for(state, caller, &loaded, pin)?;
+    let (loaded, principal) = load_for(state, caller, id, pin).await?;
     let target = Target::Report(loaded.scope());
     // Anything the caller may not read is answered like a missing report.
     let level = view_level(&principal, &target).ok_or_else(Error::not_found)?;
@@ -510,8 +574,7 @@ pub async fn get_reporter(
     id: &str,
     pin: Option<&str>,
 ) -> Result<Option<ReporterIdentity>, Error> {
-    let loaded = load(state, id).await?;
-    let principal = principal_for(state, caller, &loaded, pin)?;
+    let (loaded, principal) = load_for(state, caller, id, pin).await?;
     let target = Target::Report(loaded.scope());
     if !authorize(&principal, Action::ReadReporterIdentity, &target) {
         return Err(if view_level(&principal, &target).is_some() {
@@ -690,8 +753,7 @@ pub async fn act(
     req: ActionRequest,
     expected_version: Option<i64>,
 ) -> Result<ReportView, Error> {
-    let loaded = load(state, id).await?;
-    let principal = principal_for(state, caller, &loaded, pin)?;
+    let (loaded, principal) = load_for(state, caller, id, pin).await?;
     let action = req.action();
     let target = Target::Report(loaded.scope());
     if !authorize(&principal, action, &target) {

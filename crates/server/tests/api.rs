@@ -360,6 +360,31 @@ async fn privacy_rules_hold(app: &TestApp) {
 
 on_both_backends!(privacy_rules_hold);
 
+/// PIN guessing is throttled per Tracking ID, for real and made-up IDs alike.
+async fn pin_guessing_is_throttled(app: &TestApp) {
+    let (id, pin) = app.submit(json!({})).await;
+    let wrong = if pin == "00000000" { "11111111" } else { "00000000" };
+    for target in [id.as_str(), "0000-0000"] {
+        for _ in 0..lapor_server::service::PIN_FAILURES_ALLOWED {
+            assert_eq!(read_pin(app, target, wrong).await.0, 404);
+        }
+        let (s, v) = read_pin(app, target, wrong).await;
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (429, Some("rate_limited")),
+            "{target}"
+        );
+    }
+    // Locked even with the right PIN until the window passes; other reports are unaffected.
+    assert_eq!(read_pin(app, &id, &pin).await.0, 429);
+    let (other, other_pin) = app.submit(json!({})).await;
+    assert_eq!(read_pin(app, &other, &other_pin).await.0, 200);
+    // Staff and the public (without a PIN) are not affected by the lock.
+    assert_eq!(app.get(&format!("/api/v1/reports/{id}"), Some("national")).await.0, 200);
+}
+
+on_both_backends!(pin_guessing_is_throttled);
+
 async fn idempotent_submission_and_accounts(app: &TestApp) {
     let body = json!({ "classification": "aspirasi", "title": "Usulan halte baru", "body": "Mohon dibangun halte di depan pasar." });
     let send = || {
