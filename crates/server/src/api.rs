@@ -2,7 +2,9 @@
 //! comment; the rules themselves live in `lapor_domain::authz`.
 
 use crate::AppState;
-use crate::auth::{Caller, SESSION_COOKIE, hash_password, new_id, new_token, token_digest, verify_password};
+use crate::auth::{
+    Caller, SESSION_COOKIE, hash_password, new_id, new_token, request_tokens, token_digest, verify_password,
+};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Json, Query};
 use crate::service::{self, ActionRequest, SubmitReport, SubmitResult};
@@ -141,20 +143,10 @@ async fn logout(State(st): State<AppState>, caller: Caller, headers: HeaderMap) 
     if caller.user.is_none() {
         return Err(caller.err(Error::new(ErrorCode::Unauthenticated)));
     }
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    let cookie = headers.get(header::COOKIE).and_then(|v| v.to_str().ok()).and_then(|c| {
-        c.split(';').find_map(|kv| {
-            kv.trim()
-                .strip_prefix(&format!("{SESSION_COOKIE}="))
-                .map(str::to_string)
-        })
-    });
-    for tok in bearer.map(str::to_string).into_iter().chain(cookie) {
+    let (bearer, cookie) = request_tokens(&headers);
+    for tok in bearer.into_iter().chain(cookie) {
         st.store
-            .delete_token(&token_digest(tok.trim()))
+            .delete_token(&token_digest(tok))
             .await
             .map_err(|e| caller.err(e))?;
     }
@@ -190,7 +182,7 @@ async fn register(State(st): State<AppState>, caller: Caller, Json(req): Json<Re
         .filter(|s| !s.is_empty())
         .map(str::to_lowercase);
     if let Some(m) = &email
-        && (!m.contains('@') || m.len() > 254 || m.contains(char::is_whitespace))
+        && !service::valid_email(m)
     {
         return Err(e(Error::validation("email")));
     }

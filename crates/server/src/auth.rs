@@ -7,7 +7,7 @@ use crate::error::{ApiError, lang_of};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::FromRequestParts;
-use axum::http::{Method, header, request::Parts};
+use axum::http::{HeaderMap, Method, header, request::Parts};
 use base64::Engine;
 use lapor_domain::authz::Principal;
 use lapor_domain::{Error, ErrorCode, Lang};
@@ -72,9 +72,8 @@ impl Caller {
     }
 }
 
-fn cookie_value<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
-    parts
-        .headers
+fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -86,18 +85,24 @@ fn cookie_value<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
         })
 }
 
+/// The bearer token and the session cookie a request carries, if any.
+pub fn request_tokens(headers: &HeaderMap) -> (Option<&str>, Option<&str>) {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim);
+    (bearer, cookie_value(headers, SESSION_COOKIE))
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let lang = lang_of(&parts.headers);
-        let bearer = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .map(|t| (t.trim().to_string(), TokenKind::Bearer));
-        let cookie = cookie_value(parts, SESSION_COOKIE).map(|t| (t.to_string(), TokenKind::Session));
+        let (bearer, cookie) = request_tokens(&parts.headers);
+        let bearer = bearer.map(|t| (t.to_string(), TokenKind::Bearer));
+        let cookie = cookie.map(|t| (t.to_string(), TokenKind::Session));
         let Some((token, kind)) = bearer.or(cookie) else {
             return Ok(Caller {
                 principal: Principal::Public,

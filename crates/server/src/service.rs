@@ -142,40 +142,43 @@ fn remember(set: &std::sync::RwLock<std::collections::HashSet<String>>, code: &s
     }
 }
 
+/// Answers from the cache, or runs `lookup` and caches a positive answer.
+async fn known(
+    set: &std::sync::RwLock<std::collections::HashSet<String>>,
+    code: &str,
+    lookup: impl std::future::Future<Output = Result<bool, Error>>,
+) -> Result<bool, Error> {
+    if cached(set, code) {
+        return Ok(true);
+    }
+    let found = lookup.await?;
+    if found {
+        remember(set, code);
+    }
+    Ok(found)
+}
+
 impl KnownCodes {
     pub async fn region_exists(&self, state: &AppState, code: &str) -> Result<bool, Error> {
-        if cached(&self.regions, code) {
-            return Ok(true);
-        }
-        let found = state.store.region(code).await?.is_some();
-        if found {
-            remember(&self.regions, code);
-        }
-        Ok(found)
+        known(&self.regions, code, async {
+            Ok(state.store.region(code).await?.is_some())
+        })
+        .await
     }
 
     /// An institution that can be assigned reports (not the national operator).
     pub async fn handling_institution_exists(&self, state: &AppState, code: &str) -> Result<bool, Error> {
-        if cached(&self.institutions, code) {
-            return Ok(true);
-        }
-        let found =
-            matches!(state.store.institution(code).await?, Some(i) if i.kind != InstitutionKind::NationalOperator);
-        if found {
-            remember(&self.institutions, code);
-        }
-        Ok(found)
+        known(&self.institutions, code, async {
+            Ok(matches!(state.store.institution(code).await?, Some(i) if i.kind != InstitutionKind::NationalOperator))
+        })
+        .await
     }
 
     pub async fn category_exists(&self, state: &AppState, code: &str) -> Result<bool, Error> {
-        if cached(&self.categories, code) {
-            return Ok(true);
-        }
-        let found = state.store.categories().await?.iter().any(|k| k.code == code);
-        if found {
-            remember(&self.categories, code);
-        }
-        Ok(found)
+        known(&self.categories, code, async {
+            Ok(state.store.categories().await?.iter().any(|k| k.code == code))
+        })
+        .await
     }
 }
 
@@ -186,7 +189,7 @@ mod subtle_eq {
     }
 }
 
-fn valid_email(e: &str) -> bool {
+pub fn valid_email(e: &str) -> bool {
     let e = e.trim();
     e.len() <= 254
         && e.split_once('@')
@@ -260,17 +263,24 @@ impl Loaded {
     }
 }
 
+/// Codes from the root down to the report's institution and unit.
+async fn paths(state: &AppState, r: &Report) -> Result<(Vec<String>, Vec<String>), Error> {
+    let path = |code: &Option<String>| {
+        let code = code.clone();
+        async move {
+            match code {
+                Some(c) => state.store.institution_path(&c).await,
+                None => Ok(Vec::new()),
+            }
+        }
+    };
+    Ok((path(&r.institution).await?, path(&r.unit).await?))
+}
+
 async fn load(state: &AppState, id: &str) -> Result<Loaded, Error> {
     let tid = TrackingId::parse(id).map_err(|_| Error::not_found())?;
     let stored = state.store.report(&tid).await?.ok_or_else(Error::not_found)?;
-    let institution_path = match &stored.report.institution {
-        Some(i) => state.store.institution_path(i).await?,
-        None => Vec::new(),
-    };
-    let unit_path = match &stored.report.unit {
-        Some(u) => state.store.institution_path(u).await?,
-        None => Vec::new(),
-    };
+    let (institution_path, unit_path) = paths(state, &stored.report).await?;
     Ok(Loaded {
         stored,
         institution_path,
@@ -760,7 +770,6 @@ pub async fn act(
         // Do not reveal that a report exists to someone who may not read it.
         return Err(match view_level(&principal, &target) {
             Some(_) => Error::forbidden(),
-            None if principal == Principal::Public => Error::new(ErrorCode::NotFound),
             None => Error::not_found(),
         });
     }
@@ -795,15 +804,15 @@ pub async fn act(
         })
         .await?;
     let events = state.store.events(&next.tracking_id).await?;
+    // Paths change only when the report moved to another institution or unit.
+    let (institution_path, unit_path) = if next.institution == report.institution && next.unit == report.unit {
+        (loaded.institution_path.clone(), loaded.unit_path.clone())
+    } else {
+        paths(state, &next).await?
+    };
     let new_loaded = Loaded {
-        institution_path: match &next.institution {
-            Some(i) => state.store.institution_path(i).await?,
-            None => Vec::new(),
-        },
-        unit_path: match &next.unit {
-            Some(u) => state.store.institution_path(u).await?,
-            None => Vec::new(),
-        },
+        institution_path,
+        unit_path,
         stored: StoredReport {
             report: next,
             pin_hash: loaded.stored.pin_hash.clone(),
