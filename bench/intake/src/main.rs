@@ -133,6 +133,7 @@ fn raw_report(i: u64, cal: &Calendar, policy: &SlaPolicy) -> NewReport {
             },
         ],
         idempotency_key: None,
+        attachments: vec![],
     }
 }
 

@@ -25,6 +25,12 @@ pub struct Config {
     pub durable: bool,
     /// Deadline rule sets; the first applies to new reports.
     pub policies: Vec<SlaPolicy>,
+    /// Map tiles for the report form's map picker, e.g.
+    /// `https://tile.openstreetmap.org/{z}/{x}/{y}.png`. Empty: no map, the
+    /// form offers latitude/longitude fields instead.
+    pub tile_url: String,
+    /// Attribution the tile provider requires (shown on the map).
+    pub tile_attribution: String,
 }
 
 impl Default for Config {
@@ -41,6 +47,8 @@ impl Default for Config {
             db_max_connections: 8,
             durable: true,
             policies: vec![SlaPolicy::default()],
+            tile_url: String::new(),
+            tile_attribution: String::new(),
         }
     }
 }
@@ -100,6 +108,15 @@ impl Config {
         }
         if let Some(v) = env_parse("LAPOR_DURABLE")? {
             c.durable = v;
+        }
+        if let Some(v) = env_parse("LAPOR_TILE_URL")? {
+            c.tile_url = v;
+        }
+        if let Some(v) = env_parse("LAPOR_TILE_ATTRIBUTION")? {
+            c.tile_attribution = v;
+        }
+        if !c.tile_url.is_empty() && !(c.tile_url.starts_with("https://") || c.tile_url.starts_with("http://")) {
+            return Err("tile_url: must be an http(s) URL template with {z}/{x}/{y}".into());
         }
         if c.policies.is_empty() {
             return Err("policies: at least one rule set is needed".into());

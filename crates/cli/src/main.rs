@@ -63,7 +63,7 @@ fn fail(msg: impl std::fmt::Display) -> ! {
     std::process::exit(1)
 }
 
-async fn open_store(cfg: &Config) -> Arc<dyn Store> {
+async fn open_store(cfg: &Config, progress: bool) -> Arc<dyn Store> {
     if let Some(path) = cfg.database_url.strip_prefix("sqlite://") {
         let path = path.split('?').next().unwrap_or(path);
         if let Some(dir) = std::path::Path::new(path)
@@ -85,6 +85,29 @@ async fn open_store(cfg: &Config) -> Arc<dyn Store> {
         Ok(v) if !v.is_empty() => tracing::info!(versions = ?v, "applied migrations"),
         Ok(_) => {}
         Err(e) => fail(format!("migrate: {e}")),
+    }
+    // Search postings are derived data: rebuilt when the stemmer changed.
+    let bar = progress.then(|| {
+        let b = indicatif::ProgressBar::new(0);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("search index {bar:40} {pos}/{len} reports ({eta})")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    });
+    let report = |done: u64, total: u64| {
+        if let Some(b) = &bar {
+            b.set_length(total);
+            b.set_position(done);
+        }
+    };
+    match store.ensure_search_index(&report).await {
+        Ok(n) if n > 0 => tracing::info!(reports = n, "search index rebuilt"),
+        Ok(_) => {}
+        Err(e) => fail(format!("search index: {e}")),
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
     }
     store
 }
@@ -118,11 +141,11 @@ async fn main() {
     let progress = std::io::stderr().is_terminal();
     match cli.cmd {
         Cmd::Migrate => {
-            open_store(&cfg).await;
+            open_store(&cfg, progress).await;
             println!("migrations up to date");
         }
         Cmd::Demo => {
-            let store = open_store(&cfg).await;
+            let store = open_store(&cfg, progress).await;
             demo::seed(store.as_ref(), &cfg.data_dir, progress)
                 .await
                 .unwrap_or_else(|e| fail(e));
@@ -131,7 +154,7 @@ async fn main() {
         Cmd::Import {
             what: ImportCmd::Regions { dir },
         } => {
-            let store = open_store(&cfg).await;
+            let store = open_store(&cfg, progress).await;
             let dir = dir.unwrap_or_else(|| cfg.data_dir.join("regions"));
             let counts = import::import_regions(store.as_ref(), &dir, true)
                 .await
@@ -144,14 +167,14 @@ async fn main() {
         Cmd::Import {
             what: ImportCmd::Institutions { file },
         } => {
-            let store = open_store(&cfg).await;
+            let store = open_store(&cfg, progress).await;
             let n = import::import_institutions(store.as_ref(), &file)
                 .await
                 .unwrap_or_else(|e| fail(e));
             println!("institutions: {n} loaded");
         }
         Cmd::Serve { demo, bind } => {
-            let store = open_store(&cfg).await;
+            let store = open_store(&cfg, progress).await;
             if demo {
                 demo::seed(store.as_ref(), &cfg.data_dir, progress)
                     .await
@@ -160,6 +183,8 @@ async fn main() {
             let server_cfg = ServerConfig {
                 max_body_bytes: cfg.max_body_bytes,
                 secure_cookies: cfg.secure_cookies,
+                tile_url: Some(cfg.tile_url.clone()).filter(|t| !t.is_empty()),
+                tile_attribution: Some(cfg.tile_attribution.clone()).filter(|t| !t.is_empty()),
                 ..Default::default()
             };
             let state = AppState::new(store, load_calendar(&cfg), cfg.policies.clone(), server_cfg)

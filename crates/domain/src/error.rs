@@ -79,6 +79,10 @@ error_codes! {
     TransitionNotAllowed => "transition_not_allowed", 409, "Tindakan ini tidak dapat dilakukan pada status laporan saat ini.", "This action is not allowed in the report's current status.";
     StaleVersion => "stale_version", 409, "Laporan telah diubah oleh orang lain. Muat ulang lalu coba lagi.", "The report was changed by someone else. Reload and try again.";
     Conflict => "conflict", 409, "Data sudah ada.", "This already exists.";
+    UnsupportedFileType => "unsupported_file_type", 415, "Jenis berkas tidak didukung. Kirim foto (JPEG, PNG, WebP, GIF), PDF, atau video (MP4, WebM).", "Unsupported file type. Send a photo (JPEG, PNG, WebP, GIF), a PDF or a video (MP4, WebM).";
+    FileTooLarge => "file_too_large", 413, "Berkas terlalu besar (paling besar 10 MB per berkas).", "The file is too large (at most 10 MB per file).";
+    TooManyFiles => "too_many_files", 422, "Terlalu banyak lampiran (paling banyak 5 berkas).", "Too many attachments (at most 5 files).";
+    CsrfFailed => "csrf_failed", 403, "Formulir kedaluwarsa atau tidak sah. Muat ulang halaman lalu kirim lagi.", "The form has expired or is not valid. Reload the page and send it again.";
     Unauthenticated => "unauthenticated", 401, "Silakan masuk terlebih dahulu.", "Please sign in first.";
     InvalidCredentials => "invalid_credentials", 401, "Email/telepon atau kata sandi salah.", "Wrong e-mail/phone or password.";
     Forbidden => "forbidden", 403, "Anda tidak berwenang melakukan tindakan ini.", "You are not allowed to do this.";

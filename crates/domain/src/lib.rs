@@ -7,11 +7,14 @@ pub mod authz;
 pub mod calendar;
 pub mod error;
 pub mod event;
+pub mod geo;
 pub mod ids;
 pub mod institution;
 pub mod lifecycle;
+pub mod media;
 pub mod pii;
 pub mod report;
+pub mod search;
 pub mod sla;
 
 pub use error::{Error, ErrorCode, Lang};

@@ -2,9 +2,8 @@
 //! comment; the rules themselves live in `lapor_domain::authz`.
 
 use crate::AppState;
-use crate::auth::{
-    Caller, SESSION_COOKIE, hash_password, new_id, new_token, request_tokens, token_digest, verify_password,
-};
+use crate::accounts;
+use crate::auth::{Caller, request_tokens, token_digest};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Json, Query};
 use crate::service::{self, ActionRequest, SubmitReport, SubmitResult};
@@ -21,7 +20,7 @@ use lapor_domain::report::{ArchiveReason, Classification, Status};
 use lapor_domain::{Error, ErrorCode};
 use lapor_store::filter::Cursor;
 use lapor_store::ts::Ts;
-use lapor_store::{Category, InstitutionQuery, NewToken, NewUser, Region, RegionQuery, ReportFilter, TokenKind, User};
+use lapor_store::{Category, InstitutionQuery, Region, RegionQuery, ReportFilter, TokenKind, User};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -85,51 +84,24 @@ pub struct LoginResponse {
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn login(State(st): State<AppState>, caller: Caller, Json(req): Json<LoginRequest>) -> ApiResult<Response> {
-    let fail = || caller.err(Error::new(ErrorCode::InvalidCredentials));
-    let login = req.login.trim().to_lowercase();
-    let login = service::normalize_phone(&login)
-        .filter(|_| !login.contains('@'))
-        .unwrap_or(login);
-    let found = st.store.user_by_login(&login).await.map_err(|e| caller.err(e))?;
-    let Some((user, hash)) = found else {
-        // Spend the same time as a real check so logins do not reveal accounts.
-        let _ = verify_password(&req.password, &st.dummy_hash);
-        return Err(fail());
-    };
-    if !verify_password(&req.password, &hash) {
-        return Err(fail());
-    }
+    let user = accounts::authenticate(&st, &req.login, &req.password)
+        .await
+        .map_err(|e| caller.err(e))?;
     let now = Utc::now();
-    let bearer = new_token();
-    let session = new_token();
     let expires_at = now + st.config.token_ttl;
-    for (tok, kind, exp) in [
-        (&bearer, TokenKind::Bearer, expires_at),
-        (&session, TokenKind::Session, now + st.config.session_ttl),
-    ] {
-        st.store
-            .create_token(&NewToken {
-                token_hash: token_digest(tok),
-                user_id: user.id.clone(),
-                kind,
-                created_at: Ts::new(now),
-                expires_at: Ts::new(exp),
-            })
-            .await
-            .map_err(|e| caller.err(e))?;
-    }
-    let cookie = format!(
-        "{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
-        st.config.session_ttl.num_seconds(),
-        if st.config.secure_cookies { "; Secure" } else { "" }
-    );
+    let bearer = accounts::open_token(&st, &user.id, TokenKind::Bearer)
+        .await
+        .map_err(|e| caller.err(e))?;
+    let session = accounts::open_token(&st, &user.id, TokenKind::Session)
+        .await
+        .map_err(|e| caller.err(e))?;
     let mut resp = axum::Json(LoginResponse {
         token: bearer,
         expires_at,
         user,
     })
     .into_response();
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
+    if let Ok(v) = HeaderValue::from_str(&accounts::session_cookie(&st, &session)) {
         resp.headers_mut().insert(header::SET_COOKIE, v);
     }
     Ok(resp)
@@ -153,7 +125,7 @@ async fn logout(State(st): State<AppState>, caller: Caller, headers: HeaderMap) 
     let mut resp = StatusCode::NO_CONTENT.into_response();
     resp.headers_mut().insert(
         header::SET_COOKIE,
-        HeaderValue::from_static("lapor_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+        HeaderValue::from_static(accounts::CLEAR_SESSION_COOKIE),
     );
     Ok(resp)
 }
@@ -173,44 +145,15 @@ pub struct RegisterRequest {
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
     responses((status = 201, body = Object), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn register(State(st): State<AppState>, caller: Caller, Json(req): Json<RegisterRequest>) -> ApiResult<Response> {
-    let e = |err: Error| caller.err(err);
-    let name = lapor_domain::report::check_text("name", &req.name, 1, 200).map_err(e)?;
-    let email = req
-        .email
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_lowercase);
-    if let Some(m) = &email
-        && !service::valid_email(m)
-    {
-        return Err(e(Error::validation("email")));
-    }
-    let phone = match req.phone.as_deref().filter(|s| !s.trim().is_empty()) {
-        Some(p) => Some(service::normalize_phone(p).ok_or_else(|| e(Error::validation("phone")))?),
-        None => None,
-    };
-    if email.is_none() && phone.is_none() {
-        return Err(e(Error::validation("email/phone: salah satu wajib / one is required")));
-    }
-    if req.password.chars().count() < 10 || req.password.len() > 1024 {
-        return Err(e(Error::validation(
-            "password: minimal 10 karakter / at least 10 characters",
-        )));
-    }
-    let user = st
-        .store
-        .create_user(&NewUser {
-            id: new_id("u-"),
-            email,
-            phone,
-            name,
-            password_hash: hash_password(&req.password).map_err(e)?,
-            is_staff: false,
-            memberships: vec![],
-        })
-        .await
-        .map_err(e)?;
+    let user = accounts::register_citizen(
+        &st,
+        &req.name,
+        req.email.as_deref(),
+        req.phone.as_deref(),
+        &req.password,
+    )
+    .await
+    .map_err(|e| caller.err(e))?;
     Ok((StatusCode::CREATED, axum::Json(user)).into_response())
 }
 
@@ -245,7 +188,7 @@ async fn create_report(
         Some(Err(_)) => return Err(caller.err(Error::validation("Idempotency-Key"))),
         None => None,
     };
-    let res = service::submit_report(&st, &caller, req, key)
+    let res = service::submit_report(&st, &caller, req, service::Intake::api(key))
         .await
         .map_err(|e| caller.err(e))?;
     let status = if res.duplicate {

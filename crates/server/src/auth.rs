@@ -64,6 +64,14 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// Someone not signed in.
+    pub fn public(lang: Lang) -> Caller {
+        Caller {
+            principal: Principal::Public,
+            user: None,
+            lang,
+        }
+    }
     pub fn is_staff(&self) -> bool {
         matches!(self.principal, Principal::Staff { .. })
     }
@@ -72,7 +80,7 @@ impl Caller {
     }
 }
 
-fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -127,32 +135,42 @@ impl FromRequestParts<AppState> for Caller {
                 return Err(ApiError::new(Error::with(ErrorCode::Forbidden, "origin"), lang));
             }
         }
-        let user = state
-            .store
-            .user_by_token(&token_digest(&token), kind, Ts::now())
+        caller_for_token(state, &token, kind, lang)
             .await
             .map_err(|e| ApiError::new(e, lang))?
-            .ok_or_else(|| ApiError::new(Error::new(ErrorCode::Unauthenticated), lang))?;
-        let principal = if user.is_staff {
-            Principal::Staff {
-                user_id: user.id.clone(),
-                memberships: user.memberships.clone(),
-            }
-        } else {
-            let reporter_id = state
-                .store
-                .reporter_for_user(&user.id)
-                .await
-                .map_err(|e| ApiError::new(e, lang))?
-                .unwrap_or_else(|| format!("r-{}", user.id));
-            Principal::Reporter { reporter_id }
-        };
-        Ok(Caller {
-            principal,
-            user: Some(user),
-            lang,
-        })
+            .ok_or_else(|| ApiError::new(Error::new(ErrorCode::Unauthenticated), lang))
     }
+}
+
+/// The caller a bearer token or session stands for; `None` when the token
+/// is unknown or expired.
+pub async fn caller_for_token(
+    state: &AppState,
+    token: &str,
+    kind: TokenKind,
+    lang: Lang,
+) -> Result<Option<Caller>, Error> {
+    let Some(user) = state.store.user_by_token(&token_digest(token), kind, Ts::now()).await? else {
+        return Ok(None);
+    };
+    let principal = if user.is_staff {
+        Principal::Staff {
+            user_id: user.id.clone(),
+            memberships: user.memberships.clone(),
+        }
+    } else {
+        let reporter_id = state
+            .store
+            .reporter_for_user(&user.id)
+            .await?
+            .unwrap_or_else(|| format!("r-{}", user.id));
+        Principal::Reporter { reporter_id }
+    };
+    Ok(Some(Caller {
+        principal,
+        user: Some(user),
+        lang,
+    }))
 }
 
 #[cfg(test)]

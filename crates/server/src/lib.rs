@@ -1,12 +1,14 @@
 //! The HTTP adapter of Lapor: `/api/v1` (JSON, OpenAPI 3.1), its docs page,
 //! and the middleware every response passes through.
 
+pub mod accounts;
 pub mod api;
 pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod service;
 pub mod views;
+pub mod web;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -29,6 +31,13 @@ pub struct ServerConfig {
     pub token_ttl: chrono::Duration,
     /// Mark cookies `Secure` (set when served behind TLS).
     pub secure_cookies: bool,
+    /// Map tile URL template (`https://…/{z}/{x}/{y}.png`). Without one the
+    /// map picker falls back to latitude/longitude fields.
+    pub tile_url: Option<String>,
+    /// Attribution shown on the map, as the tile provider requires.
+    pub tile_attribution: Option<String>,
+    /// Largest upload (all attachments of one report together).
+    pub max_upload_bytes: usize,
 }
 
 impl Default for ServerConfig {
@@ -38,6 +47,9 @@ impl Default for ServerConfig {
             session_ttl: chrono::Duration::hours(12),
             token_ttl: chrono::Duration::days(30),
             secure_cookies: false,
+            tile_url: None,
+            tile_attribution: None,
+            max_upload_bytes: lapor_domain::media::MAX_FILES * lapor_domain::media::MAX_FILE_BYTES + 1024 * 1024,
         }
     }
 }
@@ -57,6 +69,7 @@ pub struct AppState {
     pub dummy_hash: Arc<String>,
     pub known: Arc<service::KnownCodes>,
     pub pin_guard: Arc<service::PinGuard>,
+    pub names: Arc<web::names::NameCache>,
 }
 
 impl AppState {
@@ -84,6 +97,7 @@ impl AppState {
             dummy_hash: Arc::new(auth::hash_password("lapor-dummy-password")?),
             known: Arc::default(),
             pin_guard: Arc::default(),
+            names: Arc::default(),
         })
     }
 }
@@ -130,11 +144,7 @@ pub fn router(state: AppState) -> Router {
             utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs").url("/api/v1/docs/openapi.json", api::ApiDoc::openapi()),
         )
         .route("/healthz", get(healthz))
-        // Until the web UI lands, the front door is the API documentation.
-        .route(
-            "/",
-            get(|| async { axum::response::Redirect::temporary("/api/v1/docs/") }),
-        )
+        .merge(web::routes(state.config.max_upload_bytes))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))

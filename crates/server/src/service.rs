@@ -17,7 +17,9 @@ use lapor_domain::report::{
 };
 use lapor_domain::sla::SlaPolicy;
 use lapor_domain::{Error, ErrorCode};
-use lapor_store::{AuditEntry, Change, CreateOutcome, NewReport, OutboxMessage, ReporterIdentity, StoredReport};
+use lapor_store::{
+    AuditEntry, Change, CreateOutcome, NewAttachment, NewReport, OutboxMessage, ReporterIdentity, StoredReport,
+};
 use rand::RngCore;
 use sha2::Sha256;
 
@@ -377,12 +379,41 @@ fn view_level(p: &Principal, scope: &Target<'_>) -> Option<ViewLevel> {
     }
 }
 
+/// How a submission arrived, beyond its JSON fields.
+#[derive(Debug, Clone)]
+pub struct Intake {
+    /// Retries with the same key get the same report and PIN.
+    pub idempotency_key: Option<String>,
+    /// Files already sniffed and cleaned (`lapor_domain::media::clean`).
+    pub attachments: Vec<NewAttachment>,
+    /// The channel a citizen used (staff name theirs in the request).
+    pub via: Channel,
+}
+
+impl Intake {
+    pub fn api(idempotency_key: Option<String>) -> Intake {
+        Intake {
+            idempotency_key,
+            attachments: Vec::new(),
+            via: Channel::Api,
+        }
+    }
+}
+
 pub async fn submit_report(
     state: &AppState,
     caller: &Caller,
     req: SubmitReport,
-    idempotency_key: Option<String>,
+    intake: Intake,
 ) -> Result<SubmitResult, Error> {
+    let Intake {
+        idempotency_key,
+        attachments,
+        via,
+    } = intake;
+    if attachments.len() > lapor_domain::media::MAX_FILES {
+        return Err(Error::new(ErrorCode::TooManyFiles));
+    }
     let now = Utc::now();
     let title = check_text("title", &req.title, 5, TITLE_MAX)?;
     let body = check_text("body", &req.body, 10, BODY_MAX)?;
@@ -456,7 +487,7 @@ pub async fn submit_report(
                 req.channel.unwrap_or(Channel::Staff),
             )
         }
-        Principal::Reporter { reporter_id } => (Some(reporter_id.clone()), None, Channel::Api),
+        Principal::Reporter { reporter_id } => (Some(reporter_id.clone()), None, via),
         _ => {
             let rep = contact
                 .as_ref()
@@ -468,7 +499,7 @@ pub async fn submit_report(
                     email: email.clone(),
                     phone: phone.clone(),
                 });
-            (rep.as_ref().map(|r| r.id.clone()), rep, Channel::Api)
+            (rep.as_ref().map(|r| r.id.clone()), rep, via)
         }
     };
     let notify_to = match (&contact, &caller.user) {
@@ -534,6 +565,7 @@ pub async fn submit_report(
             new_reporter: new_reporter.clone(),
             outbox,
             idempotency_key: idempotency_key.clone(),
+            attachments: attachments.clone(),
         };
         match state.store.create_report(&new).await {
             Ok(CreateOutcome::Created) => {

@@ -47,6 +47,8 @@ pub struct ReportView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
     pub stage: Option<String>,
+    /// Time zone (WIB/WITA/WIT) of the clock that runs the deadline.
+    pub zone: String,
     pub due_at: Option<DateTime<Utc>>,
     pub overdue: bool,
     pub rating: Option<u8>,
@@ -155,6 +157,7 @@ pub fn report_view(r: &Report, level: ViewLevel, events: Option<&[Event]>, now: 
             None
         },
         stage: r.stage.map(|s| s.as_str().into()),
+        zone: r.zone.as_str().into(),
         due_at: r.due_at,
         overdue: r.is_overdue(now),
         rating: r.rating,

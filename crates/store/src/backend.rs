@@ -223,6 +223,64 @@ macro_rules! backend_impl {
             Ok(())
         }
 
+        /// Search postings of new reports (title and body terms).
+        async fn insert_postings(tx: &mut sqlx::Transaction<'static, $db>, reports: &[&Report]) -> Result<()> {
+            let rows: Vec<(String, Ts, &str)> = reports
+                .iter()
+                .flat_map(|r| {
+                    let at = Ts::new(r.submitted_at);
+                    lapor_domain::search::terms(&format!("{}\n{}", r.title, r.body))
+                        .into_iter()
+                        .map(move |t| (t, at, r.tracking_id.as_str()))
+                })
+                .collect();
+            for chunk in crate::intake::shaped_chunks_of(&rows, &[256, 64, 16, 4, 1]) {
+                let values: Vec<String> = (0..chunk.len()).map(|i| format!("({})", bind_params(i * 3 + 1, 3))).collect();
+                let sql = format!("INSERT INTO report_terms (term, sort_at, doc) VALUES {}", values.join(", "));
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for (t, at, doc) in chunk {
+                    q = q.bind(t.as_str()).bind(*at).bind(*doc);
+                }
+                q.execute(&mut **tx).await.map_err(db_err)?;
+            }
+            Ok(())
+        }
+
+        async fn insert_attachments(tx: &mut sqlx::Transaction<'static, $db>, n: &NewReport) -> Result<()> {
+            for (i, a) in n.attachments.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO attachments (id, tracking_id, seq, media_type, filename, size, sha256, data, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(a.id.as_str())
+                .bind(n.report.tracking_id.as_str())
+                .bind(i as i64 + 1)
+                .bind(a.media_type.as_str())
+                .bind(a.filename.as_str())
+                .bind(a.data.len() as i64)
+                .bind(a.sha256.as_str())
+                .bind(a.data.as_slice())
+                .bind(Ts::new(n.report.submitted_at))
+                .execute(&mut **tx)
+                .await
+                .map_err(db_err)?;
+            }
+            Ok(())
+        }
+
+        fn attachment_from_row(row: &$row) -> Result<AttachmentMeta> {
+            Ok(AttachmentMeta {
+                id: get(row, "id")?,
+                tracking_id: get(row, "tracking_id")?,
+                seq: get(row, "seq")?,
+                media_type: get(row, "media_type")?,
+                filename: get(row, "filename")?,
+                size: get(row, "size")?,
+                sha256: get(row, "sha256")?,
+                created_at: get::<Ts>(row, "created_at")?.0,
+            })
+        }
+
         async fn insert_audit(tx: &mut sqlx::Transaction<'static, $db>, a: &AuditEntry) -> Result<()> {
             sqlx::query("INSERT INTO audit_log (at, user_id, action, target, detail) VALUES ($1, $2, $3, $4, $5)")
                 .bind(Ts::new(a.at))
@@ -278,6 +336,27 @@ macro_rules! backend_impl {
                     .collect()
             }
 
+            /// Orders search terms by how many reports hold them (counted up
+            /// to a cap, so a common term costs a bounded index scan).
+            async fn rarest_first(&self, terms: &mut Vec<String>) -> Result<()> {
+                const CAP: i64 = 20_000;
+                let mut counted = Vec::with_capacity(terms.len());
+                for t in terms.drain(..) {
+                    let n: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM (SELECT 1 FROM report_terms WHERE term = $1 LIMIT $2) capped",
+                    )
+                    .bind(t.as_str())
+                    .bind(CAP)
+                    .fetch_one(&self.reader)
+                    .await
+                    .map_err(db_err)?;
+                    counted.push((n, t));
+                }
+                counted.sort_by_key(|(n, _)| *n);
+                terms.extend(counted.into_iter().map(|(_, t)| t));
+                Ok(())
+            }
+
             async fn user_from_row(&self, row: &$row) -> Result<User> {
                 let id: String = get(row, "id")?;
                 Ok(User {
@@ -287,6 +366,8 @@ macro_rules! backend_impl {
                     phone: get(row, "phone")?,
                     name: get(row, "name")?,
                     is_staff: get(row, "is_staff")?,
+                    notify_email: get(row, "notify_email")?,
+                    notify_sms: get(row, "notify_sms")?,
                 })
             }
         }
@@ -355,6 +436,11 @@ macro_rules! backend_impl {
                 }
                 let events: Vec<&Event> = fresh.iter().map(|n| &n.event).collect();
                 insert_events(&mut tx, &events).await?;
+                let reports: Vec<&Report> = fresh.iter().map(|n| &n.report).collect();
+                insert_postings(&mut tx, &reports).await?;
+                for n in &fresh {
+                    insert_attachments(&mut tx, n).await?;
+                }
                 let outbox: Vec<(&OutboxMessage, Ts)> =
                     fresh.iter().flat_map(|n| n.outbox.iter().map(|m| (m, Ts::new(n.report.submitted_at)))).collect();
                 insert_outbox_rows(&mut tx, &outbox).await?;
@@ -639,6 +725,8 @@ macro_rules! backend_impl {
                     name: u.name.clone(),
                     is_staff: u.is_staff,
                     memberships: u.memberships.clone(),
+                    notify_email: true,
+                    notify_sms: true,
                 })
             }
 
@@ -656,7 +744,7 @@ macro_rules! backend_impl {
 
             async fn user_by_login(&self, login: &str) -> Result<Option<(User, String)>> {
                 let row = sqlx::query(
-                    "SELECT id, email, phone, name, is_staff, password_hash FROM users WHERE email = $1 OR phone = $1",
+                    "SELECT id, email, phone, name, is_staff, notify_email, notify_sms, password_hash FROM users WHERE email = $1 OR phone = $1",
                 )
                 .bind(login)
                 .fetch_optional(&self.reader)
@@ -672,7 +760,7 @@ macro_rules! backend_impl {
             }
 
             async fn user(&self, id: &str) -> Result<Option<User>> {
-                let row = sqlx::query("SELECT id, email, phone, name, is_staff FROM users WHERE id = $1")
+                let row = sqlx::query("SELECT id, email, phone, name, is_staff, notify_email, notify_sms FROM users WHERE id = $1")
                     .bind(id)
                     .fetch_optional(&self.reader)
                     .await
@@ -699,7 +787,7 @@ macro_rules! backend_impl {
 
             async fn user_by_token(&self, token_hash: &str, kind: TokenKind, now: Ts) -> Result<Option<User>> {
                 let row = sqlx::query(
-                    "SELECT u.id, u.email, u.phone, u.name, u.is_staff FROM tokens t JOIN users u ON u.id = t.user_id \
+                    "SELECT u.id, u.email, u.phone, u.name, u.is_staff, u.notify_email, u.notify_sms FROM tokens t JOIN users u ON u.id = t.user_id \
                      WHERE t.token_hash = $1 AND t.kind = $2 AND t.expires_at > $3",
                 )
                 .bind(token_hash)
@@ -784,6 +872,14 @@ macro_rules! backend_impl {
             }
 
             async fn list_reports(&self, f: &ReportFilter) -> Result<ReportPage> {
+                let mut ordered;
+                let f = if f.terms.len() > 1 {
+                    ordered = f.clone();
+                    self.rarest_first(&mut ordered.terms).await?;
+                    &ordered
+                } else {
+                    f
+                };
                 let Some((sql, args)) = f.to_sql() else {
                     return Ok(ReportPage { items: vec![], next_cursor: None });
                 };
@@ -900,6 +996,163 @@ macro_rules! backend_impl {
 
             async fn outbox_count(&self) -> Result<i64> {
                 sqlx::query_scalar("SELECT COUNT(*) FROM outbox").fetch_one(&self.reader).await.map_err(db_err)
+            }
+
+            async fn set_notification_prefs(&self, user_id: &str, email: bool, sms: bool) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query("UPDATE users SET notify_email = $1, notify_sms = $2 WHERE id = $3")
+                    .bind(email)
+                    .bind(sms)
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                tx.commit().await.map_err(db_err)
+            }
+
+            async fn attachments(&self, id: &TrackingId) -> Result<Vec<AttachmentMeta>> {
+                let rows = sqlx::query(
+                    "SELECT id, tracking_id, seq, media_type, filename, size, sha256, created_at FROM attachments \
+                     WHERE tracking_id = $1 ORDER BY seq",
+                )
+                .bind(id.as_str())
+                .fetch_all(&self.reader)
+                .await
+                .map_err(db_err)?;
+                rows.iter().map(attachment_from_row).collect()
+            }
+
+            async fn attachment(&self, attachment_id: &str) -> Result<Option<(AttachmentMeta, Vec<u8>)>> {
+                let row = sqlx::query(
+                    "SELECT id, tracking_id, seq, media_type, filename, size, sha256, created_at, data FROM attachments \
+                     WHERE id = $1",
+                )
+                .bind(attachment_id)
+                .fetch_optional(&self.reader)
+                .await
+                .map_err(db_err)?;
+                match row {
+                    None => Ok(None),
+                    Some(r) => Ok(Some((attachment_from_row(&r)?, get(&r, "data")?))),
+                }
+            }
+
+            async fn add_support(&self, id: &TrackingId, supporter: &str) -> Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let res = sqlx::query(
+                    "INSERT INTO supports (tracking_id, supporter, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                )
+                .bind(id.as_str())
+                .bind(supporter)
+                .bind(Ts::now())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(res.rows_affected() == 1)
+            }
+
+            async fn has_supported(&self, id: &TrackingId, supporter: &str) -> Result<bool> {
+                let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM supports WHERE tracking_id = $1 AND supporter = $2")
+                    .bind(id.as_str())
+                    .bind(supporter)
+                    .fetch_one(&self.reader)
+                    .await
+                    .map_err(db_err)?;
+                Ok(n > 0)
+            }
+
+            async fn support_counts(&self, ids: &[TrackingId]) -> Result<std::collections::HashMap<String, i64>> {
+                let mut out = std::collections::HashMap::new();
+                for chunk in ids.chunks(500) {
+                    let sql = format!(
+                        "SELECT tracking_id, COUNT(*) AS n FROM supports WHERE tracking_id IN ({}) GROUP BY tracking_id",
+                        bind_params(1, chunk.len())
+                    );
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for id in chunk {
+                        q = q.bind(id.as_str());
+                    }
+                    for r in q.fetch_all(&self.reader).await.map_err(db_err)? {
+                        out.insert(get(&r, "tracking_id")?, get(&r, "n")?);
+                    }
+                }
+                Ok(out)
+            }
+
+            async fn public_stats(&self) -> Result<PublicStats> {
+                let sql = format!(
+                    "SELECT COUNT(*) AS reports, \
+                     COALESCE(SUM(CASE WHEN status = 'completed' THEN 1 ELSE 0 END), 0) AS completed, \
+                     COALESCE(SUM(CASE WHEN status IN ('dispositioned', 'in_progress') THEN 1 ELSE 0 END), 0) AS in_progress, \
+                     COUNT(DISTINCT institution) AS institutions_involved \
+                     FROM reports WHERE {}",
+                    crate::filter::PUBLIC_CONDITION
+                );
+                let r = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_one(&self.reader).await.map_err(db_err)?;
+                Ok(PublicStats {
+                    reports: get(&r, "reports")?,
+                    completed: get(&r, "completed")?,
+                    in_progress: get(&r, "in_progress")?,
+                    institutions_involved: get(&r, "institutions_involved")?,
+                })
+            }
+
+            async fn ensure_search_index(&self, progress: &(dyn Fn(u64, u64) + Send + Sync)) -> Result<u64> {
+                let want = lapor_domain::search::VERSION.to_string();
+                let have: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = 'search_version'")
+                    .fetch_optional(&self.reader)
+                    .await
+                    .map_err(db_err)?;
+                if have.as_deref() == Some(want.as_str()) {
+                    return Ok(0);
+                }
+                let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reports").fetch_one(&self.reader).await.map_err(db_err)?;
+                let mut tx = self.begin_write().await?;
+                sqlx::query("DELETE FROM report_terms").execute(&mut *tx).await.map_err(db_err)?;
+                tx.commit().await.map_err(db_err)?;
+                // Re-indexes in keyset-ordered slices, one transaction each.
+                // New reports written meanwhile index themselves.
+                let mut after = String::new();
+                let mut done = 0u64;
+                loop {
+                    let sql = format!(
+                        "SELECT {REPORT_COLS} FROM reports WHERE tracking_id > $1 ORDER BY tracking_id LIMIT 2000"
+                    );
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .bind(after.as_str())
+                        .fetch_all(&self.reader)
+                        .await
+                        .map_err(db_err)?;
+                    if rows.is_empty() {
+                        break;
+                    }
+                    let reports = rows.iter().map(report_from_row).collect::<Result<Vec<_>>>()?;
+                    let mut tx = self.begin_write().await?;
+                    let ids: Vec<&str> = reports.iter().map(|r| r.tracking_id.as_str()).collect();
+                    let del = format!("DELETE FROM report_terms WHERE doc IN ({})", bind_params(1, ids.len()));
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(del));
+                    for id in &ids {
+                        q = q.bind(*id);
+                    }
+                    q.execute(&mut *tx).await.map_err(db_err)?;
+                    insert_postings(&mut tx, &reports.iter().collect::<Vec<_>>()).await?;
+                    tx.commit().await.map_err(db_err)?;
+                    done += reports.len() as u64;
+                    progress(done, total.max(0) as u64);
+                    after = reports.last().map(|r| r.tracking_id.to_string()).unwrap_or_default();
+                }
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "INSERT INTO settings (key, value) VALUES ('search_version', $1) \
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                )
+                .bind(want.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(done)
             }
         }
     };

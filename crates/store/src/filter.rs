@@ -31,6 +31,10 @@ pub struct ReportFilter {
     /// Only reports the public may see.
     pub public_only: bool,
     pub reporter_id: Option<String>,
+    /// Full-text search: stemmed terms (`lapor_domain::search::query_terms`)
+    /// that must all occur in the title or body. The store puts the rarest
+    /// first, since the first term drives the scan.
+    pub terms: Vec<String>,
     pub cursor: Option<Cursor>,
     pub limit: i64,
 }
@@ -153,13 +157,32 @@ impl ReportFilter {
         if let Some(r) = &self.reporter_id {
             conds.push(format!("reporter_id = {}", q.arg(Arg::Text(r.clone()))));
         }
+        // With search terms the first term's postings drive the query, in
+        // their index order (newest first); the others are probed per report.
+        let (from, order_at, order_id) = match self.terms.split_first() {
+            None => ("reports".to_string(), "submitted_at", "tracking_id"),
+            Some((first, rest)) => {
+                conds.push(format!("t0.term = {}", q.arg(Arg::Text(first.clone()))));
+                for t in rest {
+                    let p = q.arg(Arg::Text(t.clone()));
+                    conds.push(format!(
+                        "EXISTS (SELECT 1 FROM report_terms tx WHERE tx.doc = t0.doc AND tx.term = {p})"
+                    ));
+                }
+                (
+                    "report_terms t0 JOIN reports ON reports.tracking_id = t0.doc".to_string(),
+                    "t0.sort_at",
+                    "t0.doc",
+                )
+            }
+        };
         if let Some(c) = &self.cursor {
             let ts = q.arg(Arg::Ts(Ts(
                 chrono::DateTime::from_timestamp_millis(c.submitted_at_ms).unwrap_or_default()
             )));
             let id = q.arg(Arg::Text(c.tracking_id.clone()));
             conds.push(format!(
-                "(submitted_at < {ts} OR (submitted_at = {ts} AND tracking_id < {id}))"
+                "({order_at} < {ts} OR ({order_at} = {ts} AND {order_id} < {id}))"
             ));
         }
         let limit = self.limit.clamp(1, 500) + 1;
@@ -168,13 +191,13 @@ impl ReportFilter {
             q.text.push_str(&ctes.join(", "));
             q.text.push(' ');
         }
-        q.text.push_str(&format!("SELECT {REPORT_COLS} FROM reports"));
+        q.text.push_str(&format!("SELECT {REPORT_COLS} FROM {from}"));
         if !conds.is_empty() {
             q.text.push_str(" WHERE ");
             q.text.push_str(&conds.join(" AND "));
         }
         q.text
-            .push_str(&format!(" ORDER BY submitted_at DESC, tracking_id DESC LIMIT {limit}"));
+            .push_str(&format!(" ORDER BY {order_at} DESC, {order_id} DESC LIMIT {limit}"));
         Some((q.text, q.args))
     }
 }

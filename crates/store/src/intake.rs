@@ -20,9 +20,15 @@ pub(crate) const MAX_BATCH: usize = 256;
 const SHAPES: [usize; 4] = [64, 16, 4, 1];
 
 /// Splits `items` into chunks whose lengths are all in `SHAPES`.
-pub(crate) fn shaped_chunks<T>(mut items: &[T]) -> Vec<&[T]> {
+pub(crate) fn shaped_chunks<T>(items: &[T]) -> Vec<&[T]> {
+    shaped_chunks_of(items, &SHAPES)
+}
+
+/// Splits `items` into chunks whose lengths are all in `shapes` (which must
+/// end with 1).
+pub(crate) fn shaped_chunks_of<'a, T>(mut items: &'a [T], shapes: &[usize]) -> Vec<&'a [T]> {
     let mut out = Vec::new();
-    for shape in SHAPES {
+    for &shape in shapes {
         while items.len() >= shape {
             let (head, tail) = items.split_at(shape);
             out.push(head);

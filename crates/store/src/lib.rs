@@ -90,6 +90,21 @@ pub trait Store: Send + Sync + 'static {
     async fn audit_entries(&self, target: Option<&str>, limit: i64) -> Result<Vec<AuditEntry>>;
     async fn outbox(&self, limit: i64) -> Result<Vec<OutboxRow>>;
     async fn outbox_count(&self) -> Result<i64>;
+
+    // Citizen features.
+    async fn set_notification_prefs(&self, user_id: &str, email: bool, sms: bool) -> Result<()>;
+    async fn attachments(&self, id: &TrackingId) -> Result<Vec<AttachmentMeta>>;
+    async fn attachment(&self, attachment_id: &str) -> Result<Option<(AttachmentMeta, Vec<u8>)>>;
+    /// Records a support; false when this supporter already supported it.
+    async fn add_support(&self, id: &TrackingId, supporter: &str) -> Result<bool>;
+    async fn has_supported(&self, id: &TrackingId, supporter: &str) -> Result<bool>;
+    /// Support counts of the given reports (absent means zero).
+    async fn support_counts(&self, ids: &[TrackingId]) -> Result<std::collections::HashMap<String, i64>>;
+    async fn public_stats(&self) -> Result<PublicStats>;
+    /// Rebuilds the search postings when `lapor_domain::search::VERSION`
+    /// changed since they were written (or were never written). Calls
+    /// `progress(done, total)` as it goes. Returns the reports re-indexed.
+    async fn ensure_search_index(&self, progress: &(dyn Fn(u64, u64) + Send + Sync)) -> Result<u64>;
 }
 
 /// Opens a store from a URL: `sqlite://path` (or `sqlite::memory:`) or

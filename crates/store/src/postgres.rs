@@ -16,7 +16,10 @@ impl PgStore {
     /// Whether multi-row statements use `?` instead of `$N` (see backend.rs).
     const ANONYMOUS_PARAMS: bool = false;
     const BEGIN_WRITE: &'static str = "BEGIN";
-    const MIGRATIONS: &'static [(i64, &'static str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql"))];
+    const MIGRATIONS: &'static [(i64, &'static str)] = &[
+        (1, include_str!("../migrations/postgres/0001_init.sql")),
+        (2, include_str!("../migrations/postgres/0002_citizen.sql")),
+    ];
 
     pub async fn open(url: &str, opts: &crate::StoreOptions) -> crate::Result<PgStore> {
         let co = PgConnectOptions::from_str(url)

@@ -21,7 +21,10 @@ impl SqliteStore {
     /// Whether multi-row statements use `?` instead of `$N` (see backend.rs).
     const ANONYMOUS_PARAMS: bool = true;
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
-    const MIGRATIONS: &'static [(i64, &'static str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
+    const MIGRATIONS: &'static [(i64, &'static str)] = &[
+        (1, include_str!("../migrations/sqlite/0001_init.sql")),
+        (2, include_str!("../migrations/sqlite/0002_citizen.sql")),
+    ];
 
     pub async fn open(url: &str, opts: &crate::StoreOptions) -> crate::Result<SqliteStore> {
         let memory = url.contains(":memory:") || url.contains("mode=memory");

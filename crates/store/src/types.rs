@@ -95,6 +95,9 @@ pub struct User {
     pub name: String,
     pub is_staff: bool,
     pub memberships: Vec<Membership>,
+    /// Citizen notification preferences (the delivery workers honour them).
+    pub notify_email: bool,
+    pub notify_sms: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,6 +175,39 @@ pub struct NewReport {
     pub new_reporter: Option<ReporterIdentity>,
     pub outbox: Vec<OutboxMessage>,
     pub idempotency_key: Option<String>,
+    /// Files already sniffed and cleaned, stored in the same transaction.
+    pub attachments: Vec<NewAttachment>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAttachment {
+    pub id: String,
+    pub media_type: String,
+    pub filename: String,
+    pub sha256: String,
+    /// Shared: a submission is cloned into the intake queue.
+    pub data: std::sync::Arc<Vec<u8>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AttachmentMeta {
+    pub id: String,
+    pub tracking_id: String,
+    pub seq: i64,
+    pub media_type: String,
+    pub filename: String,
+    pub size: i64,
+    pub sha256: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Headline numbers for the public home page.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PublicStats {
+    pub reports: i64,
+    pub completed: i64,
+    pub in_progress: i64,
+    pub institutions_involved: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

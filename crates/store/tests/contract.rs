@@ -85,6 +85,7 @@ impl Fixture {
                 payload: serde_json::json!({"tracking_id": format!("{}", TrackingId::from_random(seed))}),
             }],
             idempotency_key: Some(format!("idem-{seed}")),
+            attachments: vec![],
         }
     }
     fn change(&self, r: &Report, cmd: Command, now: DateTime<Utc>) -> Change {
