@@ -570,6 +570,199 @@ async fn concurrent_intake(s: &Arc<dyn Store>, fx: &Fixture) {
     }
 }
 
+/// A report with the given words, created and (unless `hold`) dispositioned.
+async fn worded(
+    s: &Arc<dyn Store>,
+    fx: &Fixture,
+    seed: u64,
+    at: DateTime<Utc>,
+    text: (&str, &str),
+    confidential: bool,
+) -> Report {
+    let mut n = fx.new_report(seed, at, "32.73.01.1001", confidential);
+    n.report.title = text.0.into();
+    n.report.body = text.1.into();
+    s.create_report(&n).await.unwrap();
+    let c = fx.change(&n.report, disposition(), at + Duration::minutes(1));
+    s.append(&c).await.unwrap();
+    c.report
+}
+
+async fn search(s: &Arc<dyn Store>, q: &str, public_only: bool, limit: i64) -> Vec<String> {
+    let mut f = ReportFilter {
+        terms: lapor_domain::search::query_terms(q),
+        public_only,
+        limit,
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    loop {
+        let page = s.list_reports(&f).await.unwrap();
+        out.extend(page.items.iter().map(|r| r.tracking_id.to_string()));
+        match page.next_cursor {
+            Some(c) => f.cursor = Some(Cursor::decode(&c).unwrap()),
+            None => break,
+        }
+    }
+    out
+}
+
+async fn search_and_citizen_features(s: &Arc<dyn Store>, fx: &Fixture) {
+    let at = t0() + Duration::days(3);
+    let road = worded(
+        s,
+        fx,
+        5001,
+        at,
+        ("Jalan rusak diperbaiki asal-asalan", "Aspal baru mengelupas lagi."),
+        false,
+    )
+    .await;
+    let secret = worded(
+        s,
+        fx,
+        5002,
+        at + Duration::minutes(2),
+        ("Perbaikan jalan dikorupsi", "Kontraktor jalan membayar pejabat."),
+        true,
+    )
+    .await;
+    let clinic = worded(
+        s,
+        fx,
+        5003,
+        at + Duration::minutes(4),
+        ("Pelayanan puskesmas lambat", "Antrean tiga jam tanpa kepastian."),
+        false,
+    )
+    .await;
+    // Stemmed: "perbaikan" and "diperbaiki" share the root "baik". Found at
+    // once: the postings commit with the report.
+    let public = search(s, "perbaikan jalan", true, 10).await;
+    assert_eq!(
+        public,
+        vec![road.tracking_id.to_string()],
+        "confidential reports never match publicly"
+    );
+    let staff = search(s, "perbaikan jalan", false, 10).await;
+    assert_eq!(
+        staff,
+        vec![secret.tracking_id.to_string(), road.tracking_id.to_string()],
+        "newest first"
+    );
+    assert_eq!(
+        search(s, "puskesmas", true, 10).await,
+        vec![clinic.tracking_id.to_string()]
+    );
+    assert!(
+        search(s, "puskesmas jalan", true, 10).await.is_empty(),
+        "all terms must match"
+    );
+    assert!(search(s, "zzzz tidak ada", true, 10).await.is_empty());
+
+    // Many matches, paged through with the search cursor.
+    let mut ids = Vec::new();
+    for i in 0..12u64 {
+        let r = worded(
+            s,
+            fx,
+            5100 + i,
+            at + Duration::hours(1 + i as i64),
+            ("Lampu penerangan jalan mati", "Gelap gulita setiap malam."),
+            false,
+        )
+        .await;
+        ids.push(r.tracking_id.to_string());
+    }
+    ids.reverse();
+    assert_eq!(
+        search(s, "lampu mati", true, 5).await,
+        ids,
+        "pages neither skip nor repeat"
+    );
+    let region_filtered = s
+        .list_reports(&ReportFilter {
+            terms: lapor_domain::search::query_terms("lampu"),
+            region: Some("31".into()),
+            limit: 50,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(region_filtered.items.is_empty(), "filters combine with search");
+
+    // A rebuild of the index (after a stemmer change) gives the same answers.
+    let first = s.ensure_search_index(&|_, _| {}).await.unwrap();
+    assert!(first > 0, "the first call writes the version and re-indexes");
+    assert_eq!(
+        s.ensure_search_index(&|_, _| {}).await.unwrap(),
+        0,
+        "nothing to do the second time"
+    );
+    assert_eq!(search(s, "lampu mati", true, 5).await, ids);
+    assert_eq!(
+        search(s, "perbaikan jalan", true, 10).await,
+        vec![road.tracking_id.to_string()]
+    );
+
+    // Supports: one per supporter.
+    assert!(s.add_support(&road.tracking_id, "b:abc").await.unwrap());
+    assert!(!s.add_support(&road.tracking_id, "b:abc").await.unwrap());
+    assert!(s.add_support(&road.tracking_id, "u:u1").await.unwrap());
+    assert!(s.has_supported(&road.tracking_id, "b:abc").await.unwrap());
+    assert!(!s.has_supported(&clinic.tracking_id, "b:abc").await.unwrap());
+    let counts = s
+        .support_counts(&[road.tracking_id.clone(), clinic.tracking_id.clone()])
+        .await
+        .unwrap();
+    assert_eq!(counts.get(road.tracking_id.as_str()), Some(&2));
+    assert_eq!(counts.get(clinic.tracking_id.as_str()), None);
+
+    // Attachments commit with their report and come back byte for byte.
+    let mut n = fx.new_report(5200, at + Duration::days(1), "32.73", false);
+    let data: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
+    n.attachments = vec![NewAttachment {
+        id: "a-test-1".into(),
+        media_type: "png".into(),
+        filename: "foto.png".into(),
+        sha256: "x".into(),
+        data: Arc::new(data.clone()),
+    }];
+    s.create_report(&n).await.unwrap();
+    let metas = s.attachments(&n.report.tracking_id).await.unwrap();
+    assert_eq!(metas.len(), 1);
+    assert_eq!(
+        (metas[0].seq, metas[0].size, metas[0].filename.as_str()),
+        (1, 70_000, "foto.png")
+    );
+    let (meta, bytes) = s.attachment("a-test-1").await.unwrap().unwrap();
+    assert_eq!(meta, metas[0]);
+    assert_eq!(bytes, data);
+    assert!(s.attachment("a-missing").await.unwrap().is_none());
+
+    let stats = s.public_stats().await.unwrap();
+    assert!(stats.reports >= 14 && stats.institutions_involved >= 1, "{stats:?}");
+}
+
+async fn citizen_preferences(s: &Arc<dyn Store>) {
+    let u = s
+        .create_user(&NewUser {
+            id: "u-prefs".into(),
+            email: Some("prefs@contoh.id".into()),
+            phone: None,
+            name: "Sari".into(),
+            password_hash: "x".into(),
+            is_staff: false,
+            memberships: vec![],
+        })
+        .await
+        .unwrap();
+    assert!(u.notify_email && u.notify_sms, "on by default");
+    s.set_notification_prefs("u-prefs", false, true).await.unwrap();
+    let u = s.user("u-prefs").await.unwrap().unwrap();
+    assert!(!u.notify_email && u.notify_sms);
+}
+
 async fn run_contract(s: Arc<dyn Store>) {
     let fx = Fixture::new();
     seed(&s).await;
@@ -579,6 +772,8 @@ async fn run_contract(s: Arc<dyn Store>) {
     report_lifecycle_is_atomic(&s, &fx).await;
     listing(&s, &fx).await;
     concurrent_intake(&s, &fx).await;
+    search_and_citizen_features(&s, &fx).await;
+    citizen_preferences(&s).await;
 }
 
 #[tokio::test]
