@@ -254,7 +254,7 @@ async fn build<'a>(
         .any(|e| e.kind == "followed_up");
     let status = r.status.as_str();
     Ok(TrackPage {
-        can_reply: followed_up && matches!(status, "in_progress" | "responded"),
+        can_reply: status == "responded",
         can_rate: followed_up && r.rating.is_none() && matches!(status, "responded" | "completed"),
         can_reopen: status == "completed" && r.reopen_count == 0,
         c,
