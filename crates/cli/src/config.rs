@@ -115,7 +115,8 @@ impl Config {
         if let Some(v) = env_parse("LAPOR_TILE_ATTRIBUTION")? {
             c.tile_attribution = v;
         }
-        if !c.tile_url.is_empty() && !(c.tile_url.starts_with("https://") || c.tile_url.starts_with("http://")) {
+        let tiles_ok = c.tile_url.is_empty() || c.tile_url.starts_with("https://") || c.tile_url.starts_with("http://");
+        if !tiles_ok {
             return Err("tile_url: must be an http(s) URL template with {z}/{x}/{y}".into());
         }
         if c.policies.is_empty() {

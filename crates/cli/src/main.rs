@@ -1,9 +1,7 @@
 //! `lapor`: the one binary. `serve` runs the HTTP server; `migrate` and
 //! `import` manage the database.
 
-mod config;
-mod demo;
-mod import;
+use lapor_cli::{config, demo, import};
 
 use clap::{Parser, Subcommand};
 use config::Config;

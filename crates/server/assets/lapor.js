@@ -17,6 +17,20 @@
     return fetch(url, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
       .then(function (r) { if (!r.ok) { throw new Error(String(r.status)); } return r; });
   }
+  // Answers can arrive out of order; only the latest request per target counts.
+  var latest = {};
+  function getLatest(key, url) {
+    var n = (latest[key] || 0) + 1;
+    latest[key] = n;
+    return get(url).then(function (r) { return r.text(); }).then(function (text) {
+      if (latest[key] !== n) { throw new Error("superseded"); }
+      return text;
+    });
+  }
+
+  // ---- a re-rendered form: take the user to the list of what to fix
+  var errorSummary = doc.getElementById("errors");
+  if (errorSummary) { errorSummary.focus(); }
 
   // ---- cascading region selects and the institution suggestion
   var chain = ["provinsi", "kabkota", "kecamatan", "desa"];
@@ -29,7 +43,7 @@
     var i = chain.indexOf(id);
     chain.slice(i + 1).forEach(function (below) {
       var el = doc.getElementById(below);
-      if (el) { el.length = 1; el.value = ""; }
+      if (el) { el.length = 1; el.value = ""; latest[below] = (latest[below] || 0) + 1; }
     });
   }
   function loadChildren(select, then) {
@@ -37,8 +51,7 @@
     var next = nextId && doc.getElementById(nextId);
     clearBelow(select.id);
     if (!next || !select.value) { suggest(); if (then) { then(); } return; }
-    get("/fragmen/wilayah?induk=" + encodeURIComponent(select.value))
-      .then(function (r) { return r.text(); })
+    getLatest(next.id, "/fragmen/wilayah?induk=" + encodeURIComponent(select.value))
       .then(function (html) { next.innerHTML = html; suggest(); if (then) { then(); } })
       .catch(function () {});
   }
@@ -50,8 +63,7 @@
     if (!inst) { return; }
     var chosen = inst.value;
     var wasSuggested = inst.selectedOptions.length && / \(/.test(inst.selectedOptions[0].text) && inst.selectedIndex === 1;
-    get(inst.getAttribute("data-suggest") + "?wilayah=" + encodeURIComponent(regionCode()))
-      .then(function (r) { return r.text(); })
+    getLatest("suggest", inst.getAttribute("data-suggest") + "?wilayah=" + encodeURIComponent(regionCode()))
       .then(function (html) {
         inst.innerHTML = html;
         // Keep a choice the user made themselves.
@@ -80,8 +92,10 @@
   all("[data-pii]").forEach(function (area) {
     var target = doc.getElementById(area.getAttribute("data-pii-target"));
     var title = doc.getElementById("judul");
+    var sent = 0;
     var run = debounce(function () {
       var text = (title ? title.value + "\n" : "") + area.value;
+      var n = ++sent;
       if (!target) { return; }
       if (text.trim().length < 6) { target.innerHTML = ""; return; }
       fetch(area.getAttribute("data-pii"), {
@@ -89,7 +103,7 @@
         headers: { "Content-Type": "application/x-www-form-urlencoded" },
         body: "teks=" + encodeURIComponent(text)
       }).then(function (r) { return r.ok ? r.text() : ""; })
-        .then(function (html) { target.innerHTML = html; })
+        .then(function (html) { if (n === sent) { target.innerHTML = html; } })
         .catch(function () {});
     }, 500);
     area.addEventListener("input", run);

@@ -203,9 +203,16 @@ async fn citizen_flow(app: &TestApp) {
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let (_, tpage) = page(&b, &format!("{}/lacak/{id}", app.base)).await;
-    assert!(tpage.contains("Terima kasih, sudah rapi.") && !tpage.contains("/nilai"), "no rating while the institution works");
+    assert!(
+        tpage.contains("Terima kasih, sudah rapi.") && !tpage.contains("/nilai"),
+        "no rating while the institution works"
+    );
     let (s, v) = app
-        .post(&format!("/api/v1/reports/{id}/follow-up"), Some("bandung_admin"), json!({"body": "Marka jalan juga sudah dicat."}))
+        .post(
+            &format!("/api/v1/reports/{id}/follow-up"),
+            Some("bandung_admin"),
+            json!({"body": "Marka jalan juga sudah dicat."}),
+        )
         .await;
     assert_eq!(s, 200, "{v}");
     let r = b

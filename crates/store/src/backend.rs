@@ -339,7 +339,7 @@ macro_rules! backend_impl {
             /// Orders search terms by how many reports hold them (counted up
             /// to a cap, so a common term costs a bounded index scan).
             async fn rarest_first(&self, terms: &mut Vec<String>) -> Result<()> {
-                const CAP: i64 = 20_000;
+                const CAP: i64 = 5_000;
                 let mut counted = Vec::with_capacity(terms.len());
                 for t in terms.drain(..) {
                     let n: i64 = sqlx::query_scalar(
@@ -1096,6 +1096,12 @@ macro_rules! backend_impl {
                     in_progress: get(&r, "in_progress")?,
                     institutions_involved: get(&r, "institutions_involved")?,
                 })
+            }
+
+            async fn analyze(&self) -> Result<()> {
+                // Outside a transaction: PostgreSQL's VACUUM refuses to run in one.
+                sqlx::raw_sql(<$store>::ANALYZE).execute(&self.writer).await.map_err(db_err)?;
+                Ok(())
             }
 
             async fn ensure_search_index(&self, progress: &(dyn Fn(u64, u64) + Send + Sync)) -> Result<u64> {

@@ -104,6 +104,8 @@ pub trait Store: Send + Sync + 'static {
     /// Rebuilds the search postings when `lapor_domain::search::VERSION`
     /// changed since they were written (or were never written). Calls
     /// `progress(done, total)` as it goes. Returns the reports re-indexed.
+    /// Refreshes the query planner's statistics, after bulk loads.
+    async fn analyze(&self) -> Result<()>;
     async fn ensure_search_index(&self, progress: &(dyn Fn(u64, u64) + Send + Sync)) -> Result<u64>;
 }
 

@@ -16,6 +16,8 @@ impl PgStore {
     /// Whether multi-row statements use `?` instead of `$N` (see backend.rs).
     const ANONYMOUS_PARAMS: bool = false;
     const BEGIN_WRITE: &'static str = "BEGIN";
+    /// Also sets the visibility map, so postings are read from the index alone.
+    const ANALYZE: &'static str = "VACUUM (ANALYZE)";
     const MIGRATIONS: &'static [(i64, &'static str)] = &[
         (1, include_str!("../migrations/postgres/0001_init.sql")),
         (2, include_str!("../migrations/postgres/0002_citizen.sql")),

@@ -211,11 +211,12 @@ struct AccountPage<'a> {
     saved: bool,
 }
 
-/// The signed-in citizen's reporter id, or a redirect to the login page.
-fn citizen(c: &Ctx) -> Result<(String, &lapor_store::User), Response> {
+/// The signed-in citizen's reporter id and account; `None` sends the
+/// caller to the login page.
+fn citizen(c: &Ctx) -> Option<(String, &lapor_store::User)> {
     match (&c.caller.principal, c.user()) {
-        (Principal::Reporter { reporter_id }, Some(u)) => Ok((reporter_id.clone(), u)),
-        _ => Err(see_other(c, "/masuk")),
+        (Principal::Reporter { reporter_id }, Some(u)) => Some((reporter_id.clone(), u)),
+        _ => None,
     }
 }
 
@@ -230,9 +231,8 @@ pub async fn page(
     c: Ctx,
     q: Result<axum::extract::Query<SavedQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let (reporter_id, user) = match citizen(&c) {
-        Ok(x) => x,
-        Err(r) => return r,
+    let Some((reporter_id, user)) = citizen(&c) else {
+        return see_other(&c, "/masuk");
     };
     let mine = match st
         .store
@@ -284,9 +284,8 @@ pub async fn prefs(
     if let Err(e) = c.check_csrf(&form.csrf) {
         return error_page(&c, &e);
     }
-    let user_id = match citizen(&c) {
-        Ok((_, u)) => u.id.clone(),
-        Err(r) => return r,
+    let Some(user_id) = citizen(&c).map(|(_, u)| u.id.clone()) else {
+        return see_other(&c, "/masuk");
     };
     match st
         .store
@@ -301,9 +300,8 @@ pub async fn prefs(
 /// Everything held about the signed-in citizen, as one JSON document: the
 /// account, each report they filed with its events and attachment list.
 pub async fn download(State(st): State<AppState>, c: Ctx) -> Response {
-    let (reporter_id, user) = match citizen(&c) {
-        Ok(x) => x,
-        Err(r) => return r,
+    let Some((reporter_id, user)) = citizen(&c) else {
+        return see_other(&c, "/masuk");
     };
     match export(&st, &reporter_id, user).await {
         Ok(doc) => {

@@ -182,6 +182,24 @@ struct TrackPage<'a> {
     error: Option<String>,
 }
 
+impl TrackPage<'_> {
+    /// "512 B", "37 KB", "2,4 MB" ("2.4 MB" in English).
+    fn size_label(&self, bytes: &i64) -> String {
+        let b = *bytes;
+        if b < 1024 {
+            format!("{b} B")
+        } else if b < 1024 * 1024 {
+            format!("{} KB", (b + 1023) / 1024)
+        } else {
+            let mb = format!("{:.1} MB", b as f64 / (1024.0 * 1024.0));
+            match self.c.lang {
+                lapor_domain::Lang::Id => mb.replace('.', ","),
+                lapor_domain::Lang::En => mb,
+            }
+        }
+    }
+}
+
 #[derive(serde::Deserialize, Default)]
 pub struct DoneQuery {
     #[serde(default)]

@@ -1,0 +1,6 @@
+//! The pieces of the `lapor` binary that benchmarks and tests reuse:
+//! configuration, reference-data import and the demo seed.
+
+pub mod config;
+pub mod demo;
+pub mod import;
