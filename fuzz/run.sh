@@ -8,13 +8,16 @@ cd "$(dirname "$0")"
 secs=${1:-60}
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 export RUSTC_BOOTSTRAP=1
-mkdir -p corpus/holidays_csv corpus/tracking_id corpus/pii corpus/request_headers
+mkdir -p corpus/holidays_csv corpus/tracking_id corpus/pii corpus/request_headers corpus/search_terms corpus/media_clean
 cp ../data/holidays/*.csv corpus/holidays_csv/ 2>/dev/null || true
 printf '7KQ4-M2XJ' > corpus/tracking_id/seed
 printf 'Saya Budi, NIK 3273010101900001, hp 0812-3456-7890, email budi@contoh.id, motor D 1234 ABC' > corpus/pii/seed
 printf 'id-ID,id;q=0.9,en;q=0.8' > corpus/request_headers/lang
 printf '1764000000000~7KQ4-M2XJ' > corpus/request_headers/cursor
-for t in tracking_id pii holidays_csv request_headers; do
+printf 'Jalan rusak diperbaiki asal-asalan; perbaikan lampu penerangan jalan-jalan di Kelurahan Sukajadi' > corpus/search_terms/seed
+printf '\xff\xd8\xff\xe1\x00\x10Exif\x00\x00MM\x00*GPS!\xff\xd9' > corpus/media_clean/jpeg
+printf '\x89PNG\r\n\x1a\n' > corpus/media_clean/png
+for t in tracking_id pii holidays_csv request_headers search_terms media_clean; do
   echo "== $t ($secs s)"
   cargo fuzz run "$t" "corpus/$t" -- -max_total_time="$secs" -max_len=4096
 done

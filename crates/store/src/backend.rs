@@ -234,14 +234,12 @@ macro_rules! backend_impl {
                         .map(move |t| (t, at, r.tracking_id.as_str()))
                 })
                 .collect();
-            for chunk in crate::intake::shaped_chunks_of(&rows, &[256, 64, 16, 4, 1]) {
-                let values: Vec<String> = (0..chunk.len()).map(|i| format!("({})", bind_params(i * 3 + 1, 3))).collect();
-                let sql = format!("INSERT INTO report_terms (term, sort_at, doc) VALUES {}", values.join(", "));
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                for (t, at, doc) in chunk {
-                    q = q.bind(t.as_str()).bind(*at).bind(*doc);
-                }
-                q.execute(&mut **tx).await.map_err(db_err)?;
+            // One statement per batch: the rows travel as one JSON array
+            // (thousands of bind parameters would cost more than the insert).
+            for chunk in rows.chunks(20_000) {
+                let json: Vec<(&str, i64, &str)> = chunk.iter().map(|(t, at, doc)| (t.as_str(), at.millis(), *doc)).collect();
+                let json = serde_json::to_string(&json).map_err(|e| Error::internal(e.to_string()))?;
+                sqlx::query(<$store>::INSERT_POSTINGS).bind(json).execute(&mut **tx).await.map_err(db_err)?;
             }
             Ok(())
         }

@@ -20,15 +20,9 @@ pub(crate) const MAX_BATCH: usize = 256;
 const SHAPES: [usize; 4] = [64, 16, 4, 1];
 
 /// Splits `items` into chunks whose lengths are all in `SHAPES`.
-pub(crate) fn shaped_chunks<T>(items: &[T]) -> Vec<&[T]> {
-    shaped_chunks_of(items, &SHAPES)
-}
-
-/// Splits `items` into chunks whose lengths are all in `shapes` (which must
-/// end with 1).
-pub(crate) fn shaped_chunks_of<'a, T>(mut items: &'a [T], shapes: &[usize]) -> Vec<&'a [T]> {
+pub(crate) fn shaped_chunks<T>(mut items: &[T]) -> Vec<&[T]> {
     let mut out = Vec::new();
-    for &shape in shapes {
+    for shape in SHAPES {
         while items.len() >= shape {
             let (head, tail) = items.split_at(shape);
             out.push(head);

@@ -16,6 +16,10 @@ impl PgStore {
     /// Whether multi-row statements use `?` instead of `$N` (see backend.rs).
     const ANONYMOUS_PARAMS: bool = false;
     const BEGIN_WRITE: &'static str = "BEGIN";
+    /// Search postings from a JSON array of `[term, sort_at_ms, doc]`.
+    const INSERT_POSTINGS: &'static str = "INSERT INTO report_terms (term, sort_at, doc) \
+        SELECT e ->> 0, timestamptz 'epoch' + (e ->> 1)::bigint * interval '1 millisecond', e ->> 2 \
+        FROM jsonb_array_elements($1::jsonb) AS e";
     /// Also sets the visibility map, so postings are read from the index alone.
     const ANALYZE: &'static str = "VACUUM (ANALYZE)";
     const MIGRATIONS: &'static [(i64, &'static str)] = &[

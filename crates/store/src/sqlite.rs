@@ -21,6 +21,9 @@ impl SqliteStore {
     /// Whether multi-row statements use `?` instead of `$N` (see backend.rs).
     const ANONYMOUS_PARAMS: bool = true;
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
+    /// Search postings from a JSON array of `[term, sort_at_ms, doc]`.
+    const INSERT_POSTINGS: &'static str = "INSERT INTO report_terms (term, sort_at, doc) \
+        SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each($1)";
     /// Sampled statistics: bounded time even on large tables.
     const ANALYZE: &'static str = "PRAGMA analysis_limit = 2000; ANALYZE";
     const MIGRATIONS: &'static [(i64, &'static str)] = &[
