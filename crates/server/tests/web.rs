@@ -369,6 +369,20 @@ async fn bad_input_is_answered_on_the_form(app: &TestApp) {
     assert_eq!(s, 200);
     assert!(page5.contains("NIK") && page5.contains("alamat email") && page5.contains("disamarkan"));
 
+    // A valid report with an e-mail address: the receipt says a copy is on
+    // its way, and the message is queued in the outbox with the report.
+    let ok = report_form(&csrf, &form_id, title, body).text("email", "Sari@Contoh.ID");
+    let (s, receipt) = submit(app, &b, ok).await;
+    assert_eq!(s, 200);
+    assert!(receipt.contains("akan dikirim"));
+    let id = between(&receipt, "id=\"tracking-id\">").to_string();
+    let queued = app.db.store.outbox(100).await.unwrap();
+    let msg = queued
+        .iter()
+        .find(|m| m.topic == "notify.reporter.receipt" && m.payload["tracking_id"] == id.as_str())
+        .expect("receipt queued");
+    assert_eq!(msg.payload["to"]["email"], "sari@contoh.id");
+
     // Language switch only returns to local paths.
     let r = b
         .get(format!("{}/bahasa/en?kembali=//evil.example/", app.base))

@@ -23,6 +23,7 @@ pub struct Opt {
 pub struct NameCache {
     names: Mutex<HashMap<String, (String, Instant)>>,
     lists: Mutex<HashMap<&'static str, (Vec<Opt>, Instant)>>,
+    stats: Mutex<Option<(lapor_store::PublicStats, Instant)>>,
 }
 
 impl NameCache {
@@ -40,6 +41,22 @@ impl NameCache {
             }
             map.insert(key, (name.to_string(), Instant::now()));
         }
+    }
+
+    /// The home page's headline numbers: a count over every public report,
+    /// so it is refreshed at most once a minute rather than on every visit.
+    pub async fn public_stats(&self, state: &AppState) -> Result<lapor_store::PublicStats, Error> {
+        if let Ok(s) = self.stats.lock()
+            && let Some((v, at)) = s.as_ref()
+            && at.elapsed() < TTL
+        {
+            return Ok(v.clone());
+        }
+        let v = state.store.public_stats().await?;
+        if let Ok(mut s) = self.stats.lock() {
+            *s = Some((v.clone(), Instant::now()));
+        }
+        Ok(v)
     }
 
     pub async fn region(&self, state: &AppState, code: &str) -> Result<String, Error> {

@@ -29,7 +29,7 @@ struct HomePage<'a> {
 }
 
 pub async fn home(State(st): State<AppState>, c: Ctx) -> Response {
-    match st.store.public_stats().await {
+    match st.names.public_stats(&st).await {
         Ok(stats) => render(&c, StatusCode::OK, &HomePage { c: &c, stats }),
         Err(e) => error_page(&c, &e),
     }
