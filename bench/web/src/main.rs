@@ -239,9 +239,24 @@ async fn load(store: &Arc<dyn Store>, fx: Arc<Fixture>, n: u64) -> f64 {
         // 2,048 submissions in flight: the intake batches them.
         let mut set = tokio::task::JoinSet::new();
         for _ in 0..2048.min(n - i) {
-            let r = generate(&fx, &mut rng, i);
+            let mut r = generate(&fx, &mut rng, i);
+            let retry_seed = rng.next();
             let s = store.clone();
-            set.spawn(async move { s.create_report(&r).await });
+            set.spawn(async move {
+                // Tracking IDs are random (35 bits): at a million reports a few
+                // collide, and like the real intake we draw another.
+                for attempt in 0..4u64 {
+                    match s.create_report(&r).await {
+                        Err(e) if e.code == lapor_domain::ErrorCode::Conflict => {
+                            let id = TrackingId::from_random(retry_seed.wrapping_add(attempt));
+                            r.report.tracking_id = id.clone();
+                            r.event.tracking_id = id;
+                        }
+                        other => return other,
+                    }
+                }
+                s.create_report(&r).await
+            });
             i += 1;
         }
         while let Some(r) = set.join_next().await {
