@@ -254,6 +254,10 @@ pub struct ListParams {
     pub overdue: Option<bool>,
     /// Only the caller's own reports (citizen accounts).
     pub mine: Option<bool>,
+    /// Full-text search in title and body, Indonesian-stemmed; every word
+    /// must match ("perbaikan jalan" finds "jalan rusak diperbaiki").
+    #[param(example = "perbaikan jalan")]
+    pub q: Option<String>,
     pub cursor: Option<String>,
     /// 1–100, default 20.
     pub limit: Option<i64>,
@@ -283,6 +287,12 @@ async fn list_reports(
     };
     if !(1..=100).contains(&f.limit) {
         return Err(e(Error::with(ErrorCode::InvalidQuery, "limit: 1-100")));
+    }
+    if let Some(q) = &p.q {
+        if q.len() > 200 {
+            return Err(e(Error::with(ErrorCode::InvalidQuery, "q: at most 200 bytes")));
+        }
+        f.terms = lapor_domain::search::query_terms(q);
     }
     if let Some(s) = &p.status {
         for part in s.split(',').filter(|x| !x.is_empty()) {

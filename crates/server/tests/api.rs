@@ -348,6 +348,25 @@ async fn privacy_rules_hold(app: &TestApp) {
     // The province supervisor sees both, read-only.
     let (_, list) = app.get("/api/v1/reports?limit=100", Some("jabar_supervisor")).await;
     assert_eq!(list["items"].as_array().unwrap().len(), 2);
+    // Search is the same store capability for both: stemmed ("berlubang" and
+    // "lubang" meet), confidential reports only for staff who may read them.
+    let ids_of = |v: &serde_json::Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["tracking_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (s, list) = app.get("/api/v1/reports?q=lubang%20setiabudi", None).await;
+    assert_eq!(s, 200, "{list}");
+    assert_eq!(ids_of(&list), vec![id.clone()]);
+    let (_, list) = app
+        .get("/api/v1/reports?q=lubang%20setiabudi", Some("jabar_supervisor"))
+        .await;
+    assert_eq!(ids_of(&list), vec![cid.clone(), id.clone()]);
+    let (_, list) = app.get("/api/v1/reports?q=puskesmas", Some("jabar_supervisor")).await;
+    assert!(ids_of(&list).is_empty());
     let (s, _) = app
         .post(
             &format!("/api/v1/reports/{cid}/accept"),

@@ -30,36 +30,50 @@ use lapor_store::{TokenKind, User};
 pub const LANG_COOKIE: &str = "lapor_lang";
 pub const BROWSER_COOKIE: &str = "lapor_b";
 
-/// The pages. `max_upload` bounds the report form's body (its files).
+/// The pages, each with who may call it. Reading and acting on a report is
+/// decided by `lapor_domain::authz::authorize` inside the service calls, the
+/// same rules as the API; every POST also needs this browser's CSRF token.
+/// `max_upload` bounds the report form's body (its files).
 pub fn routes(max_upload: usize) -> Router<AppState> {
     Router::new()
+        // Anyone.
         .route("/", get(public::home))
+        // Anyone may file a report: anonymously, signed in as a citizen, or
+        // as staff on a citizen's behalf.
         .route(
             "/lapor",
             get(report_form::form)
                 .post(report_form::submit)
                 .layer(axum::extract::DefaultBodyLimit::max(max_upload)),
         )
+        // Anyone: public reference data and public reports only.
         .route("/fragmen/wilayah", get(report_form::region_options))
         .route("/fragmen/instansi", get(report_form::institution_options))
         .route("/fragmen/mirip", get(report_form::similar))
         .route("/fragmen/pii", post(report_form::pii_preview))
         .route("/fragmen/lokasi", get(report_form::locate))
+        // Anyone may try a PIN (throttled per report); the track page and its
+        // actions need a PIN grant, the reporter's account, or staff rights.
         .route("/lacak", get(track::login_form).post(track::login))
         .route("/lacak/{id}", get(track::page))
         .route("/lacak/{id}/tanggapi", post(track::reply))
         .route("/lacak/{id}/nilai", post(track::rate))
         .route("/lacak/{id}/buka-kembali", post(track::reopen))
+        // Those who may read the report beyond its public view.
         .route("/lampiran/{id}", get(track::attachment))
+        // Anyone; always the public view, confidential reports absent.
         .route("/laporan", get(public::list))
         .route("/laporan/{id}", get(public::detail))
         .route("/laporan/{id}/dukung", post(public::support))
+        // Anyone.
         .route("/masuk", get(account::login_form).post(account::login))
         .route("/daftar", get(account::register_form).post(account::register))
         .route("/keluar", post(account::logout))
+        // The signed-in citizen (others are sent to /masuk).
         .route("/akun", get(account::page))
         .route("/akun/pemberitahuan", post(account::prefs))
         .route("/akun/data.json", get(account::download))
+        // Anyone.
         .route("/bahasa/{lang}", get(switch_lang))
         .route("/aset/{name}", get(assets::serve))
 }
