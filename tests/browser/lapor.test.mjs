@@ -318,6 +318,9 @@ test('anonymous report with a photo and a map point: receipt, then the track pag
   await page.check('#k-pengaduan');
   await page.fill('#judul', title);
   await page.fill('#isi', 'Jalan rusak sepanjang kira-kira 200 meter, banyak lubang dalam. Mohon segera diperbaiki sebelum musim hujan.');
+  // The live personal-data note appears above the map; wait for it so the
+  // map does not move between measuring it and clicking on it.
+  await page.waitForSelector('#pii .pii');
 
   // The map picker: shown by the script, tiles from the local stand-in.
   const map = page.locator('#map');
@@ -358,6 +361,8 @@ test('anonymous report with a photo and a map point: receipt, then the track pag
   const target10 = worldPx(BANDUNG.lon, BANDUNG.lat, 10);
   const offset = [target10[0] - centre10[0], target10[1] - centre10[1]];
   assert.ok(Math.abs(offset[0]) < 100 && Math.abs(offset[1]) < 100, `click offset ${offset}`);
+  const again = await map.boundingBox();
+  assert.deepEqual([again.x, again.y], [box.x, box.y], 'the map did not move while the test worked on it');
   await page.mouse.click(mid[0] + offset[0], mid[1] + offset[1]);
 
   const lat = Number(await page.inputValue('#lat'));
