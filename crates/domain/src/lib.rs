@@ -16,5 +16,6 @@ pub mod pii;
 pub mod report;
 pub mod search;
 pub mod sla;
+pub mod totp;
 
 pub use error::{Error, ErrorCode, Lang};
