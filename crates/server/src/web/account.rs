@@ -147,10 +147,7 @@ pub async fn register(
         Ok(u) => u,
         Err(e) => {
             let status = StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
-            let msg = match &e.detail {
-                Some(d) if e.code != ErrorCode::Internal => format!("{} ({d})", e.code.message(c.lang)),
-                _ => e.code.message(c.lang).to_string(),
-            };
+            let msg = super::message(&c, &e);
             return render(
                 &c,
                 status,

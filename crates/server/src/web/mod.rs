@@ -262,6 +262,16 @@ pub fn error_page(ctx: &Ctx, e: &Error) -> Response {
     )
 }
 
+/// An error's message for a form, in the page's language, with the field or
+/// value at fault when the error names one (never for internal errors).
+pub fn message(c: &Ctx, e: &Error) -> String {
+    let base = e.code.message(c.lang);
+    match &e.detail {
+        Some(d) if e.code != ErrorCode::Internal => format!("{base} ({d})"),
+        _ => base.to_string(),
+    }
+}
+
 /// Used before a `Ctx` exists (e.g. the session lookup failed).
 fn plain_error(e: &Error, lang: Lang) -> Response {
     let status = StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

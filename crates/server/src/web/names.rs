@@ -108,23 +108,34 @@ impl NameCache {
     }
 
     pub async fn provinces(&self, state: &AppState) -> Result<Vec<Opt>, Error> {
-        self.list("provinces", async {
-            Ok(state
-                .store
-                .regions(&RegionQuery {
+        self.list(
+            "provinces",
+            region_options(
+                state,
+                RegionQuery {
                     level: Some(1),
                     limit: 100,
                     ..Default::default()
-                })
-                .await?
-                .into_iter()
-                .map(|r| Opt {
-                    code: r.code,
-                    name: r.name,
-                })
-                .collect())
-        })
+                },
+            ),
+        )
         .await
+    }
+
+    /// The region's name, or nothing when the report has no region.
+    pub async fn place(&self, state: &AppState, code: Option<&str>) -> Result<String, Error> {
+        match code {
+            Some(code) => self.region(state, code).await,
+            None => Ok(String::new()),
+        }
+    }
+
+    /// The handling institution's name, or `unassigned` when there is none yet.
+    pub async fn handler(&self, state: &AppState, code: Option<&str>, unassigned: &str) -> Result<String, Error> {
+        match code {
+            Some(code) => self.institution(state, code).await,
+            None => Ok(unassigned.to_string()),
+        }
     }
 
     /// Institutions a citizen may name as the target of a report: every
@@ -191,4 +202,18 @@ impl NameCache {
             .map(|c| c.name)
             .unwrap_or_else(|| code.to_string()))
     }
+}
+
+/// Regions matching a query, as `<select>` options.
+pub async fn region_options(state: &AppState, q: RegionQuery) -> Result<Vec<Opt>, Error> {
+    Ok(state
+        .store
+        .regions(&q)
+        .await?
+        .into_iter()
+        .map(|r| Opt {
+            code: r.code,
+            name: r.name,
+        })
+        .collect())
 }

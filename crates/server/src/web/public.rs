@@ -57,14 +57,8 @@ pub async fn cards(st: &AppState, c: &Ctx, reports: &[Report], level: ViewLevel)
     let mut out = Vec::with_capacity(reports.len());
     for r in reports {
         let v = report_view(r, level, None, now);
-        let place = match &r.region_code {
-            Some(code) => st.names.region(st, code).await?,
-            None => String::new(),
-        };
-        let institution = match &r.institution {
-            Some(code) => st.names.institution(st, code).await?,
-            None => c.t.not_assigned.to_string(),
-        };
+        let place = st.names.place(st, r.region_code.as_deref()).await?;
+        let institution = st.names.handler(st, r.institution.as_deref(), c.t.not_assigned).await?;
         let excerpt: String = v.body.chars().take(180).collect();
         out.push(Card {
             excerpt: if excerpt.len() < v.body.len() {
@@ -300,14 +294,8 @@ async fn detail_page(st: &AppState, c: &Ctx, id: &str) -> Result<Response, Error
     let tid = TrackingId::parse(&r.tracking_id)?;
     let zone = Zone::parse(&r.zone).unwrap_or(Zone::Wib);
     let steps = steps(st, c, r.events.as_deref().unwrap_or(&[]), zone).await?;
-    let place = match &r.region_code {
-        Some(code) => st.names.region(st, code).await?,
-        None => String::new(),
-    };
-    let institution = match &r.institution {
-        Some(code) => st.names.institution(st, code).await?,
-        None => c.t.not_assigned.to_string(),
-    };
+    let place = st.names.place(st, r.region_code.as_deref()).await?;
+    let institution = st.names.handler(st, r.institution.as_deref(), c.t.not_assigned).await?;
     let category = match &r.category {
         Some(code) => st.names.category(st, code, c.lang).await?,
         None => String::new(),

@@ -142,20 +142,15 @@ async fn children(st: &AppState, parent: &str) -> Result<Vec<Opt>, Error> {
     if parent.is_empty() {
         return Ok(vec![]);
     }
-    Ok(st
-        .store
-        .regions(&RegionQuery {
+    super::names::region_options(
+        st,
+        RegionQuery {
             parent: Some(parent.to_string()),
             limit: 1000,
             ..Default::default()
-        })
-        .await?
-        .into_iter()
-        .map(|r| Opt {
-            code: r.code,
-            name: r.name,
-        })
-        .collect())
+        },
+    )
+    .await
 }
 
 /// The regional government that would usually handle a report from this
@@ -350,14 +345,6 @@ async fn read_form(mut mp: Multipart) -> (FormData, Vec<Upload>, Vec<Error>) {
     (f, uploads, errors)
 }
 
-fn message(c: &Ctx, e: &Error) -> String {
-    let base = e.code.message(c.lang);
-    match &e.detail {
-        Some(d) if e.code != ErrorCode::Internal => format!("{base} ({d})"),
-        _ => base.to_string(),
-    }
-}
-
 fn status_of(errors: &[Error]) -> StatusCode {
     errors
         .first()
@@ -495,7 +482,7 @@ pub async fn submit(State(st): State<AppState>, c: Ctx, mp: Multipart) -> Respon
     let req = to_submission(&f, &mut errors);
     let Some(req) = req.filter(|_| errors.is_empty()) else {
         let status = status_of(&errors);
-        let msgs = errors.iter().map(|e| message(&c, e)).collect();
+        let msgs = errors.iter().map(|e| super::message(&c, e)).collect();
         return show_form(&st, &c, &f, status, msgs, None, had_files).await;
     };
     let contact_given = req
@@ -532,7 +519,7 @@ pub async fn submit(State(st): State<AppState>, c: Ctx, mp: Multipart) -> Respon
         Err(e) if e.code == ErrorCode::Internal || e.code == ErrorCode::Unavailable => error_page(&c, &e),
         Err(e) => {
             let status = status_of(std::slice::from_ref(&e));
-            show_form(&st, &c, &f, status, vec![message(&c, &e)], None, had_files).await
+            show_form(&st, &c, &f, status, vec![super::message(&c, &e)], None, had_files).await
         }
     }
 }

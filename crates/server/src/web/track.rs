@@ -258,10 +258,7 @@ async fn build<'a>(
     let steps = steps(st, c, r.events.as_deref().unwrap_or(&[]), zone).await?;
     let tid = TrackingId::parse(&r.tracking_id)?;
     let attachments = st.store.attachments(&tid).await?;
-    let institution = match &r.institution {
-        Some(code) => st.names.institution(st, code).await?,
-        None => c.t.not_assigned.to_string(),
-    };
+    let institution = st.names.handler(st, r.institution.as_deref(), c.t.not_assigned).await?;
     let deadline = r.due_at.map(|d| super::i18n::deadline_words(d, zone, c.lang));
     let stage = r.stage.as_deref().map(|s| c.t.stage(s)).unwrap_or("");
     let followed_up = r
@@ -326,10 +323,7 @@ async fn run(
         Err(e) if matches!(e.code, ErrorCode::NotFound | ErrorCode::Internal) => error_page(&c, &e),
         Err(e) => {
             let status = StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
-            let msg = match &e.detail {
-                Some(d) => format!("{} ({d})", e.code.message(c.lang)),
-                None => e.code.message(c.lang).to_string(),
-            };
+            let msg = super::message(&c, &e);
             track_page(&st, &c, &headers, &id, false, Some(msg), status).await
         }
     }
