@@ -55,10 +55,16 @@ pub enum Action {
     ManageUsers,
     ReadAudit,
     ImportReferenceData,
+    Edit,
+    SetPrivacy,
+    Redact,
+    AddNote,
+    RequestExtension,
+    AssignLiaison,
 }
 
 impl Action {
-    pub const ALL: [Action; 24] = [
+    pub const ALL: [Action; 30] = [
         Action::ReadPublic,
         Action::ReadAsReporter,
         Action::ReadInternal,
@@ -83,6 +89,12 @@ impl Action {
         Action::ManageUsers,
         Action::ReadAudit,
         Action::ImportReferenceData,
+        Action::Edit,
+        Action::SetPrivacy,
+        Action::Redact,
+        Action::AddNote,
+        Action::RequestExtension,
+        Action::AssignLiaison,
     ];
 }
 
@@ -152,22 +164,31 @@ fn staff_may_on_report(m: &Membership, action: Action, s: &ReportScope<'_>) -> b
                 | Archive
                 | Merge
                 | Reopen
+                | Edit
+                | SetPrivacy
+                | Redact
+                | AddNote
         ),
+        // Institutions may add privacy (never lift it) but not rewrite the
+        // reporter's words; that is the verifier's job.
         Role::InstitutionAdmin => match action {
             ReadInternal => rel != Unrelated,
             ReadReporterIdentity => !s.anonymous && rel == Assigned,
             SubmitOnBehalf => true,
-            Accept | DispositionToUnit | Transfer | Hold | Resume | Complete | FollowUp => rel == Assigned,
+            Accept | DispositionToUnit | Transfer | Hold | Resume | Complete | FollowUp | SetPrivacy | Redact
+            | AddNote | RequestExtension | AssignLiaison => rel == Assigned,
             _ => false,
         },
         Role::UnitAdmin => match action {
-            ReadInternal | DispositionToUnit | FollowUp => rel == HandlingUnit,
+            ReadInternal | DispositionToUnit | FollowUp | AddNote | RequestExtension | AssignLiaison => {
+                rel == HandlingUnit
+            }
             ReadReporterIdentity => !s.anonymous && rel == HandlingUnit,
             SubmitOnBehalf => true,
             _ => false,
         },
         Role::Liaison => match action {
-            ReadInternal | FollowUp => matches!(rel, Assigned | HandlingUnit),
+            ReadInternal | FollowUp | AddNote => matches!(rel, Assigned | HandlingUnit),
             ReadReporterIdentity => !s.anonymous && matches!(rel, Assigned | HandlingUnit),
             _ => false,
         },

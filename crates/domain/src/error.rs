@@ -85,6 +85,9 @@ error_codes! {
     CsrfFailed => "csrf_failed", 403, "Formulir kedaluwarsa atau tidak sah. Muat ulang halaman lalu kirim lagi.", "The form has expired or is not valid. Reload the page and send it again.";
     Unauthenticated => "unauthenticated", 401, "Silakan masuk terlebih dahulu.", "Please sign in first.";
     InvalidCredentials => "invalid_credentials", 401, "Email/telepon atau kata sandi salah.", "Wrong e-mail/phone or password.";
+    InvalidSecondFactor => "invalid_second_factor", 401, "Kode verifikasi salah atau sudah dipakai.", "The verification code is wrong or was already used.";
+    AccountLocked => "account_locked", 429, "Terlalu banyak percobaan masuk yang gagal. Akun dikunci sementara; coba lagi nanti.", "Too many failed sign-in attempts. The account is locked for a while; try again later.";
+    ResetLinkInvalid => "reset_link_invalid", 400, "Tautan atur ulang kata sandi tidak sah atau kedaluwarsa. Minta tautan baru.", "The password reset link is not valid or has expired. Ask for a new one.";
     Forbidden => "forbidden", 403, "Anda tidak berwenang melakukan tindakan ini.", "You are not allowed to do this.";
     RateLimited => "rate_limited", 429, "Terlalu banyak permintaan. Coba lagi nanti.", "Too many requests. Try again later.";
     MethodNotAllowed => "method_not_allowed", 405, "Metode HTTP tidak diizinkan untuk alamat ini.", "HTTP method not allowed for this path.";

@@ -5,6 +5,7 @@
 use crate::calendar::Zone;
 use crate::ids::TrackingId;
 use crate::institution::Role;
+use crate::pii::PiiKind;
 use crate::report::{ArchiveReason, Channel, Classification, Stage, Status, Visibility};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -122,6 +123,34 @@ pub enum EventData {
     Reopened {
         due_at: DateTime<Utc>,
     },
+    /// A verifier corrected the report. The fields hold the new values; the
+    /// reporter's original words stay in the `Submitted` event.
+    Edited {
+        title: String,
+        body: String,
+        classification: Classification,
+        needs_investigation: bool,
+        category: Option<String>,
+    },
+    PrivacyChanged {
+        anonymous: bool,
+        confidential: bool,
+    },
+    /// Personal data masked in the title and body (the new text).
+    Redacted {
+        title: String,
+        body: String,
+        kinds: Vec<PiiKind>,
+    },
+    /// An internal note; the text is the event body.
+    NoteAdded,
+    /// The follow-up deadline moved; the reason is the event body.
+    Extended {
+        due_at: DateTime<Utc>,
+    },
+    LiaisonAssigned {
+        user_id: String,
+    },
 }
 
 impl EventData {
@@ -141,6 +170,12 @@ impl EventData {
             EventData::Archived { .. } => "archived",
             EventData::Merged { .. } => "merged",
             EventData::Reopened { .. } => "reopened",
+            EventData::Edited { .. } => "edited",
+            EventData::PrivacyChanged { .. } => "privacy_changed",
+            EventData::Redacted { .. } => "redacted",
+            EventData::NoteAdded => "note_added",
+            EventData::Extended { .. } => "extended",
+            EventData::LiaisonAssigned { .. } => "liaison_assigned",
         }
     }
 }

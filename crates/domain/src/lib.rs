@@ -14,8 +14,10 @@ pub mod lifecycle;
 pub mod media;
 pub mod pii;
 pub mod report;
+pub mod routing;
 pub mod search;
 pub mod sla;
+pub mod template;
 pub mod totp;
 
 pub use error::{Error, ErrorCode, Lang};

@@ -73,6 +73,33 @@ pub enum Command {
     Reopen {
         reason: String,
     },
+    /// Correct the title, text, classification or category (None keeps it).
+    Edit {
+        title: Option<String>,
+        body: Option<String>,
+        classification: Option<Classification>,
+        needs_investigation: Option<bool>,
+        category: Option<String>,
+    },
+    /// Staff may only add protection, never lift what the reporter chose:
+    /// `true` sets the flag, `false` leaves it as it is.
+    SetPrivacy {
+        anonymous: bool,
+        confidential: bool,
+    },
+    /// Mask the personal data detected in the title and body.
+    Redact,
+    AddNote {
+        body: String,
+    },
+    RequestExtension {
+        reason: String,
+    },
+    /// The caller checked that the user is a liaison of the handling
+    /// institution or unit.
+    AssignLiaison {
+        user_id: String,
+    },
 }
 
 impl Command {
@@ -91,6 +118,12 @@ impl Command {
             Command::Archive { .. } => "archive",
             Command::Merge { .. } => "merge",
             Command::Reopen { .. } => "reopen",
+            Command::Edit { .. } => "edit",
+            Command::SetPrivacy { .. } => "set_privacy",
+            Command::Redact => "redact",
+            Command::AddNote { .. } => "add_note",
+            Command::RequestExtension { .. } => "request_extension",
+            Command::AssignLiaison { .. } => "assign_liaison",
         }
     }
 }
@@ -351,6 +384,148 @@ pub fn decide(report: &Report, cmd: &Command, ctx: &Ctx<'_>) -> Result<Event, Er
                 },
             )
         }
+        Command::Edit {
+            title,
+            body,
+            classification,
+            needs_investigation,
+            category,
+        } => {
+            require(report, &[Submitted, OnHold, Dispositioned, InProgress], "edit")?;
+            let title = match title {
+                Some(t) => check_text("title", t, 5, crate::report::TITLE_MAX)?,
+                None => report.title.clone(),
+            };
+            let body = match body {
+                Some(b) => check_text("body", b, 10, crate::report::BODY_MAX)?,
+                None => report.body.clone(),
+            };
+            let classification = classification.unwrap_or(report.classification);
+            let needs_investigation = needs_investigation.unwrap_or(report.needs_investigation)
+                && classification == Classification::Pengaduan;
+            let category = category.clone().or_else(|| report.category.clone());
+            if title == report.title
+                && body == report.body
+                && classification == report.classification
+                && needs_investigation == report.needs_investigation
+                && category == report.category
+            {
+                return Err(Error::validation("edit: tidak ada yang berubah / nothing changed"));
+            }
+            visibility = Visibility::Reporter;
+            (
+                None,
+                EventData::Edited {
+                    title,
+                    body,
+                    classification,
+                    needs_investigation,
+                    category,
+                },
+            )
+        }
+        Command::SetPrivacy {
+            anonymous,
+            confidential,
+        } => {
+            require(
+                report,
+                &[
+                    Submitted,
+                    OnHold,
+                    Dispositioned,
+                    InProgress,
+                    Responded,
+                    Completed,
+                    Archived,
+                ],
+                "set_privacy",
+            )?;
+            let anonymous = report.anonymous || *anonymous;
+            let confidential = report.confidential || *confidential;
+            if anonymous == report.anonymous && confidential == report.confidential {
+                return Err(Error::validation("privacy: tidak ada yang berubah / nothing changed"));
+            }
+            visibility = Visibility::Reporter;
+            (
+                None,
+                EventData::PrivacyChanged {
+                    anonymous,
+                    confidential,
+                },
+            )
+        }
+        Command::Redact => {
+            require(
+                report,
+                &[
+                    Submitted,
+                    OnHold,
+                    Dispositioned,
+                    InProgress,
+                    Responded,
+                    Completed,
+                    Archived,
+                ],
+                "redact",
+            )?;
+            let mut kinds = crate::pii::kinds(&report.title);
+            for k in crate::pii::kinds(&report.body) {
+                if !kinds.contains(&k) {
+                    kinds.push(k);
+                }
+            }
+            if kinds.is_empty() {
+                return Err(Error::validation(
+                    "redact: tidak ada data pribadi terdeteksi / no personal data detected",
+                ));
+            }
+            visibility = Visibility::Reporter;
+            (
+                None,
+                EventData::Redacted {
+                    title: crate::pii::mask(&report.title),
+                    body: crate::pii::mask(&report.body),
+                    kinds,
+                },
+            )
+        }
+        Command::AddNote { body } => {
+            visibility = Visibility::Internal;
+            (Some(check_text("note", body, 1, COMMENT_MAX)?), EventData::NoteAdded)
+        }
+        Command::RequestExtension { reason } => {
+            require(report, &[InProgress], "request_extension")?;
+            if !report.needs_investigation || report.stage != Some(Stage::FollowUp) {
+                return Err(Error::transition(
+                    "request_extension: hanya untuk laporan berkadar pengawasan / only for investigation cases",
+                ));
+            }
+            if report.extension_count >= 1 {
+                return Err(Error::transition("request_extension: hanya sekali / only once"));
+            }
+            let from = report.due_at.unwrap_or(ctx.now).max(ctx.now);
+            visibility = Visibility::Reporter;
+            (
+                Some(check_text("reason", reason, 10, COMMENT_MAX)?),
+                EventData::Extended {
+                    due_at: cal.due_at(from, p.extension_days, report.zone),
+                },
+            )
+        }
+        Command::AssignLiaison { user_id } => {
+            require(report, &[InProgress, Responded], "assign_liaison")?;
+            if report.liaison.as_ref() == Some(user_id) {
+                return Err(Error::validation("liaison: sudah ditugaskan / already assigned"));
+            }
+            visibility = Visibility::Internal;
+            (
+                None,
+                EventData::LiaisonAssigned {
+                    user_id: user_id.clone(),
+                },
+            )
+        }
     };
     Ok(Event {
         tracking_id: report.tracking_id.clone(),
@@ -401,6 +576,8 @@ pub fn apply(report: Option<Report>, e: &Event) -> Result<Report, Error> {
                 rating_comment: None,
                 reopen_count: 0,
                 transfer_count: 0,
+                liaison: None,
+                extension_count: 0,
                 archive_reason: None,
                 merged_into: None,
                 submitted_at: e.at,
@@ -449,10 +626,15 @@ pub fn apply(report: Option<Report>, e: &Event) -> Result<Report, Error> {
             r.due_at = *due_at;
         }
         EventData::Accepted { due_at } | EventData::ReporterReplied { due_at } => r.due_at = Some(*due_at),
-        EventData::DispositionedToUnit { unit } => r.unit = Some(unit.clone()),
+        EventData::DispositionedToUnit { unit } => {
+            // The new unit names its own liaison.
+            r.unit = Some(unit.clone());
+            r.liaison = None;
+        }
         EventData::Transferred { to, zone, due_at, .. } => {
             r.institution = Some(to.clone());
             r.unit = None;
+            r.liaison = None;
             r.zone = *zone;
             r.due_at = Some(*due_at);
             r.transfer_count += 1;
@@ -494,10 +676,49 @@ pub fn apply(report: Option<Report>, e: &Event) -> Result<Report, Error> {
             r.completed_at = None;
             r.due_at = Some(*due_at);
         }
+        EventData::Edited {
+            title,
+            body,
+            classification,
+            needs_investigation,
+            category,
+        } => {
+            r.title = title.clone();
+            r.body = body.clone();
+            r.classification = *classification;
+            r.needs_investigation = *needs_investigation;
+            r.category = category.clone();
+        }
+        EventData::PrivacyChanged {
+            anonymous,
+            confidential,
+        } => {
+            r.anonymous = *anonymous;
+            r.confidential = *confidential;
+        }
+        EventData::Redacted { title, body, .. } => {
+            r.title = title.clone();
+            r.body = body.clone();
+        }
+        EventData::NoteAdded => {}
+        EventData::Extended { due_at } => {
+            r.due_at = Some(*due_at);
+            r.extension_count += 1;
+        }
+        EventData::LiaisonAssigned { user_id } => r.liaison = Some(user_id.clone()),
     }
     match &e.data {
-        // Pausing keeps the stage; its deadline moves on resume.
-        EventData::PutOnHold { .. } | EventData::Resumed { .. } | EventData::DispositionedToUnit { .. } => {}
+        // Pausing keeps the stage; its deadline moves on resume. Corrections,
+        // notes and assignments run on the stage's clock as it is.
+        EventData::PutOnHold { .. }
+        | EventData::Resumed { .. }
+        | EventData::DispositionedToUnit { .. }
+        | EventData::Edited { .. }
+        | EventData::PrivacyChanged { .. }
+        | EventData::Redacted { .. }
+        | EventData::NoteAdded
+        | EventData::Extended { .. }
+        | EventData::LiaisonAssigned { .. } => {}
         EventData::Rated { completes: false, .. } => {}
         EventData::Archived { .. } | EventData::Merged { .. } => r.stage = None,
         _ => r.stage = stage,

@@ -148,6 +148,12 @@ pub struct Report {
     pub rating_comment: Option<String>,
     pub reopen_count: u32,
     pub transfer_count: u32,
+    /// The liaison officer (user id) the handling institution or unit named.
+    #[serde(default)]
+    pub liaison: Option<String>,
+    /// Follow-up extensions granted (investigation cases get one).
+    #[serde(default)]
+    pub extension_count: u32,
     pub archive_reason: Option<ArchiveReason>,
     pub merged_into: Option<TrackingId>,
     pub submitted_at: DateTime<Utc>,

@@ -19,6 +19,14 @@ pub struct SlaPolicy {
     pub reopen_window_days: u32,
     /// Calendar days unresolved after which the Ombudsman may take over.
     pub ombudsman_after_calendar_days: u32,
+    /// Working days one extension adds to an investigation's follow-up. The
+    /// 2018 rule sets no figure, so it is policy data like the rest.
+    #[serde(default = "default_extension_days")]
+    pub extension_days: u32,
+}
+
+fn default_extension_days() -> u32 {
+    30
 }
 
 impl Default for SlaPolicy {
@@ -34,6 +42,7 @@ impl Default for SlaPolicy {
             reply_window_days: 10,
             reopen_window_days: 10,
             ombudsman_after_calendar_days: 60,
+            extension_days: default_extension_days(),
         }
     }
 }

@@ -24,7 +24,7 @@ fn staff(role: Role, inst: &str) -> Principal {
     }
 }
 
-const A: [Action; 24] = Action::ALL;
+const A: [Action; 30] = Action::ALL;
 
 /// One row per (principal, where): the actions allowed, by letter code, on a
 /// non-anonymous, public report. Codes (in `Action::ALL` order):
@@ -32,8 +32,9 @@ const A: [Action; 24] = Action::ALL;
 /// S Submit, B SubmitOnBehalf, V Disposition, H Hold, U Resume, A Accept,
 /// N DispositionToUnit, T Transfer, F FollowUp, Y Reply, G Rate, C Complete,
 /// X Archive, M Merge, O Reopen, L ListReports, Q ManageInstitutions,
-/// W ManageUsers, Z ReadAudit, K ImportReferenceData.
-const CODES: &str = "PRIDSBVHUANTFYGCXMOLQWZK";
+/// W ManageUsers, Z ReadAudit, K ImportReferenceData, e Edit, p SetPrivacy,
+/// r Redact, n AddNote, x RequestExtension, l AssignLiaison.
+const CODES: &str = "PRIDSBVHUANTFYGCXMOLQWZKeprnxl";
 
 fn allowed_set(p: &Principal, scope: &ReportScope<'_>) -> String {
     let t = Target::Report(scope.clone());
@@ -70,14 +71,14 @@ fn every_role_against_every_report_action() {
         ("other citizen", Principal::Reporter { reporter_id: "rep-2".into() }, "PS", "S"),
         ("PIN holder", Principal::PinHolder { tracking_id: tid.clone() }, "PRDSUYGCO", "RDSUYGCO"),
         ("PIN of another report", Principal::PinHolder { tracking_id: TrackingId::from_random(8) }, "PS", "S"),
-        ("national admin", staff(Role::NationalAdmin, "lapor"), "PIDSBVHUTCXMO", "IDSBVHUTCXMO"),
-        ("institution admin, assigned", staff(Role::InstitutionAdmin, "pemkot-32.73"), "PIDSBHUANTFC", "ISBHUANTFC"),
+        ("national admin", staff(Role::NationalAdmin, "lapor"), "PIDSBVHUTCXMOeprn", "IDSBVHUTCXMOeprn"),
+        ("institution admin, assigned", staff(Role::InstitutionAdmin, "pemkot-32.73"), "PIDSBHUANTFCprnxl", "ISBHUANTFCprnxl"),
         ("institution admin, province above", staff(Role::InstitutionAdmin, "pemprov-32"), "PISB", "ISB"),
         ("institution admin, unrelated", staff(Role::InstitutionAdmin, "kemenkes"), "PSB", "SB"),
-        ("unit admin, handling unit", staff(Role::UnitAdmin, "pemkot-32.73-dishub"), "PIDSBNF", "ISBNF"),
+        ("unit admin, handling unit", staff(Role::UnitAdmin, "pemkot-32.73-dishub"), "PIDSBNFnxl", "ISBNFnxl"),
         ("unit admin, unrelated", staff(Role::UnitAdmin, "kemenkes"), "PSB", "SB"),
-        ("liaison, assigned", staff(Role::Liaison, "pemkot-32.73"), "PIDSF", "ISF"),
-        ("liaison, handling unit", staff(Role::Liaison, "pemkot-32.73-dishub"), "PIDSF", "ISF"),
+        ("liaison, assigned", staff(Role::Liaison, "pemkot-32.73"), "PIDSFn", "ISFn"),
+        ("liaison, handling unit", staff(Role::Liaison, "pemkot-32.73-dishub"), "PIDSFn", "ISFn"),
         ("liaison, unrelated", staff(Role::Liaison, "kemenkes"), "PS", "S"),
         ("supervisor, province above", staff(Role::Supervisor, "pemprov-32"), "PIS", "IS"),
         ("supervisor, assigned", staff(Role::Supervisor, "pemkot-32.73"), "PIS", "IS"),

@@ -151,6 +151,14 @@ enum K {
     Archive,
     Merge,
     Reopen,
+    /// Workspace corrections and housekeeping (section 9); they change no
+    /// status, so the status tables leave them out.
+    Edit,
+    SetPrivacy,
+    Redact,
+    AddNote,
+    RequestExtension,
+    AssignLiaison,
 }
 
 const KINDS: [K; 13] = [
@@ -187,6 +195,12 @@ fn kind_of(cmd: &Command) -> K {
         Command::Archive { .. } => K::Archive,
         Command::Merge { .. } => K::Merge,
         Command::Reopen { .. } => K::Reopen,
+        Command::Edit { .. } => K::Edit,
+        Command::SetPrivacy { .. } => K::SetPrivacy,
+        Command::Redact => K::Redact,
+        Command::AddNote { .. } => K::AddNote,
+        Command::RequestExtension { .. } => K::RequestExtension,
+        Command::AssignLiaison { .. } => K::AssignLiaison,
     }
 }
 
@@ -305,6 +319,9 @@ fn valid_command(k: K, r: &Report) -> Command {
         K::Archive => archive(),
         K::Merge => merge(other_id(), Status::InProgress),
         K::Reopen => reopen("Lubangnya muncul lagi setelah hujan."),
+        K::Edit | K::SetPrivacy | K::Redact | K::AddNote | K::RequestExtension | K::AssignLiaison => {
+            unreachable!("section 9 kinds are not in the status tables")
+        }
     }
 }
 
@@ -320,6 +337,9 @@ fn expected_to(k: K, r: &Report) -> Status {
         K::Rate | K::Complete => Status::Completed,
         K::Archive => Status::Archived,
         K::Merge => Status::Merged,
+        K::Edit | K::SetPrivacy | K::Redact | K::AddNote | K::RequestExtension | K::AssignLiaison => {
+            unreachable!("section 9 kinds are not in the status tables")
+        }
     }
 }
 
@@ -1545,6 +1565,9 @@ fn random_command(rng: &mut Rng, k: K, r: &Report, other: &TrackingId) -> (Comma
                 (merge(other.clone(), live), true)
             }
         }
+        K::Edit | K::SetPrivacy | K::Redact | K::AddNote | K::RequestExtension | K::AssignLiaison => {
+            unreachable!("section 9 kinds are not in the status tables")
+        }
         K::Reopen => (reopen(&text(rng)), !bad),
     }
 }
@@ -1837,4 +1860,196 @@ fn investigation_flag_from_submission_is_in_the_event() {
         !replay([&e]).unwrap().unwrap().needs_investigation,
         "only complaints are investigated"
     );
+}
+
+// ===========================================================================
+// 9. Workspace corrections: edit, privacy, redaction, notes, extension,
+//    liaison. None of them changes the status or the stage.
+// ===========================================================================
+
+#[test]
+fn edit_keeps_the_original_in_the_log_and_the_clock_running() {
+    let mut sim = Sim::new(Classification::Aspirasi, Zone::Wib, wib(2026, 6, 8, 9, 0));
+    let due = sim.report.due_at;
+    let e = sim.run(Command::Edit {
+        title: Some("Jalan berlubang di depan Pasar Kosambi".into()),
+        body: None,
+        classification: Some(Classification::Pengaduan),
+        needs_investigation: Some(true),
+        category: Some("infrastruktur".into()),
+    });
+    assert_eq!(e.data.kind(), "edited");
+    assert_eq!(e.visibility, Visibility::Reporter);
+    let r = &sim.report;
+    assert_eq!(r.title, "Jalan berlubang di depan Pasar Kosambi");
+    assert_eq!(r.classification, Classification::Pengaduan);
+    assert!(r.needs_investigation);
+    assert_eq!(r.category.as_deref(), Some("infrastruktur"));
+    assert_eq!(
+        (r.status, r.stage, r.due_at),
+        (Status::Submitted, Some(Stage::Verification), due)
+    );
+    // The reporter's words are still in the first event.
+    match &sim.events[0].data {
+        EventData::Submitted { submission, .. } => {
+            assert_eq!(submission.title, "Jalan berlubang di Jl. Soekarno-Hatta")
+        }
+        other => panic!("first event is {other:?}"),
+    }
+    // Nothing to change, bad text, or a closed report: refused.
+    let same = Command::Edit {
+        title: Some("Jalan berlubang di depan Pasar Kosambi".into()),
+        body: None,
+        classification: None,
+        needs_investigation: None,
+        category: None,
+    };
+    assert_eq!(sim.err(&same), ErrorCode::ValidationFailed);
+    let short = Command::Edit {
+        title: Some("abc".into()),
+        body: None,
+        classification: None,
+        needs_investigation: None,
+        category: None,
+    };
+    assert_eq!(sim.err(&short), ErrorCode::ValidationFailed);
+    sim.run(archive());
+    let late = Command::Edit {
+        title: Some("Judul yang lain sama sekali".into()),
+        body: None,
+        classification: None,
+        needs_investigation: None,
+        category: None,
+    };
+    assert_eq!(sim.err(&late), ErrorCode::TransitionNotAllowed);
+    // The fold of the log gives the same state.
+    assert_eq!(replay(&sim.events).unwrap().unwrap(), sim.report);
+}
+
+#[test]
+fn privacy_is_only_ever_added() {
+    let mut sim = Sim::new(Classification::Pengaduan, Zone::Wib, wib(2026, 6, 8, 9, 0));
+    sim.run(Command::SetPrivacy {
+        anonymous: true,
+        confidential: false,
+    });
+    assert!(sim.report.anonymous && !sim.report.confidential);
+    // false never lifts a flag; asking for nothing new is refused.
+    assert_eq!(
+        sim.err(&Command::SetPrivacy {
+            anonymous: false,
+            confidential: false
+        }),
+        ErrorCode::ValidationFailed
+    );
+    sim.run(Command::SetPrivacy {
+        anonymous: false,
+        confidential: true,
+    });
+    assert!(sim.report.anonymous && sim.report.confidential);
+    assert_eq!(sim.report.status, Status::Submitted);
+}
+
+#[test]
+fn redaction_masks_the_text_and_needs_something_to_mask() {
+    let mut sim = Sim::new(Classification::Pengaduan, Zone::Wib, wib(2026, 6, 8, 9, 0));
+    assert_eq!(sim.err(&Command::Redact), ErrorCode::ValidationFailed);
+    sim.run(Command::Edit {
+        title: None,
+        body: Some("Hubungi saya di 081234567890 atau budi@example.com, NIK 3273010101900001.".into()),
+        classification: None,
+        needs_investigation: None,
+        category: None,
+    });
+    let e = sim.run(Command::Redact);
+    let body = &sim.report.body;
+    assert!(!body.contains("081234567890") && !body.contains("budi@example.com") && !body.contains("3273010101900001"));
+    assert!(body.contains("[nomor telepon disamarkan]"), "{body}");
+    match e.data {
+        EventData::Redacted { kinds, .. } => assert_eq!(kinds.len(), 3, "{kinds:?}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(sim.err(&Command::Redact), ErrorCode::ValidationFailed, "nothing left");
+}
+
+#[test]
+fn notes_are_internal_and_change_nothing_else() {
+    let mut sim = Sim::new(Classification::Pengaduan, Zone::Wib, wib(2026, 6, 8, 9, 0));
+    let before = sim.report.clone();
+    let e = sim.run(Command::AddNote {
+        body: "Sudah ditelepon, pelapor minta ditangani cepat.".into(),
+    });
+    assert_eq!(e.visibility, Visibility::Internal);
+    assert_eq!(
+        e.body.as_deref(),
+        Some("Sudah ditelepon, pelapor minta ditangani cepat.")
+    );
+    assert_eq!(sim.report.version, before.version + 1);
+    assert_eq!(
+        (sim.report.status, sim.report.stage, sim.report.due_at),
+        (before.status, before.stage, before.due_at)
+    );
+    assert_eq!(
+        sim.err(&Command::AddNote { body: "  ".into() }),
+        ErrorCode::ValidationFailed
+    );
+}
+
+#[test]
+fn one_extension_for_investigations_only() {
+    // Investigation accepted Wed 17 June, due Fri 11 September (section 3).
+    // 30 more working days from then: Sep 14–18 (5), 21–25 (10),
+    // 28–30 (13), Oct 1–2 (15), 5–9 (20), 12–16 (25), 19–23 (30) → Fri 23 Oct.
+    let mut sim = accepted_on_17_june(
+        Classification::Pengaduan,
+        disposition_as(BANDUNG, Classification::Pengaduan, true),
+    );
+    let reason = Command::RequestExtension {
+        reason: "Menunggu hasil audit lapangan oleh inspektorat.".into(),
+    };
+    assert_eq!(
+        sim.err(&Command::RequestExtension {
+            reason: "singkat".into()
+        }),
+        ErrorCode::ValidationFailed
+    );
+    let e = sim.at(wib(2026, 9, 1, 10, 0)).run(reason.clone());
+    assert_eq!(e.visibility, Visibility::Reporter);
+    assert_eq!(sim.report.due_at, Some(eod_wib(2026, 10, 23)));
+    assert_eq!(sim.report.stage, Some(Stage::FollowUp));
+    assert_eq!(sim.err(&reason), ErrorCode::TransitionNotAllowed, "only once");
+
+    // An ordinary complaint gets none.
+    let mut plain = accepted_on_17_june(Classification::Pengaduan, disposition(BANDUNG));
+    assert_eq!(
+        plain.at(wib(2026, 7, 1, 9, 0)).err(&reason),
+        ErrorCode::TransitionNotAllowed
+    );
+}
+
+#[test]
+fn liaison_is_named_and_cleared_when_the_report_moves() {
+    let mut sim = accepted_on_17_june(Classification::Pengaduan, disposition(BANDUNG));
+    let e = sim.run(Command::AssignLiaison { user_id: "u-lo".into() });
+    assert_eq!(e.visibility, Visibility::Internal);
+    assert_eq!(sim.report.liaison.as_deref(), Some("u-lo"));
+    assert_eq!(
+        sim.err(&Command::AssignLiaison { user_id: "u-lo".into() }),
+        ErrorCode::ValidationFailed
+    );
+    sim.run(to_unit(target(DISHUB)));
+    assert_eq!(sim.report.liaison, None, "the unit names its own");
+    sim.run(Command::AssignLiaison {
+        user_id: "u-lo2".into(),
+    });
+    sim.run(transfer(KEMENKES));
+    assert_eq!(sim.report.liaison, None);
+    assert_eq!(
+        sim.err(&Command::AssignLiaison {
+            user_id: "u-lo3".into()
+        }),
+        ErrorCode::TransitionNotAllowed,
+        "not before it is accepted"
+    );
+    assert_eq!(replay(&sim.events).unwrap().unwrap(), sim.report);
 }

@@ -41,10 +41,23 @@ pub async fn authenticate(state: &AppState, login: &str, password: &str) -> Resu
 /// Issues a new bearer token or browser session for a user; returns the
 /// secret, of which only a digest is stored.
 pub async fn open_token(state: &AppState, user_id: &str, kind: TokenKind) -> Result<String, Error> {
+    open_token_from(state, user_id, kind, None).await
+}
+
+/// `open_token`, remembering the browser that asked (shown in the list of
+/// active sessions).
+pub async fn open_token_from(
+    state: &AppState,
+    user_id: &str,
+    kind: TokenKind,
+    user_agent: Option<&str>,
+) -> Result<String, Error> {
     let now = Utc::now();
     let ttl = match kind {
         TokenKind::Bearer => state.config.token_ttl,
         TokenKind::Session => state.config.session_ttl,
+        TokenKind::PasswordReset => chrono::Duration::hours(1),
+        TokenKind::SecondFactor => chrono::Duration::minutes(10),
     };
     let token = new_token();
     state
@@ -55,6 +68,7 @@ pub async fn open_token(state: &AppState, user_id: &str, kind: TokenKind) -> Res
             kind,
             created_at: Ts::new(now),
             expires_at: Ts::new(now + ttl),
+            user_agent: user_agent.map(|ua| ua.chars().take(200).collect()),
         })
         .await?;
     Ok(token)

@@ -693,6 +693,27 @@ pub enum ActionRequest {
     Reopen {
         reason: String,
     },
+    Edit {
+        title: Option<String>,
+        body: Option<String>,
+        classification: Option<Classification>,
+        needs_investigation: Option<bool>,
+        category: Option<String>,
+    },
+    SetPrivacy {
+        anonymous: bool,
+        confidential: bool,
+    },
+    Redact,
+    AddNote {
+        body: String,
+    },
+    RequestExtension {
+        reason: String,
+    },
+    AssignLiaison {
+        user_id: String,
+    },
 }
 
 impl ActionRequest {
@@ -711,6 +732,12 @@ impl ActionRequest {
             ActionRequest::Archive { .. } => Action::Archive,
             ActionRequest::Merge { .. } => Action::Merge,
             ActionRequest::Reopen { .. } => Action::Reopen,
+            ActionRequest::Edit { .. } => Action::Edit,
+            ActionRequest::SetPrivacy { .. } => Action::SetPrivacy,
+            ActionRequest::Redact => Action::Redact,
+            ActionRequest::AddNote { .. } => Action::AddNote,
+            ActionRequest::RequestExtension { .. } => Action::RequestExtension,
+            ActionRequest::AssignLiaison { .. } => Action::AssignLiaison,
         }
     }
 }
@@ -731,7 +758,30 @@ async fn institution_target(state: &AppState, code: &str) -> Result<InstitutionT
     })
 }
 
-async fn to_command(state: &AppState, req: ActionRequest) -> Result<Command, Error> {
+async fn known_category(state: &AppState, category: &Option<String>) -> Result<(), Error> {
+    if let Some(c) = category
+        && !state.known.category_exists(state, c).await?
+    {
+        return Err(Error::with(ErrorCode::UnknownCategory, c.clone()));
+    }
+    Ok(())
+}
+
+/// A liaison may be named only from the staff of the institution or unit
+/// that holds the report.
+async fn check_liaison(state: &AppState, loaded: &Loaded, user_id: &str) -> Result<(), Error> {
+    let bad = || Error::validation("liaison: bukan petugas penghubung instansi ini / not a liaison officer here");
+    let user = state.store.user(user_id).await?.ok_or_else(bad)?;
+    let r = &loaded.stored.report;
+    let holders = [r.institution.as_deref(), r.unit.as_deref()];
+    let ok = user
+        .memberships
+        .iter()
+        .any(|m| m.role == lapor_domain::institution::Role::Liaison && holders.contains(&Some(m.institution.as_str())));
+    if ok { Ok(()) } else { Err(bad()) }
+}
+
+async fn to_command(state: &AppState, loaded: &Loaded, req: ActionRequest) -> Result<Command, Error> {
     Ok(match req {
         ActionRequest::Disposition {
             institution,
@@ -740,11 +790,7 @@ async fn to_command(state: &AppState, req: ActionRequest) -> Result<Command, Err
             category,
             note,
         } => {
-            if let Some(c) = &category
-                && !state.known.category_exists(state, c).await?
-            {
-                return Err(Error::with(ErrorCode::UnknownCategory, c.clone()));
-            }
+            known_category(state, &category).await?;
             Command::Disposition {
                 to: institution_target(state, &institution).await?,
                 classification,
@@ -783,6 +829,36 @@ async fn to_command(state: &AppState, req: ActionRequest) -> Result<Command, Err
             }
         }
         ActionRequest::Reopen { reason } => Command::Reopen { reason },
+        ActionRequest::Edit {
+            title,
+            body,
+            classification,
+            needs_investigation,
+            category,
+        } => {
+            known_category(state, &category).await?;
+            Command::Edit {
+                title,
+                body,
+                classification,
+                needs_investigation,
+                category,
+            }
+        }
+        ActionRequest::SetPrivacy {
+            anonymous,
+            confidential,
+        } => Command::SetPrivacy {
+            anonymous,
+            confidential,
+        },
+        ActionRequest::Redact => Command::Redact,
+        ActionRequest::AddNote { body } => Command::AddNote { body },
+        ActionRequest::RequestExtension { reason } => Command::RequestExtension { reason },
+        ActionRequest::AssignLiaison { user_id } => {
+            check_liaison(state, loaded, &user_id).await?;
+            Command::AssignLiaison { user_id }
+        }
     })
 }
 
@@ -795,6 +871,23 @@ pub async fn act(
     req: ActionRequest,
     expected_version: Option<i64>,
 ) -> Result<ReportView, Error> {
+    act_with_files(state, caller, id, pin, req, expected_version, Vec::new()).await
+}
+
+/// `act`, with files that go with the event (a follow-up's attachments).
+/// Staff actions are also written to the audit log, in the same commit.
+pub async fn act_with_files(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    pin: Option<&str>,
+    req: ActionRequest,
+    expected_version: Option<i64>,
+    files: Vec<NewAttachment>,
+) -> Result<ReportView, Error> {
+    if files.len() > lapor_domain::media::MAX_FILES {
+        return Err(Error::new(ErrorCode::TooManyFiles));
+    }
     let (loaded, principal) = load_for(state, caller, id, pin).await?;
     let action = req.action();
     let target = Target::Report(loaded.scope());
@@ -814,7 +907,12 @@ pub async fn act(
             format!("current version {}", report.version),
         ));
     }
-    let command = to_command(state, req).await?;
+    if !files.is_empty() && !matches!(req, ActionRequest::FollowUp { .. }) {
+        return Err(Error::validation(
+            "files: hanya untuk tindak lanjut / only with a follow-up",
+        ));
+    }
+    let command = to_command(state, &loaded, req).await?;
     let caller_for_actor = Caller {
         principal: principal.clone(),
         user: caller.user.clone(),
@@ -825,6 +923,26 @@ pub async fn act(
     let event = decide(report, &command, &state.ctx(actor, &report.policy, now))?;
     let next = apply(Some(report.clone()), &event)?;
     let outbox = outbox_for(&next, &event);
+    let audit = match &event.actor {
+        Actor::Staff { user_id, .. } => vec![AuditEntry {
+            at: now,
+            user_id: Some(user_id.clone()),
+            action: format!("report.{}", event.data.kind()),
+            target: next.tracking_id.to_string(),
+            detail: Some(match (&event.from_institution, &event.to_institution) {
+                (from, to) if from != to => format!(
+                    "{} → {}; {} → {}",
+                    report.status,
+                    next.status,
+                    from.as_deref().unwrap_or("-"),
+                    to.as_deref().unwrap_or("-")
+                ),
+                _ => format!("{} → {}", report.status, next.status),
+            }),
+        }],
+        _ => vec![],
+    };
+    let reindex = next.title != report.title || next.body != report.body;
     state
         .store
         .append(&Change {
@@ -832,7 +950,9 @@ pub async fn act(
             report: next.clone(),
             events: vec![event],
             outbox,
-            audit: vec![],
+            audit,
+            attachments: files,
+            reindex,
         })
         .await?;
     let events = state.store.events(&next.tracking_id).await?;

@@ -80,6 +80,8 @@ macro_rules! backend_impl {
                 rating_comment: get(row, "rating_comment")?,
                 reopen_count: get::<i64>(row, "reopen_count")?.max(0) as u32,
                 transfer_count: get::<i64>(row, "transfer_count")?.max(0) as u32,
+                liaison: get(row, "liaison")?,
+                extension_count: get::<i64>(row, "extension_count")?.max(0) as u32,
                 archive_reason: get::<Option<String>>(row, "archive_reason")?
                     .map(|s| parse_enum(&s, ArchiveReason::parse, "archive_reason"))
                     .transpose()?,
@@ -130,7 +132,13 @@ macro_rules! backend_impl {
                 .bind(Ts::new(r.updated_at))
                 .bind(opt_ts(r.first_response_at))
                 .bind(opt_ts(r.completed_at))
+                .bind(r.liaison.as_deref())
+                .bind(i64::from(r.extension_count))
         }
+
+        /// Binds per inserted report row: its columns, the PIN digest and the
+        /// idempotency key.
+        const REPORT_BINDS: usize = crate::filter::REPORT_COL_COUNT + 2;
 
         /// `n` consecutive bind parameters starting at number `from`.
         /// SQLite gets anonymous `?`: its driver resolves each named
@@ -244,21 +252,39 @@ macro_rules! backend_impl {
             Ok(())
         }
 
-        async fn insert_attachments(tx: &mut sqlx::Transaction<'static, $db>, n: &NewReport) -> Result<()> {
-            for (i, a) in n.attachments.iter().enumerate() {
+        /// Stores files for one event of a report, numbered after the files
+        /// it already has. The report's version check earlier in the same
+        /// transaction keeps two writers from taking the same numbers.
+        async fn insert_attachments(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            tracking_id: &str,
+            event_seq: i64,
+            at: Ts,
+            files: &[NewAttachment],
+        ) -> Result<()> {
+            if files.is_empty() {
+                return Ok(());
+            }
+            let first: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM attachments WHERE tracking_id = $1")
+                .bind(tracking_id)
+                .fetch_one(&mut **tx)
+                .await
+                .map_err(db_err)?;
+            for (i, a) in files.iter().enumerate() {
                 sqlx::query(
-                    "INSERT INTO attachments (id, tracking_id, seq, media_type, filename, size, sha256, data, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    "INSERT INTO attachments (id, tracking_id, seq, media_type, filename, size, sha256, data, created_at, event_seq) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                 )
                 .bind(a.id.as_str())
-                .bind(n.report.tracking_id.as_str())
-                .bind(i as i64 + 1)
+                .bind(tracking_id)
+                .bind(first + i as i64)
                 .bind(a.media_type.as_str())
                 .bind(a.filename.as_str())
                 .bind(a.data.len() as i64)
                 .bind(a.sha256.as_str())
                 .bind(a.data.as_slice())
-                .bind(Ts::new(n.report.submitted_at))
+                .bind(at)
+                .bind(event_seq)
                 .execute(&mut **tx)
                 .await
                 .map_err(db_err)?;
@@ -271,6 +297,7 @@ macro_rules! backend_impl {
                 id: get(row, "id")?,
                 tracking_id: get(row, "tracking_id")?,
                 seq: get(row, "seq")?,
+                event_seq: get(row, "event_seq")?,
                 media_type: get(row, "media_type")?,
                 filename: get(row, "filename")?,
                 size: get(row, "size")?,
@@ -424,7 +451,7 @@ macro_rules! backend_impl {
                     q.execute(&mut *tx).await.map_err(db_err)?;
                 }
                 for chunk in crate::intake::shaped_chunks(&fresh) {
-                    let rows: Vec<String> = (0..chunk.len()).map(|i| format!("({})", bind_params(i * 37 + 1, 37))).collect();
+                    let rows: Vec<String> = (0..chunk.len()).map(|i| format!("({})", bind_params(i * REPORT_BINDS + 1, REPORT_BINDS))).collect();
                     let sql = format!("INSERT INTO reports ({REPORT_COLS}, pin_hash, idempotency_key) VALUES {}", rows.join(", "));
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                     for n in chunk {
@@ -437,7 +464,7 @@ macro_rules! backend_impl {
                 let reports: Vec<&Report> = fresh.iter().map(|n| &n.report).collect();
                 insert_postings(&mut tx, &reports).await?;
                 for n in &fresh {
-                    insert_attachments(&mut tx, n).await?;
+                    insert_attachments(&mut tx, n.report.tracking_id.as_str(), 1, Ts::new(n.report.submitted_at), &n.attachments).await?;
                 }
                 let outbox: Vec<(&OutboxMessage, Ts)> =
                     fresh.iter().flat_map(|n| n.outbox.iter().map(|m| (m, Ts::new(n.report.submitted_at)))).collect();
@@ -771,12 +798,13 @@ macro_rules! backend_impl {
 
             async fn create_token(&self, t: &NewToken) -> Result<()> {
                 let mut tx = self.begin_write().await?;
-                sqlx::query("INSERT INTO tokens (token_hash, user_id, kind, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+                sqlx::query("INSERT INTO tokens (token_hash, user_id, kind, created_at, expires_at, user_agent) VALUES ($1, $2, $3, $4, $5, $6)")
                     .bind(t.token_hash.as_str())
                     .bind(t.user_id.as_str())
                     .bind(t.kind.as_str())
                     .bind(t.created_at)
                     .bind(t.expires_at)
+                    .bind(t.user_agent.as_deref())
                     .execute(&mut *tx)
                     .await
                     .map_err(db_err)?;
@@ -786,7 +814,7 @@ macro_rules! backend_impl {
             async fn user_by_token(&self, token_hash: &str, kind: TokenKind, now: Ts) -> Result<Option<User>> {
                 let row = sqlx::query(
                     "SELECT u.id, u.email, u.phone, u.name, u.is_staff, u.notify_email, u.notify_sms FROM tokens t JOIN users u ON u.id = t.user_id \
-                     WHERE t.token_hash = $1 AND t.kind = $2 AND t.expires_at > $3",
+                     WHERE t.token_hash = $1 AND t.kind = $2 AND t.expires_at > $3 AND u.disabled = FALSE",
                 )
                 .bind(token_hash)
                 .bind(kind.as_str())
@@ -836,8 +864,9 @@ macro_rules! backend_impl {
                     .map(|(i, col)| format!("{col} = ${}", i + 1))
                     .collect();
                 let sql = format!(
-                    "UPDATE reports SET {} WHERE tracking_id = $1 AND version = $36",
-                    assignments.join(", ")
+                    "UPDATE reports SET {} WHERE tracking_id = $1 AND version = ${}",
+                    assignments.join(", "),
+                    assignments.len() + 2
                 );
                 let res = bind_report(sqlx::query(sqlx::AssertSqlSafe(sql)), &c.report)
                     .bind(c.expected_version)
@@ -850,6 +879,17 @@ macro_rules! backend_impl {
                 }
                 insert_events(&mut tx, &c.events.iter().collect::<Vec<_>>()).await?;
                 let now = c.events.last().map(|e| Ts::new(e.at)).unwrap_or_else(Ts::now);
+                let last_seq = c.events.last().map(|e| e.seq).unwrap_or(c.report.version);
+                insert_attachments(&mut tx, c.report.tracking_id.as_str(), last_seq, now, &c.attachments).await?;
+                if c.reindex {
+                    // The text changed: its search postings follow in the same commit.
+                    sqlx::query("DELETE FROM report_terms WHERE doc = $1")
+                        .bind(c.report.tracking_id.as_str())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    insert_postings(&mut tx, &[&c.report]).await?;
+                }
                 insert_outbox_rows(&mut tx, &c.outbox.iter().map(|m| (m, now)).collect::<Vec<_>>()).await?;
                 for a in &c.audit {
                     insert_audit(&mut tx, a).await?;
@@ -1010,7 +1050,7 @@ macro_rules! backend_impl {
 
             async fn attachments(&self, id: &TrackingId) -> Result<Vec<AttachmentMeta>> {
                 let rows = sqlx::query(
-                    "SELECT id, tracking_id, seq, media_type, filename, size, sha256, created_at FROM attachments \
+                    "SELECT id, tracking_id, seq, event_seq, media_type, filename, size, sha256, created_at FROM attachments \
                      WHERE tracking_id = $1 ORDER BY seq",
                 )
                 .bind(id.as_str())
@@ -1022,7 +1062,7 @@ macro_rules! backend_impl {
 
             async fn attachment(&self, attachment_id: &str) -> Result<Option<(AttachmentMeta, Vec<u8>)>> {
                 let row = sqlx::query(
-                    "SELECT id, tracking_id, seq, media_type, filename, size, sha256, created_at, data FROM attachments \
+                    "SELECT id, tracking_id, seq, event_seq, media_type, filename, size, sha256, created_at, data FROM attachments \
                      WHERE id = $1",
                 )
                 .bind(attachment_id)

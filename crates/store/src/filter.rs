@@ -35,6 +35,10 @@ pub struct ReportFilter {
     /// that must all occur in the title or body. The store puts the rarest
     /// first, since the first term drives the scan.
     pub terms: Vec<String>,
+    /// Only reports with this liaison officer named.
+    pub liaison: Option<String>,
+    /// Queues list the oldest first (the cursor then moves forward in time).
+    pub oldest_first: bool,
     pub cursor: Option<Cursor>,
     pub limit: i64,
 }
@@ -70,7 +74,21 @@ impl Cursor {
     }
 }
 
-pub(crate) const REPORT_COLS: &str = "tracking_id, version, status, classification, needs_investigation, category, title, body, incident_date, region_code, latitude, longitude, anonymous, confidential, channel, reporter_id, suggested_institution, institution, unit, zone, policy, stage, due_at, held_from, held_at, rating, rating_comment, reopen_count, transfer_count, archive_reason, merged_into, submitted_at, updated_at, first_response_at, completed_at";
+pub(crate) const REPORT_COLS: &str = "tracking_id, version, status, classification, needs_investigation, category, title, body, incident_date, region_code, latitude, longitude, anonymous, confidential, channel, reporter_id, suggested_institution, institution, unit, zone, policy, stage, due_at, held_from, held_at, rating, rating_comment, reopen_count, transfer_count, archive_reason, merged_into, submitted_at, updated_at, first_response_at, completed_at, liaison, extension_count";
+
+/// Number of columns in `REPORT_COLS`.
+pub(crate) const REPORT_COL_COUNT: usize = {
+    let b = REPORT_COLS.as_bytes();
+    let mut n = 1;
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b',' {
+            n += 1;
+        }
+        i += 1;
+    }
+    n
+};
 
 /// Condition under which the public may see a report; mirrors `Report::is_public`.
 pub(crate) const PUBLIC_CONDITION: &str = "confidential = FALSE AND institution IS NOT NULL AND status <> 'merged' AND (archive_reason IS NULL OR archive_reason <> 'spam')";
@@ -99,6 +117,21 @@ fn subtree_cte(name: &str, seeds: &str) -> String {
 impl ReportFilter {
     /// Builds the SELECT. Returns `None` when the filter can match nothing.
     pub(crate) fn to_sql(&self) -> Option<(String, Vec<Arg>)> {
+        self.build(self.limit.clamp(1, 500) + 1)
+    }
+
+    /// Counts matches, up to `cap` (queues show "10.000+" rather than scan
+    /// everything).
+    pub(crate) fn to_count_sql(&self, cap: i64) -> Option<(String, Vec<Arg>)> {
+        let plain = ReportFilter {
+            cursor: None,
+            ..self.clone()
+        };
+        let (sql, args) = plain.build(cap.max(1))?;
+        Some((format!("SELECT COUNT(*) FROM ({sql}) counted"), args))
+    }
+
+    fn build(&self, limit: i64) -> Option<(String, Vec<Arg>)> {
         let mut q = Sql {
             text: String::new(),
             args: Vec::new(),
@@ -157,6 +190,9 @@ impl ReportFilter {
         if let Some(r) = &self.reporter_id {
             conds.push(format!("reporter_id = {}", q.arg(Arg::Text(r.clone()))));
         }
+        if let Some(l) = &self.liaison {
+            conds.push(format!("liaison = {}", q.arg(Arg::Text(l.clone()))));
+        }
         // With search terms the first term's postings drive the query, in
         // their index order (newest first); the others are probed per report.
         let (from, order_at, order_id) = match self.terms.split_first() {
@@ -181,11 +217,12 @@ impl ReportFilter {
                 chrono::DateTime::from_timestamp_millis(c.submitted_at_ms).unwrap_or_default()
             )));
             let id = q.arg(Arg::Text(c.tracking_id.clone()));
+            let cmp = if self.oldest_first { '>' } else { '<' };
             conds.push(format!(
-                "({order_at} < {ts} OR ({order_at} = {ts} AND {order_id} < {id}))"
+                "({order_at} {cmp} {ts} OR ({order_at} = {ts} AND {order_id} {cmp} {id}))"
             ));
         }
-        let limit = self.limit.clamp(1, 500) + 1;
+        let dir = if self.oldest_first { "ASC" } else { "DESC" };
         if !ctes.is_empty() {
             q.text.push_str("WITH RECURSIVE ");
             q.text.push_str(&ctes.join(", "));
@@ -197,7 +234,7 @@ impl ReportFilter {
             q.text.push_str(&conds.join(" AND "));
         }
         q.text
-            .push_str(&format!(" ORDER BY {order_at} DESC, {order_id} DESC LIMIT {limit}"));
+            .push_str(&format!(" ORDER BY {order_at} {dir}, {order_id} {dir} LIMIT {limit}"));
         Some((q.text, q.args))
     }
 }

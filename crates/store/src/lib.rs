@@ -14,6 +14,7 @@ mod sqlite;
 pub mod testing;
 pub mod ts;
 pub mod types;
+pub mod workspace;
 
 use async_trait::async_trait;
 use lapor_domain::event::Event;
@@ -26,6 +27,7 @@ pub use filter::{ReportFilter, ReportPage};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use types::*;
+pub use workspace::*;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -36,7 +38,7 @@ pub enum Backend {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: Workspace + Send + Sync + 'static {
     fn backend(&self) -> Backend;
     /// Applies pending migrations; safe to call on every start.
     async fn migrate(&self) -> Result<Vec<i64>>;

@@ -25,6 +25,7 @@ impl PgStore {
     const MIGRATIONS: &'static [(i64, &'static str)] = &[
         (1, include_str!("../migrations/postgres/0001_init.sql")),
         (2, include_str!("../migrations/postgres/0002_citizen.sql")),
+        (3, include_str!("../migrations/postgres/0003_workspace.sql")),
     ];
 
     pub async fn open(url: &str, opts: &crate::StoreOptions) -> crate::Result<PgStore> {
@@ -54,4 +55,5 @@ impl PgStore {
 mod imp {
     use super::PgStore;
     crate::backend::backend_impl!(PgStore, sqlx::Postgres, sqlx::postgres::PgRow);
+    crate::workspace::workspace_impl!(PgStore, sqlx::Postgres, sqlx::postgres::PgRow);
 }

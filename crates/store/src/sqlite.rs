@@ -29,6 +29,7 @@ impl SqliteStore {
     const MIGRATIONS: &'static [(i64, &'static str)] = &[
         (1, include_str!("../migrations/sqlite/0001_init.sql")),
         (2, include_str!("../migrations/sqlite/0002_citizen.sql")),
+        (3, include_str!("../migrations/sqlite/0003_workspace.sql")),
     ];
 
     pub async fn open(url: &str, opts: &crate::StoreOptions) -> crate::Result<SqliteStore> {
@@ -98,4 +99,5 @@ fn spawn_checkpointer(opts: SqliteConnectOptions) {
 mod imp {
     use super::SqliteStore;
     crate::backend::backend_impl!(SqliteStore, sqlx::Sqlite, sqlx::sqlite::SqliteRow);
+    crate::workspace::workspace_impl!(SqliteStore, sqlx::Sqlite, sqlx::sqlite::SqliteRow);
 }

@@ -106,6 +106,10 @@ pub enum TokenKind {
     Session,
     /// API bearer token.
     Bearer,
+    /// Password reset link sent by e-mail; used once.
+    PasswordReset,
+    /// Password checked, second factor still owed; used once.
+    SecondFactor,
 }
 
 impl TokenKind {
@@ -113,6 +117,8 @@ impl TokenKind {
         match self {
             TokenKind::Session => "session",
             TokenKind::Bearer => "bearer",
+            TokenKind::PasswordReset => "password_reset",
+            TokenKind::SecondFactor => "second_factor",
         }
     }
 }
@@ -125,6 +131,8 @@ pub struct NewToken {
     pub kind: TokenKind,
     pub created_at: Ts,
     pub expires_at: Ts,
+    /// The browser that opened a session, to tell sessions apart.
+    pub user_agent: Option<String>,
 }
 
 /// Who filed a report, kept in its own table.
@@ -194,6 +202,8 @@ pub struct AttachmentMeta {
     pub id: String,
     pub tracking_id: String,
     pub seq: i64,
+    /// The event the file came with (1: the submission).
+    pub event_seq: i64,
     pub media_type: String,
     pub filename: String,
     pub size: i64,
@@ -231,4 +241,8 @@ pub struct Change {
     pub events: Vec<Event>,
     pub outbox: Vec<OutboxMessage>,
     pub audit: Vec<AuditEntry>,
+    /// Files that come with the last event (a follow-up's attachments).
+    pub attachments: Vec<NewAttachment>,
+    /// The title or body changed: rewrite the search postings.
+    pub reindex: bool,
 }

@@ -96,6 +96,7 @@ impl Fixture {
         };
         let e = decide(r, &cmd, &self.ctx(now, actor)).unwrap();
         let next = apply(Some(r.clone()), &e).unwrap();
+        let reindex = next.title != r.title || next.body != r.body;
         Change {
             expected_version: r.version,
             report: next,
@@ -106,6 +107,8 @@ impl Fixture {
                 payload: serde_json::json!({}),
             }],
             audit: vec![],
+            attachments: vec![],
+            reindex,
         }
     }
 }
@@ -275,6 +278,7 @@ async fn accounts(s: &Arc<dyn Store>) {
         kind: TokenKind::Bearer,
         created_at: now,
         expires_at: Ts::new(t0() + Duration::hours(1)),
+        user_agent: None,
     })
     .await
     .unwrap();
@@ -774,6 +778,288 @@ async fn run_contract(s: Arc<dyn Store>) {
     concurrent_intake(&s, &fx).await;
     search_and_citizen_features(&s, &fx).await;
     citizen_preferences(&s).await;
+    workspace_security(&s).await;
+    workspace_data(&s, &fx).await;
+}
+
+/// Second factor, lockout, sessions, one-time tokens and form nonces.
+async fn workspace_security(s: &Arc<dyn Store>) {
+    let u = NewUser {
+        id: "u-sec".into(),
+        email: Some("sec@lapor.test".into()),
+        phone: None,
+        name: "Sekuritas".into(),
+        password_hash: "h0".into(),
+        is_staff: true,
+        memberships: vec![Membership {
+            role: Role::NationalAdmin,
+            institution: "lapor".into(),
+        }],
+    };
+    s.create_user(&u).await.unwrap();
+    let sec = s.user_security("u-sec").await.unwrap().unwrap();
+    assert_eq!(
+        (sec.totp_secret.clone(), sec.failed_logins, sec.disabled),
+        (None, 0, false)
+    );
+    assert!(s.user_security("nobody").await.unwrap().is_none());
+
+    assert_eq!(s.login_failed("u-sec").await.unwrap(), 1);
+    assert_eq!(s.login_failed("u-sec").await.unwrap(), 2);
+    let until = Ts::new(t0() + Duration::minutes(5));
+    s.lock_until("u-sec", Some(until)).await.unwrap();
+    let sec = s.user_security("u-sec").await.unwrap().unwrap();
+    assert_eq!(sec.failed_logins, 2);
+    assert_eq!(sec.locked_until, Some(until.0));
+    s.login_succeeded("u-sec").await.unwrap();
+    let sec = s.user_security("u-sec").await.unwrap().unwrap();
+    assert_eq!((sec.failed_logins, sec.locked_until), (0, None));
+
+    s.enroll_totp("u-sec", "JBSWY3DPEHPK3PXP", &["c1".into(), "c2".into()])
+        .await
+        .unwrap();
+    let sec = s.user_security("u-sec").await.unwrap().unwrap();
+    assert_eq!(sec.totp_secret.as_deref(), Some("JBSWY3DPEHPK3PXP"));
+    assert_eq!(sec.recovery_codes_left, 2);
+    assert!(s.claim_totp_step("u-sec", 100).await.unwrap());
+    assert!(!s.claim_totp_step("u-sec", 100).await.unwrap(), "a step is used once");
+    assert!(!s.claim_totp_step("u-sec", 99).await.unwrap(), "never an older step");
+    assert!(s.claim_totp_step("u-sec", 101).await.unwrap());
+    assert!(s.use_recovery_code("u-sec", "c1").await.unwrap());
+    assert!(!s.use_recovery_code("u-sec", "c1").await.unwrap(), "a code works once");
+    assert!(!s.use_recovery_code("u-sec", "zz").await.unwrap());
+    assert_eq!(s.user_security("u-sec").await.unwrap().unwrap().recovery_codes_left, 1);
+    // Re-enrolling replaces the codes and forgets the used steps.
+    s.enroll_totp("u-sec", "KRSXG5CTMVRXEZLU", &["c3".into()])
+        .await
+        .unwrap();
+    assert_eq!(s.user_security("u-sec").await.unwrap().unwrap().recovery_codes_left, 1);
+    assert!(s.claim_totp_step("u-sec", 50).await.unwrap());
+
+    let now = Ts::new(t0());
+    let token = |hash: &str, kind: TokenKind, ua: Option<&str>| NewToken {
+        token_hash: hash.into(),
+        user_id: "u-sec".into(),
+        kind,
+        created_at: now,
+        expires_at: Ts::new(t0() + Duration::hours(1)),
+        user_agent: ua.map(str::to_string),
+    };
+    s.create_token(&token("s1", TokenKind::Session, Some("Firefox")))
+        .await
+        .unwrap();
+    s.create_token(&token("s2", TokenKind::Session, None)).await.unwrap();
+    s.create_token(&token("r1", TokenKind::PasswordReset, None))
+        .await
+        .unwrap();
+    let sessions = s.sessions("u-sec", now).await.unwrap();
+    assert_eq!(sessions.len(), 2, "reset links are not sessions");
+    assert!(sessions.iter().any(|x| x.user_agent.as_deref() == Some("Firefox")));
+    assert!(!s.revoke_session("user-1", "s1").await.unwrap(), "only one's own");
+    assert!(s.revoke_session("u-sec", "s1").await.unwrap());
+    assert!(s.user_by_token("s1", TokenKind::Session, now).await.unwrap().is_none());
+
+    assert_eq!(
+        s.take_token("r1", TokenKind::Session, now).await.unwrap(),
+        None,
+        "kind must match"
+    );
+    let late = Ts::new(t0() + Duration::hours(2));
+    assert_eq!(
+        s.take_token("r1", TokenKind::PasswordReset, late).await.unwrap(),
+        None,
+        "expired"
+    );
+    assert_eq!(
+        s.take_token("r1", TokenKind::PasswordReset, now)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("u-sec")
+    );
+    assert_eq!(
+        s.take_token("r1", TokenKind::PasswordReset, now).await.unwrap(),
+        None,
+        "once"
+    );
+
+    // A new password ends every session; disabling does too and blocks them.
+    s.set_password("u-sec", "h1").await.unwrap();
+    assert!(s.user_by_token("s2", TokenKind::Session, now).await.unwrap().is_none());
+    assert_eq!(s.user_by_login("sec@lapor.test").await.unwrap().unwrap().1, "h1");
+    s.create_token(&token("s3", TokenKind::Session, None)).await.unwrap();
+    s.set_disabled("u-sec", true).await.unwrap();
+    assert!(s.user_by_token("s3", TokenKind::Session, now).await.unwrap().is_none());
+    assert!(s.user_security("u-sec").await.unwrap().unwrap().disabled);
+    s.set_disabled("u-sec", false).await.unwrap();
+    s.create_token(&token("s4", TokenKind::Session, None)).await.unwrap();
+    assert!(s.user_by_token("s4", TokenKind::Session, now).await.unwrap().is_some());
+
+    let exp = Ts::new(t0() + Duration::hours(2));
+    assert!(s.claim_nonce("n1", exp, now).await.unwrap());
+    assert!(
+        !s.claim_nonce("n1", exp, now).await.unwrap(),
+        "a form is submitted once"
+    );
+}
+
+/// Staff lists, routing rules, templates, training rows, counts, audit.
+async fn workspace_data(s: &Arc<dyn Store>, fx: &Fixture) {
+    let staff = s.staff_users(Some("pemkot-32.73"), 100).await.unwrap();
+    assert!(staff.iter().any(|u| u.id == "user-1"), "{staff:?}");
+    assert!(
+        !staff.iter().any(|u| u.id == "u-sec"),
+        "national staff are not in the city"
+    );
+    let all = s.staff_users(None, 100).await.unwrap();
+    assert!(all.iter().any(|u| u.id == "u-sec") && all.iter().all(|u| u.is_staff));
+    let m = Membership {
+        role: Role::Liaison,
+        institution: "pemkot-32.73".into(),
+    };
+    assert!(s.remove_membership("user-1", &m).await.unwrap());
+    assert!(!s.remove_membership("user-1", &m).await.unwrap());
+
+    let r1 = s
+        .add_routing_rule(Some("jalan"), Some(2), "pemkot-{region}", "u-sec")
+        .await
+        .unwrap();
+    let r2 = s
+        .add_routing_rule(None, Some(1), "pemprov-{region}", "u-sec")
+        .await
+        .unwrap();
+    let rules = s.routing_rules().await.unwrap();
+    assert_eq!(rules.iter().map(|r| r.id).collect::<Vec<_>>(), vec![r1, r2]);
+    assert_eq!(rules[0].category.as_deref(), Some("jalan"));
+    assert_eq!(rules[1].region_level, Some(1));
+    assert!(s.delete_routing_rule(r2).await.unwrap());
+    assert!(!s.delete_routing_rule(r2).await.unwrap());
+
+    let t = s
+        .save_reply_template("pemkot-32.73", "Terima kasih", "Salam dari {{institution_from}}.")
+        .await
+        .unwrap();
+    let t2 = s
+        .save_reply_template(
+            "pemkot-32.73",
+            "Terima kasih",
+            "Salam hangat dari {{institution_from}}.",
+        )
+        .await
+        .unwrap();
+    assert_eq!(t, t2, "the same name replaces");
+    let ts = s.reply_templates("pemkot-32.73").await.unwrap();
+    assert_eq!(ts.len(), 1);
+    assert!(ts[0].body.starts_with("Salam hangat"));
+    assert!(s.reply_templates("kemenkes").await.unwrap().is_empty());
+    assert!(!s.delete_reply_template("kemenkes", t).await.unwrap(), "only one's own");
+    assert!(s.delete_reply_template("pemkot-32.73", t).await.unwrap());
+
+    // A report moved to in_progress is history; a submitted one is not. An
+    // edit rewrites the search postings in the same commit.
+    let n = fx.new_report(900, t0(), "32.73.01.1001", false);
+    s.create_report(&n).await.unwrap();
+    let c = fx.change(&n.report, disposition(), t0() + Duration::hours(1));
+    s.append(&c).await.unwrap();
+    let c = fx.change(&c.report, Command::Accept { note: None }, t0() + Duration::hours(2));
+    s.append(&c).await.unwrap();
+    let rows = s.training_rows(10_000).await.unwrap();
+    let row = rows
+        .iter()
+        .find(|r| r.tracking_id == n.report.tracking_id.as_str())
+        .unwrap();
+    assert_eq!(row.institution, "pemkot-32.73");
+    let edit = Command::Edit {
+        title: Some("Trotoar ambles di dekat sekolah".into()),
+        body: None,
+        classification: None,
+        needs_investigation: None,
+        category: None,
+    };
+    let mut c = fx.change(&c.report, edit, t0() + Duration::hours(3));
+    c.attachments.push(NewAttachment {
+        id: "att-fu-1".into(),
+        media_type: "application/pdf".into(),
+        filename: "surat.pdf".into(),
+        sha256: "00".into(),
+        data: Arc::new(b"%PDF-1.4".to_vec()),
+    });
+    s.append(&c).await.unwrap();
+    let found = search(s, "trotoar ambles", false, 10).await;
+    assert_eq!(found, vec![n.report.tracking_id.to_string()]);
+    let att = s.attachments(&n.report.tracking_id).await.unwrap();
+    let fu = att.iter().find(|a| a.id == "att-fu-1").unwrap();
+    assert_eq!(fu.event_seq, c.report.version);
+
+    let f = ReportFilter {
+        statuses: vec![Status::InProgress],
+        limit: 10,
+        ..Default::default()
+    };
+    let n_in_progress = s.count_reports(&f, 10_000).await.unwrap();
+    assert!(n_in_progress >= 1);
+    assert_eq!(s.count_reports(&f, 1).await.unwrap(), 1, "capped");
+
+    // Oldest first, with a cursor that moves forward.
+    let f = ReportFilter {
+        oldest_first: true,
+        limit: 2,
+        ..Default::default()
+    };
+    let p1 = s.list_reports(&f).await.unwrap();
+    assert!(p1.items[0].submitted_at <= p1.items[1].submitted_at);
+    let p2 = s
+        .list_reports(&ReportFilter {
+            cursor: Some(Cursor::decode(p1.next_cursor.as_deref().unwrap()).unwrap()),
+            ..f.clone()
+        })
+        .await
+        .unwrap();
+    assert!(p2.items[0].submitted_at >= p1.items[1].submitted_at);
+    assert!(
+        !p1.items
+            .iter()
+            .any(|r| p2.items.iter().any(|q| q.tracking_id == r.tracking_id))
+    );
+
+    let audit = s
+        .audit_query(&AuditQuery {
+            user_id: Some("u1".into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(audit.windows(2).all(|w| w[0].0 > w[1].0), "newest first");
+    s.write_audit(&AuditEntry {
+        at: t0(),
+        user_id: Some("u-sec".into()),
+        action: "staff.login".into(),
+        target: "u-sec".into(),
+        detail: None,
+    })
+    .await
+    .unwrap();
+    let mine = s
+        .audit_query(&AuditQuery {
+            user_id: Some("u-sec".into()),
+            action: Some("staff.login".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(mine.len(), 1);
+    let none = s
+        .audit_query(&AuditQuery {
+            user_id: Some("u-sec".into()),
+            before: Some(Ts::new(t0())),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(none.is_empty());
 }
 
 #[tokio::test]

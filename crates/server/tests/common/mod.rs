@@ -63,6 +63,7 @@ pub async fn seed(store: &Arc<dyn Store>) -> HashMap<&'static str, String> {
                 kind: TokenKind::Bearer,
                 created_at: Ts::now(),
                 expires_at: Ts::new(chrono::Utc::now() + chrono::Duration::hours(1)),
+                user_agent: None,
             })
             .await
             .unwrap();
