@@ -13,29 +13,11 @@ use lapor_store::{NewToken, NewUser, TokenKind, User};
 pub const CLEAR_SESSION_COOKIE: &str = "lapor_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0";
 
 /// E-mail addresses are matched lower-cased, phone numbers as +62….
-fn normalize_login(login: &str) -> String {
+pub fn normalize_login(login: &str) -> String {
     let login = login.trim().to_lowercase();
     service::normalize_phone(&login)
         .filter(|_| !login.contains('@'))
         .unwrap_or(login)
-}
-
-/// Checks a login (e-mail or phone) and password. A missing account costs
-/// the same time as a wrong password, so timing does not reveal accounts.
-pub async fn authenticate(state: &AppState, login: &str, password: &str) -> Result<User, Error> {
-    let fail = || Error::new(ErrorCode::InvalidCredentials);
-    if password.len() > 1024 {
-        return Err(fail());
-    }
-    let found = state.store.user_by_login(&normalize_login(login)).await?;
-    let Some((user, hash)) = found else {
-        let _ = verify_password(password, &state.dummy_hash);
-        return Err(fail());
-    };
-    if !verify_password(password, &hash) {
-        return Err(fail());
-    }
-    Ok(user)
 }
 
 /// Issues a new bearer token or browser session for a user; returns the

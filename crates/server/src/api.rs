@@ -68,6 +68,9 @@ pub struct LoginRequest {
     #[schema(example = "admin.nasional@lapor.demo")]
     pub login: String,
     pub password: String,
+    /// Six-digit code from the authenticator app, or a recovery code. Required
+    /// for accounts with a second factor (all national and institution admins).
+    pub otp: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -84,9 +87,28 @@ pub struct LoginResponse {
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn login(State(st): State<AppState>, caller: Caller, Json(req): Json<LoginRequest>) -> ApiResult<Response> {
-    let user = accounts::authenticate(&st, &req.login, &req.password)
+    use crate::staff_auth::{SignIn, check_second_factor, sign_in};
+    let user = match sign_in(&st, &req.login, &req.password)
         .await
-        .map_err(|e| caller.err(e))?;
+        .map_err(|e| caller.err(e))?
+    {
+        SignIn::Done(user) => user,
+        SignIn::SecondFactor { user, pending } => {
+            let _ = st.store.delete_token(&crate::auth::token_digest(&pending)).await;
+            let Some(otp) = req.otp.as_deref() else {
+                return Err(caller.err(Error::with(ErrorCode::InvalidSecondFactor, "otp")));
+            };
+            check_second_factor(&st, &user, otp).await.map_err(|e| caller.err(e))?;
+            user
+        }
+        SignIn::MustEnroll { pending, .. } => {
+            let _ = st.store.delete_token(&crate::auth::token_digest(&pending)).await;
+            return Err(caller.err(Error::with(
+                ErrorCode::InvalidSecondFactor,
+                "aktifkan verifikasi dua langkah di /staf/masuk dahulu / enrol a second factor at /staf/masuk first",
+            )));
+        }
+    };
     let now = Utc::now();
     let expires_at = now + st.config.token_ttl;
     let bearer = accounts::open_token(&st, &user.id, TokenKind::Bearer)

@@ -7,6 +7,8 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod service;
+pub mod staff_auth;
+pub mod suggest;
 pub mod views;
 pub mod web;
 
@@ -38,6 +40,9 @@ pub struct ServerConfig {
     pub tile_attribution: Option<String>,
     /// Largest upload (all attachments of one report together).
     pub max_upload_bytes: usize,
+    /// Where users reach this instance, for links in e-mails (never taken
+    /// from the request's Host header, which a caller controls).
+    pub public_url: String,
 }
 
 impl Default for ServerConfig {
@@ -50,6 +55,7 @@ impl Default for ServerConfig {
             tile_url: None,
             tile_attribution: None,
             max_upload_bytes: lapor_domain::media::MAX_FILES * lapor_domain::media::MAX_FILE_BYTES + 1024 * 1024,
+            public_url: "http://localhost:8080".into(),
         }
     }
 }
@@ -70,6 +76,8 @@ pub struct AppState {
     pub known: Arc<service::KnownCodes>,
     pub pin_guard: Arc<service::PinGuard>,
     pub names: Arc<web::names::NameCache>,
+    /// The routing classifier, retrained from history now and then.
+    pub routing: Arc<suggest::RoutingCache>,
 }
 
 impl AppState {
@@ -98,6 +106,7 @@ impl AppState {
             known: Arc::default(),
             pin_guard: Arc::default(),
             names: Arc::default(),
+            routing: Arc::default(),
         })
     }
 }

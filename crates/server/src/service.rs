@@ -993,3 +993,32 @@ fn outbox_for(r: &Report, e: &Event) -> Vec<OutboxMessage> {
     }
     out
 }
+
+/// A report as the workspace handles it: the staff view, the state, and
+/// the actions the caller's roles allow on it (the status decides the rest).
+pub struct Handling {
+    pub view: ReportView,
+    pub report: Report,
+    pub events: Vec<Event>,
+    pub allowed: Vec<Action>,
+}
+
+pub async fn for_handling(state: &AppState, caller: &Caller, id: &str) -> Result<Handling, Error> {
+    let (loaded, principal) = load_for(state, caller, id, None).await?;
+    let target = Target::Report(loaded.scope());
+    if !authorize(&principal, Action::ReadInternal, &target) {
+        return Err(Error::not_found());
+    }
+    let allowed = Action::ALL
+        .iter()
+        .copied()
+        .filter(|a| authorize(&principal, *a, &target))
+        .collect();
+    let events = state.store.events(&loaded.stored.report.tracking_id).await?;
+    Ok(Handling {
+        view: report_view(&loaded.stored.report, ViewLevel::Staff, Some(&events), Utc::now()),
+        report: loaded.stored.report,
+        events,
+        allowed,
+    })
+}

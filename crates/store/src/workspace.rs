@@ -100,6 +100,9 @@ pub trait Workspace: Send + Sync {
     /// Consumes a one-time token (reset link, pending second factor) and
     /// returns its user, if it exists, is of this kind and has not expired.
     async fn take_token(&self, token_hash: &str, kind: crate::TokenKind, now: Ts) -> Result<Option<String>>;
+    /// Queues messages that are not tied to a report event (password reset
+    /// links, staff notices). Repeated keys are ignored.
+    async fn enqueue(&self, msgs: &[crate::OutboxMessage]) -> Result<()>;
     /// Records a submitted form's nonce; false if it was submitted before.
     async fn claim_nonce(&self, nonce: &str, expires_at: Ts, now: Ts) -> Result<bool>;
 
@@ -309,6 +312,13 @@ macro_rules! workspace_impl {
                 .map_err(db_err)?;
                 tx.commit().await.map_err(db_err)?;
                 Ok(user)
+            }
+
+            async fn enqueue(&self, msgs: &[crate::OutboxMessage]) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                let now = Ts::now();
+                insert_outbox_rows(&mut tx, &msgs.iter().map(|m| (m, now)).collect::<Vec<_>>()).await?;
+                tx.commit().await.map_err(db_err)
             }
 
             async fn claim_nonce(&self, nonce: &str, expires_at: Ts, now: Ts) -> Result<bool> {

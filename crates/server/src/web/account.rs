@@ -57,6 +57,7 @@ fn with_session(st: &AppState, c: &Ctx, session: &str, to: &str) -> Response {
 pub async fn login(
     State(st): State<AppState>,
     c: Ctx,
+    headers: HeaderMap,
     form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     let Ok(Form(form)) = form else {
@@ -65,8 +66,11 @@ pub async fn login(
     if let Err(e) = c.check_csrf(&form.csrf) {
         return error_page(&c, &e);
     }
-    let user = match accounts::authenticate(&st, &form.login, &form.password).await {
-        Ok(u) => u,
+    // Staff who sign in here go through the same second-factor steps as
+    // on /staf/masuk; nobody skips them by choosing the citizen form.
+    let user = match crate::staff_auth::sign_in(&st, &form.login, &form.password).await {
+        Ok(crate::staff_auth::SignIn::Done(u)) => u,
+        Ok(other) => return super::staff::after_password(&st, &c, &headers, other, "/staf").await,
         Err(e) => {
             let status = StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::UNAUTHORIZED);
             return render(
@@ -80,8 +84,9 @@ pub async fn login(
             );
         }
     };
+    let to = if user.is_staff { "/staf" } else { "/akun" };
     match accounts::open_token(&st, &user.id, TokenKind::Session).await {
-        Ok(session) => with_session(&st, &c, &session, "/akun"),
+        Ok(session) => with_session(&st, &c, &session, to),
         Err(e) => error_page(&c, &e),
     }
 }

@@ -12,7 +12,10 @@ pub mod i18n;
 pub mod names;
 mod public;
 mod report_form;
+mod staff;
 mod track;
+
+pub use report_form::{geo as report_form_geo, suggest_institution};
 
 use crate::AppState;
 use crate::auth::{Caller, SESSION_COOKIE, caller_for_token, cookie_value};
@@ -76,6 +79,7 @@ pub fn routes(max_upload: usize) -> Router<AppState> {
         // Anyone.
         .route("/bahasa/{lang}", get(switch_lang))
         .route("/aset/{name}", get(assets::serve))
+        .merge(staff::routes(max_upload))
 }
 
 /// Everything a page needs to know about the request.
@@ -95,6 +99,18 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// The browser's id cookie (one-time form tokens are bound to it).
+    pub fn browser(&self) -> &str {
+        &self.browser_id
+    }
+    /// A workspace string in the page's language. Both languages are given
+    /// at the call site, so neither can be missing.
+    pub fn tr<'s>(&self, id: &'s str, en: &'s str) -> &'s str {
+        match self.lang {
+            Lang::Id => id,
+            Lang::En => en,
+        }
+    }
     pub fn user(&self) -> Option<&User> {
         self.caller.user.as_ref()
     }
@@ -179,16 +195,19 @@ impl FromRequestParts<AppState> for Ctx {
 /// Renders a page with the headers every HTML answer carries.
 pub fn render<T: Template>(ctx: &Ctx, status: StatusCode, tpl: &T) -> Response {
     match tpl.render() {
-        Ok(html) => {
-            let mut resp = (status, html).into_response();
-            finish(ctx, resp.headers_mut());
-            resp
-        }
+        Ok(html) => render_html(ctx, status, html),
         Err(e) => {
             tracing::error!(error = %e, "template failed");
             plain_error(&Error::internal("template"), ctx.lang)
         }
     }
+}
+
+/// A page already rendered to HTML, with the headers every page carries.
+pub fn render_html(ctx: &Ctx, status: StatusCode, html: String) -> Response {
+    let mut resp = (status, html).into_response();
+    finish(ctx, resp.headers_mut());
+    resp
 }
 
 /// A redirect after a POST (see-other), carrying the page headers.

@@ -34,6 +34,13 @@ impl NameCache {
             .map(|(n, _)| n.clone())
     }
 
+    /// Drops cached institution lists, after the tree changed.
+    pub fn forget_institutions(&self) {
+        if let Ok(mut l) = self.lists.lock() {
+            l.remove("institutions");
+        }
+    }
+
     fn remember(&self, key: String, name: &str) {
         if let Ok(mut map) = self.names.lock() {
             if map.len() > 50_000 {
