@@ -2,10 +2,10 @@
 //! citizen registration.
 
 use crate::AppState;
-use crate::auth::{SESSION_COOKIE, hash_password, new_id, new_token, token_digest, verify_password};
+use crate::auth::{SESSION_COOKIE, hash_password, new_id, new_token, token_digest};
 use crate::service;
 use chrono::Utc;
-use lapor_domain::{Error, ErrorCode};
+use lapor_domain::Error;
 use lapor_store::ts::Ts;
 use lapor_store::{NewToken, NewUser, TokenKind, User};
 
