@@ -27,8 +27,18 @@ call() {
   rm -f "$out"
 }
 
+# The demo admins' published authenticator key (see `lapor serve --demo`).
+DEMO_TOTP_KEY=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
+
+# The current TOTP code (RFC 6238: HMAC-SHA1, 30 s, 6 digits).
+totp() {
+  python3 -c 'import base64,hmac,struct,sys,time
+k=base64.b32decode(sys.argv[1]); m=hmac.new(k,struct.pack(">Q",int(time.time())//30),"sha1").digest()
+o=m[19]&15; print("%06d"%((struct.unpack(">I",m[o:o+4])[0]&0x7fffffff)%1000000))' "$DEMO_TOTP_KEY"
+}
+
 login() {
-  call POST /auth/login "{\"login\":\"$1\",\"password\":\"$PASSWORD\"}" | jq -r .token
+  call POST /auth/login "{\"login\":\"$1\",\"password\":\"$PASSWORD\",\"otp\":\"$(totp)\"}" | jq -r .token
 }
 
 step() { printf '%-44s %s\n' "$1" "$2"; }

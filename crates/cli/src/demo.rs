@@ -75,6 +75,13 @@ pub fn starter_categories() -> Vec<Category> {
     .collect()
 }
 
+/// The demo admins' authenticator key (base32). National and institution
+/// admins must sign in with a second factor; in the demo they share this
+/// published key, so anyone trying the demo can add it to an authenticator
+/// app (or run `lapor totp`). A real deployment never has such a key: each
+/// admin enrols their own on first sign-in.
+pub const DEMO_TOTP_SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+
 pub async fn seed(store: &dyn Store, data_dir: &Path, progress: bool) -> Result<(), String> {
     let counts = store.region_counts().await.map_err(|e| e.to_string())?;
     if counts[3] == 0 {
@@ -114,7 +121,7 @@ pub async fn seed(store: &dyn Store, data_dir: &Path, progress: bool) -> Result<
         if store.user_by_login(login).await.map_err(|e| e.to_string())?.is_some() {
             continue;
         }
-        store
+        let user = store
             .create_user(&NewUser {
                 id: new_id("u-"),
                 email: Some((*login).into()),
@@ -132,6 +139,12 @@ pub async fn seed(store: &dyn Store, data_dir: &Path, progress: bool) -> Result<
             })
             .await
             .map_err(|e| e.to_string())?;
+        if lapor_server::staff_auth::second_factor_required(&user) {
+            store
+                .enroll_totp(&user.id, DEMO_TOTP_SECRET, &[])
+                .await
+                .map_err(|e| e.to_string())?;
+        }
     }
     Ok(())
 }

@@ -41,6 +41,9 @@ enum Cmd {
     Migrate,
     /// Seed the demo data without serving.
     Demo,
+    /// Print the current authenticator code for a base32 key (default: the
+    /// demo admins' published key), for trying the demo without a phone.
+    Totp { key: Option<String> },
     /// Load reference data.
     Import {
         #[command(subcommand)]
@@ -171,6 +174,13 @@ async fn main() {
                 .unwrap_or_else(|e| fail(e));
             println!("institutions: {n} loaded");
         }
+        Cmd::Totp { key } => {
+            let key = key.unwrap_or_else(|| demo::DEMO_TOTP_SECRET.to_string());
+            match lapor_domain::totp::base32_decode(&key) {
+                Some(raw) => println!("{}", lapor_domain::totp::code_at(&raw, chrono::Utc::now().timestamp())),
+                None => fail("key: not base32"),
+            }
+        }
         Cmd::Serve { demo, bind } => {
             let store = open_store(&cfg, progress).await;
             if demo {
@@ -178,7 +188,10 @@ async fn main() {
                     .await
                     .unwrap_or_else(|e| fail(e));
             }
+            let public_url = std::env::var("LAPOR_PUBLIC_URL")
+                .unwrap_or_else(|_| format!("http://{}", bind.clone().unwrap_or(cfg.bind.clone())));
             let server_cfg = ServerConfig {
+                public_url,
                 max_body_bytes: cfg.max_body_bytes,
                 secure_cookies: cfg.secure_cookies,
                 tile_url: Some(cfg.tile_url.clone()).filter(|t| !t.is_empty()),
@@ -200,6 +213,10 @@ async fn main() {
                     let role = role.map(|r| r.as_str()).unwrap_or("citizen (reporter)");
                     println!("  {login:<32} {role:<18} {inst}");
                 }
+                println!(
+                    "National and institution admins also need a code from an authenticator app with the demo key {} (or run `lapor totp`).",
+                    demo::DEMO_TOTP_SECRET
+                );
             }
             let app = lapor_server::router(state);
             tokio::select! {
