@@ -13,6 +13,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -240,8 +241,24 @@ async function staff(method, path, token, body) {
   return r.json;
 }
 
+// The demo admins' published authenticator key (`lapor serve --demo`).
+const DEMO_TOTP_KEY = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
+
+/** The current TOTP code for a base32 key (RFC 6238: HMAC-SHA1, 30 s, 6 digits). */
+export function totp(key, at = Date.now()) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const ch of key.replace(/=+$/, '')) bits += alphabet.indexOf(ch).toString(2).padStart(5, '0');
+  const bytes = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(at / 1000 / 30)));
+  const mac = createHmac('sha1', bytes).update(counter).digest();
+  const o = mac[19] & 15;
+  return String((mac.readUInt32BE(o) & 0x7fffffff) % 1000000).padStart(6, '0');
+}
+
 async function token(login) {
-  return (await staff('POST', '/auth/login', undefined, { login, password: PASSWORD })).token;
+  return (await staff('POST', '/auth/login', undefined, { login, password: PASSWORD, otp: totp(DEMO_TOTP_KEY) })).token;
 }
 
 /** Web-Mercator world pixel of a point at zoom z, as the map picker computes it. */
