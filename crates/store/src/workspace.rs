@@ -532,16 +532,11 @@ macro_rules! workspace_impl {
                 let Some((sql, args)) = f.to_count_sql(cap) else {
                     return Ok(0);
                 };
-                let q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql));
-                let mut q = q;
-                for a in &args {
-                    q = match a {
-                        Arg::Text(s) => q.bind(s.as_str()),
-                        Arg::I64(i) => q.bind(*i),
-                        Arg::Ts(t) => q.bind(*t),
-                    };
-                }
-                q.fetch_one(&self.reader).await.map_err(db_err)
+                let row = bind_args(sqlx::query(sqlx::AssertSqlSafe(sql)), &args)
+                    .fetch_one(&self.reader)
+                    .await
+                    .map_err(db_err)?;
+                row.try_get::<i64, _>(0).map_err(db_err)
             }
 
             async fn audit_query(&self, aq: &AuditQuery) -> Result<Vec<(i64, AuditEntry)>> {
