@@ -4,45 +4,24 @@
 //
 //   node --test --test-concurrency=1 lapor.test.mjs      (or ./run.sh)
 //
-// Environment: LAPOR_BIN (default ../../target/debug/lapor), CHROMIUM_PATH
-// (default /usr/bin/chromium), LAPOR_SCREENSHOTS_DIR (default docs/screenshots,
-// relative to the repository), LAPOR_SCREENSHOTS=0 to skip the screenshots.
+// The harness (server, browser, axe, TOTP) is in support.mjs.
 //
 // The tests share one server and run in order: later ones use the reports
 // filed by earlier ones.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createHmac } from 'node:crypto';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { startTileServer } from './tiles.mjs';
-
-const HERE = dirname(fileURLToPath(import.meta.url));
-const ROOT = resolve(HERE, '../..');
-const BIN = resolve(HERE, process.env.LAPOR_BIN ?? '../../target/debug/lapor');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const SHOTS = resolve(ROOT, process.env.LAPOR_SCREENSHOTS_DIR ?? 'docs/screenshots');
-const TAKE_SHOTS = process.env.LAPOR_SCREENSHOTS !== '0';
-const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-const PASSWORD = 'demo-lapor-2026';
+import {
+  env, setUp, tearDown, newContext, noProblems, axe, api, staff, token, shoot,
+  PASSWORD, TAKE_SHOTS,
+} from './support.mjs';
 
 // Kota Bandung, and the 8×8 JPEG's GPS position (6°54'52.92"S 107°36'35.28"E).
 const BANDUNG = { lat: -6.9147, lon: 107.6098 };
 
-let tiles;
-let server;
-let browser;
 let base;
-let dbDir;
 
 // Shared between the tests, in order.
 const state = {};
-const axeLog = [];
 
 // ------------------------------------------------------------------ fixtures
 
@@ -125,142 +104,6 @@ function exifJpeg() {
 
 // ------------------------------------------------------------------ helpers
 
-function startLapor(tileTemplate) {
-  dbDir = mkdtempSync(join(tmpdir(), 'lapor-browser-'));
-  const child = spawn(BIN, ['serve', '--demo', '--bind', '127.0.0.1:0'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      LAPOR_DATABASE_URL: `sqlite://${join(dbDir, 'lapor.db')}`,
-      LAPOR_DATA_DIR: join(ROOT, 'data'),
-      LAPOR_TILE_URL: tileTemplate,
-      LAPOR_TILE_ATTRIBUTION: 'test tiles',
-      LAPOR_LOG: process.env.LAPOR_LOG ?? 'warn',
-      NO_COLOR: '1',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (d) => { stderr = (stderr + d).slice(-20000); });
-  return new Promise((resolveUrl, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`lapor serve did not start in 120 s\n${stderr}`)), 120_000);
-    child.once('error', (e) => { clearTimeout(timer); reject(new Error(`cannot run ${BIN}: ${e.message}`)); });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`lapor serve exited (${code})\n${stderr}`)); });
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/running at (http:\/\/\S+?)\/?\s/);
-      if (m) {
-        clearTimeout(timer);
-        child.stdout.resume();
-        resolveUrl({ child, url: m[1], stderr: () => stderr });
-      }
-    });
-  });
-}
-
-async function stopLapor() {
-  const child = server?.child;
-  if (!child || child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(t);
-}
-
-/** A browser context in Indonesian, collecting script errors and CSP refusals. */
-async function newContext(options = {}) {
-  const ctx = await browser.newContext({ locale: 'id-ID', timezoneId: 'Asia/Jakarta', ...options });
-  ctx.problems = [];
-  ctx.on('page', (p) => watch(ctx, p));
-  return ctx;
-}
-
-function watch(ctx, page) {
-  page.on('pageerror', (e) => ctx.problems.push(`page error on ${page.url()}: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && /Refused to|Content Security Policy/i.test(m.text())) {
-      ctx.problems.push(`CSP on ${page.url()}: ${m.text()}`);
-    }
-  });
-}
-
-function noProblems(ctx) {
-  assert.deepEqual(ctx.problems, [], 'no script errors or CSP refusals');
-}
-
-/**
- * Runs axe-core on the page as it is now; fails on serious or critical
- * violations, prints every violation for debugging.
- */
-async function axe(page, label) {
-  await page.evaluate(AXE_SOURCE); // an evaluated script is not subject to the page's CSP
-  const violations = await page.evaluate(async () => {
-    const r = await window.axe.run(document, { resultTypes: ['violations'] });
-    return r.violations.map((v) => ({
-      id: v.id,
-      impact: v.impact,
-      help: v.help,
-      nodes: v.nodes.slice(0, 5).map((n) => `${n.target.join(' ')} — ${n.failureSummary.replace(/\s+/g, ' ')}`),
-    }));
-  });
-  axeLog.push({ label, ids: violations.map((v) => `${v.id}(${v.impact})`) });
-  for (const v of violations) {
-    console.log(`axe ${label}: ${v.id} [${v.impact}] ${v.help}\n    ${v.nodes.join('\n    ')}`);
-  }
-  // axe 4 only reports duplicate ids that ARIA refers to; any duplicate breaks labels and skip links.
-  const dupIds = await page.evaluate(() => {
-    const seen = new Map();
-    for (const el of document.querySelectorAll('[id]')) seen.set(el.id, (seen.get(el.id) ?? 0) + 1);
-    return [...seen].filter(([, n]) => n > 1).map(([id]) => id);
-  });
-  assert.deepEqual(dupIds, [], `${label}: duplicate ids`);
-  const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert.deepEqual(bad.map((v) => v.id), [], `${label}: serious or critical accessibility violations`);
-}
-
-async function api(method, path, { token, body } = {}) {
-  const res = await fetch(`${base}/api/v1${path}`, {
-    method,
-    headers: {
-      'content-type': 'application/json',
-      'accept-language': 'id',
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  const json = text ? JSON.parse(text) : null;
-  return { status: res.status, json };
-}
-
-async function staff(method, path, token, body) {
-  const r = await api(method, path, { token, body });
-  assert.ok(r.status < 400, `${method} ${path} -> ${r.status} ${JSON.stringify(r.json)}`);
-  return r.json;
-}
-
-// The demo admins' published authenticator key (`lapor serve --demo`).
-const DEMO_TOTP_KEY = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
-
-/** The current TOTP code for a base32 key (RFC 6238: HMAC-SHA1, 30 s, 6 digits). */
-export function totp(key, at = Date.now()) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = '';
-  for (const ch of key.replace(/=+$/, '')) bits += alphabet.indexOf(ch).toString(2).padStart(5, '0');
-  const bytes = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(at / 1000 / 30)));
-  const mac = createHmac('sha1', bytes).update(counter).digest();
-  const o = mac[19] & 15;
-  return String((mac.readUInt32BE(o) & 0x7fffffff) % 1000000).padStart(6, '0');
-}
-
-async function token(login) {
-  return (await staff('POST', '/auth/login', undefined, { login, password: PASSWORD, otp: totp(DEMO_TOTP_KEY) })).token;
-}
-
 /** Web-Mercator world pixel of a point at zoom z, as the map picker computes it. */
 function worldPx(lon, lat, z) {
   const s = 256 * 2 ** z;
@@ -277,39 +120,16 @@ async function submitForm(page, how = 'click') {
   return res;
 }
 
-async function shoot(page, name) {
-  if (!TAKE_SHOTS) return;
-  const vp = page.viewportSize();
-  const kind = vp.width < 600 ? 'phone' : 'desktop';
-  await page.screenshot({ path: join(SHOTS, `${name}-${kind}.png`), fullPage: true, animations: 'disabled' });
-}
-
 // ------------------------------------------------------------------ setup
 
 before(async () => {
-  tiles = await startTileServer();
-  server = await startLapor(tiles.template);
-  base = server.url;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    ],
-  });
+  await setUp();
+  base = env.base;
   state.nasional = await token('nasional@lapor.demo');
   state.bandung = await token('admin.bandung@lapor.demo');
-  if (TAKE_SHOTS) mkdirSync(SHOTS, { recursive: true });
 });
 
-after(async () => {
-  await browser?.close();
-  await stopLapor();
-  await tiles?.close();
-  if (dbDir) rmSync(dbDir, { recursive: true, force: true });
-  console.log('\naxe-core violations by page (none = clean):');
-  for (const { label, ids } of axeLog) console.log(`  ${label.padEnd(16)} ${ids.length ? ids.join(', ') : 'none'}`);
-});
+after(tearDown);
 
 // ------------------------------------------------------------------ tests
 
@@ -347,7 +167,7 @@ test('anonymous report with a photo and a map point: receipt, then the track pag
     const imgs = [...document.querySelectorAll('#map img')];
     return imgs.length > 0 && imgs.every((i) => i.complete && i.naturalWidth === 256);
   });
-  assert.ok(tiles.hits > 0, 'tiles were fetched from the tile server');
+  assert.ok(env.tiles.hits > 0, 'tiles were fetched from the tile server');
 
   // A map click asks for the province's suggested institution, then the
   // regency's; hold the first answer back so it arrives last, as it may on

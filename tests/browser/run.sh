@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Browser tests of the citizen web app: Chromium (Debian's package) driven by
+# Browser tests of the citizen web app and the institution workspace: Chromium (Debian's package) driven by
 # playwright-core, axe-core checks, screenshots into docs/screenshots/.
 # Works from a clean clone: installs what is missing, builds the binary if
 # there is none (set LAPOR_BIN to use another).
@@ -32,5 +32,5 @@ if [ ! -x "$LAPOR_BIN" ]; then
 fi
 
 log "browser tests ($("$CHROMIUM_PATH" --version 2>/dev/null | head -n1))"
-# The whole run takes well under a minute; the limit only stops a hang.
-timeout --kill-after=10 300 node --test --test-concurrency=1 "$@" lapor.test.mjs
+# Both files take a couple of minutes; the limit only stops a hang.
+timeout --kill-after=10 600 node --test --test-concurrency=1 "$@" lapor.test.mjs workspace.test.mjs

@@ -1,4 +1,4 @@
-//! Citizen web benchmark, per backend:
+//! Citizen web benchmark, per backend (the workspace one is `src/bin/workspace.rs`):
 //!
 //! 1. **Search** over N generated public reports (default 1,000,000) with
 //!    realistic Indonesian complaint wording: p50/p95/p99 of a first page
@@ -18,16 +18,12 @@
 
 use chrono::{Duration as CDuration, TimeZone, Utc};
 use clap::Parser;
-use lapor_domain::calendar::{Calendar, Zone};
-use lapor_domain::event::{Actor, Submission};
-use lapor_domain::ids::TrackingId;
-use lapor_domain::institution::InstitutionKind;
-use lapor_domain::lifecycle::{Ctx, apply, submit};
-use lapor_domain::report::{Channel, Classification, Status};
-use lapor_domain::sla::SlaPolicy;
+use lapor_bench_web::{Fixture, Lat, Rng, attr, bench_page, get_text, load, pct, post_form, submission, summary};
+use lapor_domain::calendar::Calendar;
+use lapor_domain::report::Status;
 use lapor_server::{AppState, ServerConfig};
 use lapor_store::testing::TestDb;
-use lapor_store::{InstitutionQuery, NewReport, ReportFilter, Store};
+use lapor_store::{NewReport, ReportFilter, Store};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -46,95 +42,6 @@ struct Args {
     #[arg(long, default_value = "both")]
     backend: String,
 }
-
-/// Deterministic generator (xorshift64*), so every run searches the same data.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
-        xs[(self.next() % xs.len() as u64) as usize]
-    }
-}
-
-const SUBJECTS: &[&str] = &[
-    "Jalan",
-    "Lampu jalan",
-    "Saluran air",
-    "Sampah",
-    "Puskesmas",
-    "Sekolah",
-    "Pelayanan KTP",
-    "Bantuan sosial",
-    "Trotoar",
-    "Jembatan",
-    "Pasar",
-    "Angkutan umum",
-    "Air PDAM",
-    "Listrik",
-    "Rumah sakit",
-    "Kantor kelurahan",
-    "Taman kota",
-    "Drainase",
-    "Terminal",
-    "Parkir",
-    "Gorong-gorong",
-    "Pelayanan SIM",
-    "Posyandu",
-    "Pemakaman",
-];
-const PROBLEMS: &[&str] = &[
-    "rusak",
-    "berlubang",
-    "mati",
-    "tersumbat",
-    "menumpuk",
-    "lambat",
-    "dipungut biaya",
-    "tidak berfungsi",
-    "banjir",
-    "kotor",
-    "macet",
-    "ditutup",
-    "antre lama",
-    "pungutan liar",
-    "retak",
-    "bocor",
-    "terbengkalai",
-    "liar",
-];
-const PLACES: &[&str] = &[
-    "Jl. Merdeka",
-    "Jl. Sudirman",
-    "Jl. Ahmad Yani",
-    "Kelurahan Sukajadi",
-    "Kecamatan Coblong",
-    "Pasar Baru",
-    "Desa Cibiru",
-    "Jl. Diponegoro",
-    "Perumahan Griya Asri",
-    "Jl. Gatot Subroto",
-    "Kampung Melayu",
-    "Jl. Pahlawan",
-];
-const SENTENCES: &[&str] = &[
-    "Mohon segera dilakukan perbaikan oleh dinas terkait.",
-    "Warga sudah melapor ke kelurahan tetapi belum ada tindak lanjut.",
-    "Kondisi ini membahayakan pengendara dan pejalan kaki.",
-    "Petugas meminta pembayaran di luar ketentuan resmi.",
-    "Sudah diperbaiki bulan lalu tetapi rusak lagi.",
-    "Pelayanan sangat mengecewakan dan tidak ramah.",
-    "Kami berharap pemerintah memperbaikinya secepatnya.",
-    "Anak-anak sekolah terpaksa memutar jauh setiap pagi.",
-    "Genangan air membuat nyamuk berkembang biak.",
-    "Antrean mengular sejak subuh tanpa kepastian jadwal.",
-    "Pembersihan tidak pernah dilakukan sejak awal tahun.",
-    "Penerangan yang padam membuat lingkungan rawan kejahatan.",
-];
 
 /// Public searches people would type, common and rare.
 const QUERIES: &[&str] = &[
@@ -160,136 +67,20 @@ const QUERIES: &[&str] = &[
     "pemakaman",
 ];
 
-struct Fixture {
-    cal: Calendar,
-    policy: SlaPolicy,
-    governments: Vec<(String, String)>,
-}
-
+/// Two years of reports, newest last; most have been forwarded (which
+/// makes them public). This is a fixture, so the projection is set directly.
 fn generate(fx: &Fixture, rng: &mut Rng, i: u64) -> NewReport {
-    let subject = rng.pick(SUBJECTS);
-    let problem = rng.pick(PROBLEMS);
-    let place = rng.pick(PLACES);
-    let title = format!("{subject} {problem} di {place}");
-    let mut body = format!(
-        "{subject} di {place} RT {} {problem} sejak {} minggu.",
-        rng.next() % 20,
-        1 + rng.next() % 9
-    );
-    for _ in 0..3 {
-        body.push(' ');
-        body.push_str(rng.pick(SENTENCES));
-    }
-    // Two years of reports, newest last.
     let at = Utc.with_ymd_and_hms(2024, 11, 1, 0, 0, 0).unwrap() + CDuration::seconds((i * 63) as i64);
-    let (region, institution) = &fx.governments[(rng.next() % fx.governments.len() as u64) as usize];
-    let tid = TrackingId::from_random(rng.next());
-    let sub = Submission {
-        classification: Classification::Pengaduan,
-        needs_investigation: false,
-        category: None,
-        title,
-        body,
-        incident_date: None,
-        region_code: Some(region.clone()),
-        latitude: None,
-        longitude: None,
-        anonymous: i.is_multiple_of(3),
-        confidential: i.is_multiple_of(10),
-        channel: Channel::Web,
-        reporter_id: None,
-        suggested_institution: None,
-        policy: fx.policy.name.clone(),
-        zone: Zone::Wib,
-    };
-    let ctx = Ctx {
-        now: at,
-        actor: Actor::Reporter { reporter_id: None },
-        calendar: &fx.cal,
-        policy: &fx.policy,
-    };
-    let event = submit(tid, sub, &ctx);
-    let mut report = apply(None, &event).expect("a fresh submission applies");
-    // Most reports have been forwarded (which makes them public); this is
-    // a fixture, so the projection is set directly.
+    let (mut r, institution) = submission(fx, rng, i, at);
     if !i.is_multiple_of(7) {
-        report.status = if i.is_multiple_of(2) {
+        r.report.status = if i.is_multiple_of(2) {
             Status::InProgress
         } else {
             Status::Completed
         };
-        report.institution = Some(institution.clone());
+        r.report.institution = Some(institution);
     }
-    NewReport {
-        report,
-        event,
-        pin_hash: format!("{i:064x}"),
-        new_reporter: None,
-        outbox: vec![],
-        idempotency_key: None,
-        attachments: vec![],
-    }
-}
-
-async fn load(store: &Arc<dyn Store>, fx: Arc<Fixture>, n: u64) -> f64 {
-    let started = Instant::now();
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-    let mut i = 0;
-    while i < n {
-        // 2,048 submissions in flight: the intake batches them.
-        let mut set = tokio::task::JoinSet::new();
-        for _ in 0..2048.min(n - i) {
-            let mut r = generate(&fx, &mut rng, i);
-            let retry_seed = rng.next();
-            let s = store.clone();
-            set.spawn(async move {
-                // Tracking IDs are random (35 bits): at a million reports a few
-                // collide, and like the real intake we draw another.
-                for attempt in 0..4u64 {
-                    match s.create_report(&r).await {
-                        Err(e) if e.code == lapor_domain::ErrorCode::Conflict => {
-                            let id = TrackingId::from_random(retry_seed.wrapping_add(attempt));
-                            r.report.tracking_id = id.clone();
-                            r.event.tracking_id = id;
-                        }
-                        other => return other,
-                    }
-                }
-                s.create_report(&r).await
-            });
-            i += 1;
-        }
-        while let Some(r) = set.join_next().await {
-            r.expect("task").expect("insert");
-        }
-        if i % 100_000 < 2048 {
-            eprintln!(
-                "  {i} reports loaded ({:.0}/s)",
-                i as f64 / started.elapsed().as_secs_f64()
-            );
-        }
-    }
-    started.elapsed().as_secs_f64()
-}
-
-fn pct(xs: &mut [f64], p: f64) -> f64 {
-    xs.sort_by(|a, b| a.total_cmp(b));
-    let idx = ((xs.len() as f64 - 1.0) * p).round() as usize;
-    xs.get(idx).copied().unwrap_or(f64::NAN)
-}
-
-struct Lat {
-    p50: f64,
-    p95: f64,
-    p99: f64,
-}
-
-fn summary(mut xs: Vec<f64>) -> Lat {
-    Lat {
-        p50: pct(&mut xs, 0.50),
-        p95: pct(&mut xs, 0.95),
-        p99: pct(&mut xs, 0.99),
-    }
+    r
 }
 
 async fn timed_list(store: &Arc<dyn Store>, f: &ReportFilter) -> (f64, usize) {
@@ -328,24 +119,6 @@ async fn bench_search(store: &Arc<dyn Store>, rounds: usize) -> (Lat, Lat, Vec<(
     (summary(search), summary(base), per)
 }
 
-/// Times `n` GETs of a path on a keep-alive client.
-async fn bench_page(client: &reqwest::Client, url: &str, n: usize) -> (Lat, usize) {
-    let mut xs = Vec::with_capacity(n);
-    let mut size = 0;
-    for _ in 0..20 {
-        client.get(url).send().await.expect("get").bytes().await.expect("body");
-    }
-    for _ in 0..n {
-        let t = Instant::now();
-        let resp = client.get(url).send().await.expect("get");
-        assert!(resp.status().is_success(), "{url}: {}", resp.status());
-        let body = resp.bytes().await.expect("body");
-        xs.push(t.elapsed().as_secs_f64() * 1000.0);
-        size = body.len();
-    }
-    (summary(xs), size)
-}
-
 /// One page's latencies against the HTTP floor and the 10 ms target.
 fn page_line(name: &str, l: &Lat, floor: &Lat) -> String {
     format!(
@@ -356,11 +129,6 @@ fn page_line(name: &str, l: &Lat, floor: &Lat) -> String {
         l.p95 / floor.p95,
         if l.p95 < 10.0 { "met" } else { "MISSED" }
     )
-}
-
-fn attr(html: &str, before: &str) -> String {
-    let i = html.find(before).expect("attribute in page") + before.len();
-    html[i..].split('"').next().unwrap_or("").to_string()
 }
 
 async fn bench_pages(store: Arc<dyn Store>, requests: usize) -> Vec<String> {
@@ -386,34 +154,20 @@ async fn bench_pages(store: Arc<dyn Store>, requests: usize) -> Vec<String> {
         .await
         .expect("json");
     let (id, pin) = (v["tracking_id"].as_str().unwrap_or(""), v["pin"].as_str().unwrap_or(""));
-    let login = client
-        .get(format!("{base}/lacak"))
-        .send()
-        .await
-        .expect("get")
-        .text()
-        .await
-        .expect("text");
+    let login = get_text(&client, &format!("{base}/lacak")).await;
     let csrf = attr(&login, "name=\"csrf\" value=\"");
-    let r = client
-        .post(format!("{base}/lacak"))
-        .form(&[("csrf", csrf.as_str()), ("id", id), ("pin", pin)])
-        .send()
-        .await
-        .expect("track");
-    assert!(r.status().is_success(), "track login: {}", r.status());
+    let status = post_form(
+        &client,
+        &format!("{base}/lacak"),
+        &[("csrf", &csrf), ("id", id), ("pin", pin)],
+    )
+    .await;
+    assert!(status.is_success(), "track login: {status}");
 
     let (floor, _) = bench_page(&client, &format!("{base}/healthz"), requests).await;
     let (form, form_bytes) = bench_page(&client, &format!("{base}/lapor"), requests).await;
     let (track, _) = bench_page(&client, &format!("{base}/lacak/{id}"), requests).await;
-    let form_html = client
-        .get(format!("{base}/lapor"))
-        .send()
-        .await
-        .expect("get")
-        .text()
-        .await
-        .expect("text");
+    let form_html = get_text(&client, &format!("{base}/lapor")).await;
     let mut weight = form_bytes;
     for asset in [
         attr(&form_html, "<link rel=\"stylesheet\" href=\""),
@@ -446,28 +200,9 @@ async fn bench_pages(store: Arc<dyn Store>, requests: usize) -> Vec<String> {
 
 async fn run(name: &str, db: TestDb, args: &Args) -> Vec<String> {
     let store = db.store.clone();
-    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data");
-    lapor_cli::demo::seed(store.as_ref(), &data, false)
-        .await
-        .expect("demo seed");
-    let governments: Vec<(String, String)> = store
-        .institutions(&InstitutionQuery {
-            limit: 5000,
-            ..Default::default()
-        })
-        .await
-        .expect("institutions")
-        .into_iter()
-        .filter(|i| matches!(i.kind, InstitutionKind::City | InstitutionKind::Regency))
-        .filter_map(|i| Some((i.region_code?, i.code)))
-        .collect();
-    let fx = Arc::new(Fixture {
-        cal: Calendar::embedded(),
-        policy: SlaPolicy::default(),
-        governments,
-    });
+    let fx = Fixture::seed(&store).await;
     eprintln!("[{name}] loading {} reports…", args.reports);
-    let secs = load(&store, fx, args.reports).await;
+    let secs = load(&store, args.reports, |rng, i| generate(&fx, rng, i)).await;
     let t = Instant::now();
     store.analyze().await.expect("analyze");
     let analyze = t.elapsed().as_secs_f64();

@@ -265,4 +265,62 @@
       navigator.geolocation.getCurrentPosition(function (p) { setPoint(p.coords.latitude, p.coords.longitude); });
     });
   } else if (geoBtn) { geoBtn.parentNode.hidden = true; }
+  // ---- institution workspace: keyboard triage and reply templates
+  function typing(t) {
+    return t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName));
+  }
+  var queue = $("table[data-queue]");
+  var rows = queue ? all("tbody tr", queue).filter(function (tr) { return $(".row-link", tr); }) : [];
+  var cur = -1;
+  function move(to) {
+    if (!rows.length) { return; }
+    if (cur >= 0) { rows[cur].classList.remove("current"); }
+    cur = Math.max(0, Math.min(rows.length - 1, to));
+    rows[cur].classList.add("current");
+    var link = $(".row-link", rows[cur]);
+    link.focus();
+    if (rows[cur].scrollIntoView) { rows[cur].scrollIntoView({ block: "nearest" }); }
+  }
+  // A row whose link gets focus by Tab or a click becomes the current one.
+  rows.forEach(function (tr, i) {
+    $(".row-link", tr).addEventListener("focus", function () {
+      if (cur !== i) { if (cur >= 0) { rows[cur].classList.remove("current"); } cur = i; tr.classList.add("current"); }
+    });
+  });
+  // Buttons marked data-key="v" etc. on the report page: the key opens the
+  // form's <details> and puts the cursor in its first field.
+  function pressKey(k) {
+    var target = $('[data-key="' + k + '"]');
+    if (!target) { return false; }
+    var det = target.closest ? target.closest("details") : null;
+    if (det) { det.open = true; }
+    var form = target.form || target.closest("form");
+    var first = form ? $("input:not([type=hidden]):not([disabled]), select, textarea", form) : null;
+    (target.tagName === "INPUT" ? target : first || target).focus();
+    return true;
+  }
+  doc.addEventListener("keydown", function (e) {
+    if (e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) { return; }
+    var k = e.key;
+    if (queue && (k === "j" || k === "k")) { move(cur < 0 ? 0 : cur + (k === "j" ? 1 : -1)); }
+    else if (queue && k === "x" && cur >= 0) {
+      var box = $("input[type=checkbox]", rows[cur]);
+      if (box) { box.checked = !box.checked; }
+    }
+    else if (queue && k === "Enter" && cur >= 0 && e.target === doc.body) { $(".row-link", rows[cur]).click(); }
+    else if (k === "/" || k === "v" || k === "h" || k === "a") { if (!pressKey(k)) { return; } }
+    else { return; }
+    e.preventDefault();
+  });
+  var replyBox = doc.getElementById("fu-body");
+  all("a[data-template]").forEach(function (a) {
+    a.addEventListener("click", function (e) {
+      if (!replyBox) { return; }
+      e.preventDefault();
+      if (replyBox.value.trim() && replyBox.value !== a.getAttribute("data-template") &&
+          !window.confirm(a.getAttribute("data-confirm") || "Ganti isi jawaban? / Replace the answer?")) { return; }
+      replyBox.value = a.getAttribute("data-template");
+      replyBox.focus();
+    });
+  });
 })();

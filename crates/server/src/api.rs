@@ -441,7 +441,10 @@ action_endpoint!(
     "/api/v1/reports/{id}/follow-up",
     FollowUpBody { body: String },
     "Answer the reporter (tindak lanjut). The assigned institution's admin or liaison; the handling unit's admin or liaison.",
-    |b| ActionRequest::FollowUp { body: b.body }
+    |b| ActionRequest::FollowUp {
+        body: b.body,
+        note: None
+    }
 );
 action_endpoint!(
     reply,

@@ -672,6 +672,8 @@ pub enum ActionRequest {
     },
     FollowUp {
         body: String,
+        /// An internal note committed with the follow-up (same transaction).
+        note: Option<String>,
     },
     Reply {
         body: String,
@@ -810,7 +812,7 @@ async fn to_command(state: &AppState, loaded: &Loaded, req: ActionRequest) -> Re
             to: institution_target(state, &institution).await?,
             reason,
         },
-        ActionRequest::FollowUp { body } => Command::FollowUp { body },
+        ActionRequest::FollowUp { body, .. } => Command::FollowUp { body },
         ActionRequest::Reply { body } => Command::Reply { body },
         ActionRequest::Rate { rating, comment } => Command::Rate { rating, comment },
         ActionRequest::Complete { note } => Command::Complete { note },
@@ -912,6 +914,13 @@ pub async fn act_with_files(
             "files: hanya untuk tindak lanjut / only with a follow-up",
         ));
     }
+    let note = match &req {
+        ActionRequest::FollowUp { note: Some(n), .. } if !n.trim().is_empty() => Some(n.clone()),
+        _ => None,
+    };
+    if note.is_some() && !authorize(&principal, Action::AddNote, &target) {
+        return Err(Error::forbidden());
+    }
     let command = to_command(state, &loaded, req).await?;
     let caller_for_actor = Caller {
         principal: principal.clone(),
@@ -921,8 +930,24 @@ pub async fn act_with_files(
     let actor = acting_as(&caller_for_actor, action, &target);
     let now = Utc::now();
     let event = decide(report, &command, &state.ctx(actor, &report.policy, now))?;
-    let next = apply(Some(report.clone()), &event)?;
-    let outbox = outbox_for(&next, &event);
+    let mut next = apply(Some(report.clone()), &event)?;
+    let mut outbox = outbox_for(&next, &event);
+    let mut events = vec![event];
+    if let Some(body) = note {
+        let noted = decide(
+            &next,
+            &Command::AddNote { body },
+            &state.ctx(
+                acting_as(&caller_for_actor, Action::AddNote, &target),
+                &report.policy,
+                now,
+            ),
+        )?;
+        next = apply(Some(next), &noted)?;
+        outbox.extend(outbox_for(&next, &noted));
+        events.push(noted);
+    }
+    let event = &events[0];
     let audit = match &event.actor {
         Actor::Staff { user_id, .. } => vec![AuditEntry {
             at: now,
@@ -948,7 +973,7 @@ pub async fn act_with_files(
         .append(&Change {
             expected_version: report.version,
             report: next.clone(),
-            events: vec![event],
+            events,
             outbox,
             audit,
             attachments: files,

@@ -233,6 +233,12 @@ catalog! {
     ev_archived: "Laporan diarsipkan", "Report archived";
     ev_merged: "Digabung dengan laporan lain", "Merged with another report";
     ev_reopened: "Laporan dibuka kembali", "Report reopened";
+    ev_edited: "Judul atau isi disunting admin", "Title or text edited by an admin";
+    ev_privacy_changed: "Privasi pelapor diperketat", "Reporter privacy tightened";
+    ev_redacted: "Data pribadi disamarkan", "Personal data redacted";
+    ev_note_added: "Catatan internal", "Internal note";
+    ev_extended: "Batas waktu diperpanjang", "Deadline extended";
+    ev_liaison_assigned: "Ditugaskan ke petugas penghubung", "Assigned to a liaison officer";
 
     stage_verification: "verifikasi oleh admin", "verification by admins";
     stage_acceptance: "penerimaan oleh instansi", "acceptance by the institution";
@@ -272,6 +278,12 @@ impl Msg {
             "archived" => self.ev_archived,
             "merged" => self.ev_merged,
             "reopened" => self.ev_reopened,
+            "edited" => self.ev_edited,
+            "privacy_changed" => self.ev_privacy_changed,
+            "redacted" => self.ev_redacted,
+            "note_added" => self.ev_note_added,
+            "extended" => self.ev_extended,
+            "liaison_assigned" => self.ev_liaison_assigned,
             _ => "",
         }
     }

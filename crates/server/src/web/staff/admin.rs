@@ -641,7 +641,7 @@ struct AuditPage<'a> {
     c: &'a crate::web::Ctx,
     f: AuditFilter,
     rows: Vec<(i64, AuditEntry, String)>,
-    next: Option<i64>,
+    next_href: Option<String>,
     csv_href: String,
 }
 
@@ -742,8 +742,8 @@ pub async fn audit_log(st: &AppState, s: &Staff, f: AuditFilter) -> Result<Respo
             (id, e, when)
         })
         .collect();
-    let csv_href = format!(
-        "/staf/audit?format=csv&pengguna={}&aksi={}&sasaran={}&dari={}&sampai={}",
+    let filter = format!(
+        "pengguna={}&aksi={}&sasaran={}&dari={}&sampai={}",
         crate::web::enc(&f.pengguna),
         crate::web::enc(&f.aksi),
         crate::web::enc(&f.sasaran),
@@ -755,8 +755,8 @@ pub async fn audit_log(st: &AppState, s: &Staff, f: AuditFilter) -> Result<Respo
         c: &s.c,
         f,
         rows,
-        next,
-        csv_href,
+        next_href: next.map(|n| format!("/staf/audit?{filter}&sebelum={n}")),
+        csv_href: format!("/staf/audit?format=csv&{filter}"),
     };
     let html = page.render().map_err(|e| Error::internal(e.to_string()))?;
     Ok(render_html(&s.c, StatusCode::OK, html))

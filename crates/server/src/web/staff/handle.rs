@@ -392,6 +392,11 @@ pub struct ActionForm {
     anonim: String,
     rahasia: String,
     ke: String,
+    /// Typed into the search box beside the suggested institutions; wins
+    /// over a suggestion (radio buttons cannot share a name with it).
+    instansi_lain: String,
+    /// Typed beside the suggested similar reports; wins likewise.
+    ke_lain: String,
 }
 
 fn opt(s: &str) -> Option<String> {
@@ -410,7 +415,7 @@ fn request(f: &ActionForm) -> Result<ActionRequest, Error> {
     };
     Ok(match f.aksi.as_str() {
         "disposition" => ActionRequest::Disposition {
-            institution: f.instansi.trim().to_string(),
+            institution: opt(&f.instansi_lain).unwrap_or_else(|| f.instansi.trim().to_string()),
             classification: class()?,
             needs_investigation: Some(f.investigasi == "1"),
             category: opt(&f.kategori),
@@ -441,7 +446,7 @@ fn request(f: &ActionForm) -> Result<ActionRequest, Error> {
             note: opt(&f.catatan),
         },
         "merge" => ActionRequest::Merge {
-            into: f.ke.trim().to_string(),
+            into: opt(&f.ke_lain).unwrap_or_else(|| f.ke.trim().to_string()),
         },
         "edit" => ActionRequest::Edit {
             title: opt(&f.judul),
@@ -487,7 +492,7 @@ pub async fn action(
     form: Result<axum::extract::Form<ActionForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     let Ok(axum::extract::Form(f)) = form else {
-        return error_page(&s.c, &Error::new(ErrorCode::CsrfFailed));
+        return error_page(&s.c, &Error::validation("formulir tidak terbaca / unreadable form"));
     };
     if let Err(e) = FormToken::check(&st, &s.c, &f.csrf, &f.ft).await {
         return error_page(&s.c, &e);
@@ -521,6 +526,8 @@ struct FollowUpPage<'a> {
     id: String,
     version: i64,
     title: String,
+    /// The report's text as this caller may see it, to answer against.
+    report_body: String,
     body: String,
     templates: Vec<TemplateView>,
     form: String,
@@ -611,6 +618,7 @@ async fn follow_up_page(
         id: h.report.tracking_id.to_string(),
         version: h.report.version,
         title: h.report.title.clone(),
+        report_body: h.view.body.clone(),
         body: body.or(picked).unwrap_or_default(),
         templates,
         form: FormToken::issue(st, &s.c),
@@ -679,7 +687,11 @@ pub async fn follow_up(State(st): State<AppState>, s: Staff, Path(id): Path<Stri
     let Ok(version) = get("v").parse::<i64>() else {
         return follow_up_page(&st, &s, &id, Some(body), "", Some(Error::validation("v"))).await;
     };
-    let req = ActionRequest::FollowUp { body: body.clone() };
+    let note = Some(get("catatan")).filter(|n| !n.trim().is_empty());
+    let req = ActionRequest::FollowUp {
+        body: body.clone(),
+        note,
+    };
     match service::act_with_files(&st, &s.c.caller, &id, None, req, Some(version), attachments).await {
         Ok(_) => see_other(&s.c, &format!("/staf/laporan/{id}?ok=1")),
         Err(e) => follow_up_page(&st, &s, &id, Some(body), "", Some(e)).await,

@@ -114,7 +114,7 @@ struct QueuePage<'a> {
     q: QueueQuery,
     rows: Vec<Row>,
     total: i64,
-    next: Option<String>,
+    next_href: Option<String>,
     bulk: bool,
     categories: Vec<crate::web::names::Opt>,
     form: String,
@@ -272,7 +272,20 @@ async fn build(st: &AppState, s: &Staff, q: QueueQuery) -> Result<Response, Erro
         views,
         rows,
         total,
-        next: page.next_cursor,
+        next_href: page.next_cursor.map(|n| {
+            use crate::web::enc;
+            format!(
+                "/staf?lihat={}&status={}&kategori={}&wilayah={}&q={}&terlambat={}&saya={}&lanjut={}",
+                view.as_str(),
+                enc(&q.status),
+                enc(&q.kategori),
+                enc(&q.wilayah),
+                enc(&q.q),
+                enc(&q.terlambat),
+                enc(&q.saya),
+                enc(&n)
+            )
+        }),
         bulk: view == View::Verification,
         categories: st.names.categories(st, s.c.lang).await?,
         form: FormToken::issue(st, &s.c),
