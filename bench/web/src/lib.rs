@@ -297,3 +297,15 @@ pub async fn post_form(client: &reqwest::Client, url: &str, form: &[(&str, &str)
     r.bytes().await.expect("body");
     status
 }
+
+/// The databases to run on (`sqlite`, `postgres` or `both`), each a fresh
+/// one, opened when its turn comes; PostgreSQL needs LAPOR_TEST_PG_URL.
+pub async fn next_backend(which: &str, done: usize) -> Option<(&'static str, Option<lapor_store::testing::TestDb>)> {
+    let all = [("SQLite", "sqlite"), ("PostgreSQL", "postgres")];
+    let wanted: Vec<_> = all.iter().filter(|(_, k)| which == "both" || which == *k).collect();
+    let (name, kind) = wanted.get(done)?;
+    Some(match *kind {
+        "sqlite" => (name, Some(lapor_store::testing::TestDb::sqlite().await)),
+        _ => (name, lapor_store::testing::TestDb::postgres().await),
+    })
+}

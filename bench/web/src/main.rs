@@ -242,14 +242,12 @@ async fn main() {
         "lapor-bench-web: {} reports, {} timed queries, {} requests per page",
         args.reports, args.queries, args.page_requests
     )];
-    if matches!(args.backend.as_str(), "sqlite" | "both") {
-        let db = TestDb::sqlite().await;
-        lines.extend(run("SQLite", db, &args).await);
-    }
-    if matches!(args.backend.as_str(), "postgres" | "both") {
-        match TestDb::postgres().await {
-            Some(db) => lines.extend(run("PostgreSQL", db, &args).await),
-            None => lines.push("PostgreSQL: skipped (set LAPOR_TEST_PG_URL)".into()),
+    let mut done = 0;
+    while let Some((name, db)) = lapor_bench_web::next_backend(&args.backend, done).await {
+        done += 1;
+        match db {
+            Some(db) => lines.extend(run(name, db, &args).await),
+            None => lines.push(format!("{name}: skipped (set LAPOR_TEST_PG_URL)")),
         }
     }
     println!("{}", lines.join("\n"));

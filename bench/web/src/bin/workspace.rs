@@ -294,14 +294,12 @@ async fn run(name: &str, db: TestDb, args: &Args) -> Vec<String> {
 async fn main() {
     let args = Args::parse();
     let mut lines = vec![format!("lapor-bench-web workspace: {} pending reports", args.reports)];
-    if matches!(args.backend.as_str(), "sqlite" | "both") {
-        let db = TestDb::sqlite().await;
-        lines.extend(run("SQLite", db, &args).await);
-    }
-    if matches!(args.backend.as_str(), "postgres" | "both") {
-        match TestDb::postgres().await {
-            Some(db) => lines.extend(run("PostgreSQL", db, &args).await),
-            None => lines.push("PostgreSQL: skipped (set LAPOR_TEST_PG_URL)".into()),
+    let mut done = 0;
+    while let Some((name, db)) = lapor_bench_web::next_backend(&args.backend, done).await {
+        done += 1;
+        match db {
+            Some(db) => lines.extend(run(name, db, &args).await),
+            None => lines.push(format!("{name}: skipped (set LAPOR_TEST_PG_URL)")),
         }
     }
     println!("{}", lines.join("\n"));
