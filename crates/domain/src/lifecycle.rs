@@ -3,6 +3,7 @@
 //! Both are pure: the caller supplies the clock, the calendar and whatever it
 //! looked up (target institutions, the report to merge into).
 
+use crate::authz::Action;
 use crate::calendar::{Calendar, Zone};
 use crate::error::Error;
 use crate::event::{Actor, Event, EventData, Submission};
@@ -103,6 +104,31 @@ pub enum Command {
 }
 
 impl Command {
+    /// The right (and the status rule) this command needs.
+    pub fn action(&self) -> Action {
+        match self {
+            Command::Disposition { .. } => Action::Disposition,
+            Command::PutOnHold { .. } => Action::Hold,
+            Command::Resume { .. } => Action::Resume,
+            Command::Accept { .. } => Action::Accept,
+            Command::DispositionToUnit { .. } => Action::DispositionToUnit,
+            Command::Transfer { .. } => Action::Transfer,
+            Command::FollowUp { .. } => Action::FollowUp,
+            Command::Reply { .. } => Action::Reply,
+            Command::Rate { .. } => Action::Rate,
+            Command::Complete { .. } => Action::Complete,
+            Command::Archive { .. } => Action::Archive,
+            Command::Merge { .. } => Action::Merge,
+            Command::Reopen { .. } => Action::Reopen,
+            Command::Edit { .. } => Action::Edit,
+            Command::SetPrivacy { .. } => Action::SetPrivacy,
+            Command::Redact => Action::Redact,
+            Command::AddNote { .. } => Action::AddNote,
+            Command::RequestExtension { .. } => Action::RequestExtension,
+            Command::AssignLiaison { .. } => Action::AssignLiaison,
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Command::Disposition { .. } => "disposition",
@@ -166,11 +192,53 @@ fn optional_note(note: &Option<String>) -> Result<Option<String>, Error> {
     }
 }
 
-fn require(report: &Report, allowed: &[Status], action: &str) -> Result<(), Error> {
-    if allowed.contains(&report.status) {
+/// The statuses a report must be in for each lifecycle action. `decide`
+/// enforces it; pages use it to offer only what can succeed.
+pub fn statuses_for(action: Action) -> &'static [Status] {
+    use Status::*;
+    const OPEN: &[Status] = &[Submitted, OnHold, Dispositioned, InProgress];
+    const NOT_MERGED: &[Status] = &[
+        Submitted,
+        OnHold,
+        Dispositioned,
+        InProgress,
+        Responded,
+        Completed,
+        Archived,
+    ];
+    const ANY: &[Status] = &[
+        Submitted,
+        OnHold,
+        Dispositioned,
+        InProgress,
+        Responded,
+        Completed,
+        Archived,
+        Merged,
+    ];
+    match action {
+        Action::Disposition => &[Submitted],
+        Action::Hold => &[Submitted, Dispositioned, InProgress],
+        Action::Resume => &[OnHold],
+        Action::Accept => &[Dispositioned],
+        Action::DispositionToUnit | Action::RequestExtension => &[InProgress],
+        Action::Transfer => &[Dispositioned, InProgress],
+        Action::FollowUp | Action::AssignLiaison => &[InProgress, Responded],
+        Action::Reply | Action::Complete => &[Responded],
+        Action::Rate => &[Responded, Completed],
+        Action::Reopen => &[Completed],
+        Action::Archive | Action::Merge | Action::Edit => OPEN,
+        Action::SetPrivacy | Action::Redact => NOT_MERGED,
+        Action::AddNote => ANY,
+        _ => &[],
+    }
+}
+
+fn require(report: &Report, cmd: &Command) -> Result<(), Error> {
+    if statuses_for(cmd.action()).contains(&report.status) {
         Ok(())
     } else {
-        Err(Error::transition(format!("{action} from {}", report.status)))
+        Err(Error::transition(format!("{} from {}", cmd.name(), report.status)))
     }
 }
 
@@ -186,6 +254,7 @@ pub fn decide(report: &Report, cmd: &Command, ctx: &Ctx<'_>) -> Result<Event, Er
             zone,
         )
     };
+    require(report, cmd)?;
     let mut to_status = report.status;
     let mut to_institution = report.institution.clone();
     let mut visibility = Visibility::Public;
@@ -197,7 +266,6 @@ pub fn decide(report: &Report, cmd: &Command, ctx: &Ctx<'_>) -> Result<Event, Er
             category,
             note,
         } => {
-            require(report, &[Submitted], "disposition")?;
             // Reports go to an institution; passing them on to its units is
             // the institution's own decision (disposition to unit).
             if matches!(to.kind, InstitutionKind::NationalOperator | InstitutionKind::Unit) {
@@ -223,7 +291,6 @@ pub fn decide(report: &Report, cmd: &Command, ctx: &Ctx<'_>) -> Result<Event, Er
             )
         }
         Command::PutOnHold { message } => {
-            require(report, &[Submitted, Dispositioned, InProgress], "hold")?;
             to_status = OnHold;
             visibility = Visibility::Reporter;
             (
@@ -234,7 +301,6 @@ pub fn decide(report: &Report, cmd: &Command, ctx: &Ctx<'_>) -> Result<Event, Er
             )
         }
         Command::Resume { note } => {
-            require(report, &[OnHold], "resume")?;
             to_status = report.held_from.unwrap_or(Submitted);
             visibility = Visibility::Reporter;
             let due_at = match (report.due_at, report.held_at) {
@@ -244,7 +310,6 @@ pub fn decide(report: &Report, cmd: &Command, ctx: &Ctx<'_>) -> Result<Event, Er
             (optional_note(note)?, EventData::Resumed { due_at })
         }
         Command::Accept { note } => {
-            require(report, &[Dispositioned], "accept")?;
             to_status = InProgress;
             (
                 optional_note(note)?,
@@ -254,7 +319,6 @@ pub fn decide(report: &Report, cmd: &Command, ctx: &Ctx<'_>) -> Result<Event, Er
             )
         }
         Command::DispositionToUnit { unit, note } => {
-            require(report, &[InProgress], "disposition_unit")?;
             let inst = report.institution.as_deref().unwrap_or_default();
             if unit.kind != InstitutionKind::Unit || !unit.ancestors.iter().any(|a| a == inst) {
                 return Err(Error::validation(
@@ -270,7 +334,6 @@ pub fn decide(report: &Report, cmd: &Command, ctx: &Ctx<'_>) -> Result<Event, Er
             )
         }
         Command::Transfer { to, reason } => {
-            require(report, &[Dispositioned, InProgress], "transfer")?;
             if Some(&to.code) == report.institution.as_ref() {
                 return Err(Error::validation(
                     "institution: laporan sudah berada di instansi ini / the report is already at this institution",
@@ -295,7 +358,6 @@ pub fn decide(report: &Report, cmd: &Command, ctx: &Ctx<'_>) -> Result<Event, Er
             )
         }
         Command::FollowUp { body } => {
-            require(report, &[InProgress, Responded], "follow_up")?;
             to_status = Responded;
             (
                 Some(check_text("body", body, 5, crate::report::BODY_MAX)?),
@@ -305,7 +367,6 @@ pub fn decide(report: &Report, cmd: &Command, ctx: &Ctx<'_>) -> Result<Event, Er
             )
         }
         Command::Reply { body } => {
-            require(report, &[Responded], "reply")?;
             to_status = InProgress;
             (
                 Some(check_text("body", body, 1, crate::report::BODY_MAX)?),
@@ -315,7 +376,6 @@ pub fn decide(report: &Report, cmd: &Command, ctx: &Ctx<'_>) -> Result<Event, Er
             )
         }
         Command::Rate { rating, comment } => {
-            require(report, &[Responded, Completed], "rate")?;
             if !(1..=5).contains(rating) {
                 return Err(Error::validation("rating: 1-5"));
             }
@@ -337,7 +397,6 @@ pub fn decide(report: &Report, cmd: &Command, ctx: &Ctx<'_>) -> Result<Event, Er
             )
         }
         Command::Complete { note } => {
-            require(report, &[Responded], "complete")?;
             to_status = Completed;
             (
                 optional_note(note)?,
@@ -347,13 +406,11 @@ pub fn decide(report: &Report, cmd: &Command, ctx: &Ctx<'_>) -> Result<Event, Er
             )
         }
         Command::Archive { reason, note } => {
-            require(report, &[Submitted, OnHold, Dispositioned, InProgress], "archive")?;
             to_status = Archived;
             visibility = Visibility::Reporter;
             (optional_note(note)?, EventData::Archived { reason: *reason })
         }
         Command::Merge { into, into_status } => {
-            require(report, &[Submitted, OnHold, Dispositioned, InProgress], "merge")?;
             if into == &report.tracking_id {
                 return Err(Error::validation(
                     "into: tidak dapat digabung ke dirinya sendiri / cannot merge into itself",
@@ -369,7 +426,6 @@ pub fn decide(report: &Report, cmd: &Command, ctx: &Ctx<'_>) -> Result<Event, Er
             (None, EventData::Merged { into: into.clone() })
         }
         Command::Reopen { reason } => {
-            require(report, &[Completed], "reopen")?;
             if report.reopen_count >= 1 {
                 return Err(Error::transition("reopen: hanya sekali / only once"));
             }
@@ -391,7 +447,6 @@ pub fn decide(report: &Report, cmd: &Command, ctx: &Ctx<'_>) -> Result<Event, Er
             needs_investigation,
             category,
         } => {
-            require(report, &[Submitted, OnHold, Dispositioned, InProgress], "edit")?;
             let title = match title {
                 Some(t) => check_text("title", t, 5, crate::report::TITLE_MAX)?,
                 None => report.title.clone(),
@@ -428,19 +483,6 @@ pub fn decide(report: &Report, cmd: &Command, ctx: &Ctx<'_>) -> Result<Event, Er
             anonymous,
             confidential,
         } => {
-            require(
-                report,
-                &[
-                    Submitted,
-                    OnHold,
-                    Dispositioned,
-                    InProgress,
-                    Responded,
-                    Completed,
-                    Archived,
-                ],
-                "set_privacy",
-            )?;
             let anonymous = report.anonymous || *anonymous;
             let confidential = report.confidential || *confidential;
             if anonymous == report.anonymous && confidential == report.confidential {
@@ -456,19 +498,6 @@ pub fn decide(report: &Report, cmd: &Command, ctx: &Ctx<'_>) -> Result<Event, Er
             )
         }
         Command::Redact => {
-            require(
-                report,
-                &[
-                    Submitted,
-                    OnHold,
-                    Dispositioned,
-                    InProgress,
-                    Responded,
-                    Completed,
-                    Archived,
-                ],
-                "redact",
-            )?;
             let mut kinds = crate::pii::kinds(&report.title);
             for k in crate::pii::kinds(&report.body) {
                 if !kinds.contains(&k) {
@@ -495,7 +524,6 @@ pub fn decide(report: &Report, cmd: &Command, ctx: &Ctx<'_>) -> Result<Event, Er
             (Some(check_text("note", body, 1, COMMENT_MAX)?), EventData::NoteAdded)
         }
         Command::RequestExtension { reason } => {
-            require(report, &[InProgress], "request_extension")?;
             if !report.needs_investigation || report.stage != Some(Stage::FollowUp) {
                 return Err(Error::transition(
                     "request_extension: hanya untuk laporan berkadar pengawasan / only for investigation cases",
@@ -514,7 +542,6 @@ pub fn decide(report: &Report, cmd: &Command, ctx: &Ctx<'_>) -> Result<Event, Er
             )
         }
         Command::AssignLiaison { user_id } => {
-            require(report, &[InProgress, Responded], "assign_liaison")?;
             if report.liaison.as_ref() == Some(user_id) {
                 return Err(Error::validation("liaison: sudah ditugaskan / already assigned"));
             }

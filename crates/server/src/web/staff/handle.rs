@@ -25,44 +25,6 @@ use lapor_domain::report::{ArchiveReason, Classification, Status};
 use lapor_domain::{Error, ErrorCode};
 use lapor_store::{AttachmentMeta, InstitutionQuery, NewAttachment, ReportFilter};
 
-/// Statuses in which the page offers each action (the domain decides again
-/// on submit; this only keeps impossible buttons off the page).
-fn offered_in(a: Action) -> &'static [Status] {
-    use Status::*;
-    match a {
-        Action::Disposition => &[Submitted],
-        Action::Hold => &[Submitted, Dispositioned, InProgress],
-        Action::Resume => &[OnHold],
-        Action::Accept => &[Dispositioned],
-        Action::DispositionToUnit | Action::RequestExtension => &[InProgress],
-        Action::AssignLiaison => &[InProgress, Responded],
-        Action::Transfer => &[Dispositioned, InProgress],
-        Action::FollowUp => &[InProgress, Responded],
-        Action::Complete => &[Responded],
-        Action::Archive | Action::Merge | Action::Edit => &[Submitted, OnHold, Dispositioned, InProgress],
-        Action::SetPrivacy | Action::Redact => &[
-            Submitted,
-            OnHold,
-            Dispositioned,
-            InProgress,
-            Responded,
-            Completed,
-            Archived,
-        ],
-        Action::AddNote => &[
-            Submitted,
-            OnHold,
-            Dispositioned,
-            InProgress,
-            Responded,
-            Completed,
-            Archived,
-            Merged,
-        ],
-        _ => &[],
-    }
-}
-
 pub struct SuggestionView {
     pub code: String,
     pub name: String,
@@ -164,7 +126,7 @@ async fn build(
         .allowed
         .iter()
         .copied()
-        .filter(|a| offered_in(*a).contains(&r.status))
+        .filter(|a| lapor_domain::lifecycle::statuses_for(*a).contains(&r.status))
         .collect();
     let zone = r.zone;
     let steps = steps(st, &s.c, h.view.events.as_deref().unwrap_or(&[]), zone).await?;
@@ -597,7 +559,9 @@ async fn follow_up_page(
         Ok(h) => h,
         Err(e) => return error_page(&s.c, &e),
     };
-    if !h.allowed.contains(&Action::FollowUp) || !offered_in(Action::FollowUp).contains(&h.report.status) {
+    if !h.allowed.contains(&Action::FollowUp)
+        || !lapor_domain::lifecycle::statuses_for(Action::FollowUp).contains(&h.report.status)
+    {
         return error_page(&s.c, &Error::new(ErrorCode::TransitionNotAllowed));
     }
     let templates = match templates_for(st, s, &h).await {
