@@ -117,7 +117,7 @@ fn subtree_cte(name: &str, seeds: &str) -> String {
 impl ReportFilter {
     /// Builds the SELECT. Returns `None` when the filter can match nothing.
     pub(crate) fn to_sql(&self) -> Option<(String, Vec<Arg>)> {
-        self.build(self.limit.clamp(1, 500) + 1)
+        self.build(self.limit.clamp(1, 500) + 1, true)
     }
 
     /// Counts matches, up to `cap` (queues show "10.000+" rather than scan
@@ -127,11 +127,12 @@ impl ReportFilter {
             cursor: None,
             ..self.clone()
         };
-        let (sql, args) = plain.build(cap.max(1))?;
+        // A count needs no order: any `cap` matches will do.
+        let (sql, args) = plain.build(cap.max(1), false)?;
         Some((format!("SELECT COUNT(*) FROM ({sql}) counted"), args))
     }
 
-    fn build(&self, limit: i64) -> Option<(String, Vec<Arg>)> {
+    fn build(&self, limit: i64, ordered: bool) -> Option<(String, Vec<Arg>)> {
         let mut q = Sql {
             text: String::new(),
             args: Vec::new(),
@@ -225,7 +226,11 @@ impl ReportFilter {
             q.text.push_str(&ctes.join(", "));
             q.text.push(' ');
         }
-        let order = format!(" ORDER BY {order_at} {dir}, {order_id} {dir} LIMIT {limit}");
+        let order = if ordered {
+            format!(" ORDER BY {order_at} {dir}, {order_id} {dir} LIMIT {limit}")
+        } else {
+            format!(" LIMIT {limit}")
+        };
         let select = |status: Option<String>| {
             let all: Vec<&str> = status
                 .iter()
@@ -239,7 +244,7 @@ impl ReportFilter {
             };
             format!("SELECT {REPORT_COLS} FROM {from}{filter}{order}")
         };
-        if self.terms.is_empty() && status_ps.len() > 1 {
+        if ordered && self.terms.is_empty() && status_ps.len() > 1 {
             // Several statuses in date order (the verification queue is
             // submitted + on hold): one index range per status, each already
             // in order and cut at the limit, then merged. A single

@@ -26,6 +26,7 @@ impl PgStore {
         (1, include_str!("../migrations/postgres/0001_init.sql")),
         (2, include_str!("../migrations/postgres/0002_citizen.sql")),
         (3, include_str!("../migrations/postgres/0003_workspace.sql")),
+        (4, include_str!("../migrations/postgres/0004_queue_category.sql")),
     ];
 
     pub async fn open(url: &str, opts: &crate::StoreOptions) -> crate::Result<PgStore> {

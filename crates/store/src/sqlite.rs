@@ -30,6 +30,7 @@ impl SqliteStore {
         (1, include_str!("../migrations/sqlite/0001_init.sql")),
         (2, include_str!("../migrations/sqlite/0002_citizen.sql")),
         (3, include_str!("../migrations/sqlite/0003_workspace.sql")),
+        (4, include_str!("../migrations/sqlite/0004_queue_category.sql")),
     ];
 
     pub async fn open(url: &str, opts: &crate::StoreOptions) -> crate::Result<SqliteStore> {
