@@ -103,12 +103,10 @@ pub struct RuleForm {
 }
 
 pub async fn rules_post(State(st): State<AppState>, s: Staff, form: FormResult<RuleForm>) -> Response {
-    let Ok(Form(f)) = form else {
-        return error_page(&s.c, &Error::new(ErrorCode::CsrfFailed));
+    let f = match super::accept(&st, &s.c, form).await {
+        Ok(f) => f,
+        Err(r) => return r,
     };
-    if let Err(e) = FormToken::check(&st, &s.c, &f.csrf, &f.ft).await {
-        return error_page(&s.c, &e);
-    }
     if !s.may_system(Action::ManageInstitutions) {
         return error_page(&s.c, &Error::forbidden());
     }
@@ -225,12 +223,10 @@ pub struct TemplateForm {
 }
 
 pub async fn templates_post(State(st): State<AppState>, s: Staff, form: FormResult<TemplateForm>) -> Response {
-    let Ok(Form(f)) = form else {
-        return error_page(&s.c, &Error::new(ErrorCode::CsrfFailed));
+    let f = match super::accept(&st, &s.c, form).await {
+        Ok(f) => f,
+        Err(r) => return r,
     };
-    if let Err(e) = FormToken::check(&st, &s.c, &f.csrf, &f.ft).await {
-        return error_page(&s.c, &e);
-    }
     if !template_owners(&s).contains(&f.instansi) {
         return error_page(&s.c, &Error::forbidden());
     }
@@ -366,12 +362,10 @@ pub struct UserForm {
 }
 
 pub async fn users_post(State(st): State<AppState>, s: Staff, form: FormResult<UserForm>) -> Response {
-    let Ok(Form(f)) = form else {
-        return error_page(&s.c, &Error::new(ErrorCode::CsrfFailed));
+    let f = match super::accept(&st, &s.c, form).await {
+        Ok(f) => f,
+        Err(r) => return r,
     };
-    if let Err(e) = FormToken::check(&st, &s.c, &f.csrf, &f.ft).await {
-        return error_page(&s.c, &e);
-    }
     let res = async {
         let role = Role::parse(&f.peran);
         let institution = f.instansi.trim();
@@ -563,12 +557,10 @@ pub struct InstitutionForm {
 }
 
 pub async fn institutions_post(State(st): State<AppState>, s: Staff, form: FormResult<InstitutionForm>) -> Response {
-    let Ok(Form(f)) = form else {
-        return error_page(&s.c, &Error::new(ErrorCode::CsrfFailed));
+    let f = match super::accept(&st, &s.c, form).await {
+        Ok(f) => f,
+        Err(r) => return r,
     };
-    if let Err(e) = FormToken::check(&st, &s.c, &f.csrf, &f.ft).await {
-        return error_page(&s.c, &e);
-    }
     let res = async {
         let parent = st.store.institution(&f.induk).await?.ok_or_else(Error::not_found)?;
         let path = st.store.institution_path(&parent.code).await?;
@@ -773,5 +765,41 @@ pub async fn audit(
     match audit_log(&st, &s, f).await {
         Ok(r) => r,
         Err(e) => error_page(&s.c, &e),
+    }
+}
+
+impl super::Posted for RuleForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+    fn ft(&self) -> Option<&str> {
+        Some(&self.ft)
+    }
+}
+
+impl super::Posted for TemplateForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+    fn ft(&self) -> Option<&str> {
+        Some(&self.ft)
+    }
+}
+
+impl super::Posted for UserForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+    fn ft(&self) -> Option<&str> {
+        Some(&self.ft)
+    }
+}
+
+impl super::Posted for InstitutionForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+    fn ft(&self) -> Option<&str> {
+        Some(&self.ft)
     }
 }

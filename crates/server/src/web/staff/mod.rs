@@ -27,6 +27,36 @@ use lapor_domain::institution::Role;
 use lapor_store::User;
 
 pub use form_token::FormToken;
+
+/// A posted workspace form: it must parse, its CSRF token must match and,
+/// when it carries one, its one-time form token is claimed.
+pub trait Posted {
+    fn csrf(&self) -> &str;
+    /// The one-time form token, for forms of signed-in staff.
+    fn ft(&self) -> Option<&str> {
+        None
+    }
+}
+
+/// The checked fields of a posted form, or the error page to answer with.
+pub async fn accept<T: Posted>(
+    st: &AppState,
+    c: &Ctx,
+    form: Result<axum::extract::Form<T>, axum::extract::rejection::FormRejection>,
+) -> Result<T, Response> {
+    let Ok(axum::extract::Form(f)) = form else {
+        return Err(super::error_page(
+            c,
+            &lapor_domain::Error::new(lapor_domain::ErrorCode::CsrfFailed),
+        ));
+    };
+    let checked = match f.ft() {
+        Some(ft) => FormToken::check(st, c, f.csrf(), ft).await,
+        None => c.check_csrf(f.csrf()),
+    };
+    checked.map_err(|e| super::error_page(c, &e))?;
+    Ok(f)
+}
 pub use signin::after_password;
 
 /// The workspace routes, each with who may call it.

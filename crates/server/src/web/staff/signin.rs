@@ -133,12 +133,10 @@ pub async fn login(
     headers: HeaderMap,
     form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let Ok(Form(f)) = form else {
-        return error_page(&c, &Error::new(ErrorCode::CsrfFailed));
+    let f = match super::accept(&st, &c, form).await {
+        Ok(f) => f,
+        Err(r) => return r,
     };
-    if let Err(e) = c.check_csrf(&f.csrf) {
-        return error_page(&c, &e);
-    }
     let back = safe_back(Some(&f.kembali));
     match staff_auth::sign_in(&st, &f.login, &f.password).await {
         Ok(next) => after_password(&st, &c, &headers, next, &back).await,
@@ -187,12 +185,10 @@ pub async fn code(
     headers: HeaderMap,
     form: Result<Form<CodeForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let Ok(Form(f)) = form else {
-        return error_page(&c, &Error::new(ErrorCode::CsrfFailed));
+    let f = match super::accept(&st, &c, form).await {
+        Ok(f) => f,
+        Err(r) => return r,
     };
-    if let Err(e) = c.check_csrf(&f.csrf) {
-        return error_page(&c, &e);
-    }
     let user = match pending(&st, &headers).await {
         Ok(u) => u,
         Err(_) => return see_other(&c, "/staf/masuk"),
@@ -269,12 +265,10 @@ pub async fn enroll(
     headers: HeaderMap,
     form: Result<Form<EnrollForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let Ok(Form(f)) = form else {
-        return error_page(&c, &Error::new(ErrorCode::CsrfFailed));
+    let f = match super::accept(&st, &c, form).await {
+        Ok(f) => f,
+        Err(r) => return r,
     };
-    if let Err(e) = c.check_csrf(&f.csrf) {
-        return error_page(&c, &e);
-    }
     let Some(token) = cookie_value(&headers, PENDING_COOKIE) else {
         return see_other(&c, "/staf/masuk");
     };
@@ -320,12 +314,10 @@ pub async fn forgot(
     c: Ctx,
     form: Result<Form<ForgotForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let Ok(Form(f)) = form else {
-        return error_page(&c, &Error::new(ErrorCode::CsrfFailed));
+    let f = match super::accept(&st, &c, form).await {
+        Ok(f) => f,
+        Err(r) => return r,
     };
-    if let Err(e) = c.check_csrf(&f.csrf) {
-        return error_page(&c, &e);
-    }
     match staff_auth::request_reset(&st, &f.email, &st.config.public_url).await {
         Ok(()) => render(&c, StatusCode::OK, &SignInPage::new(&c, "forgot_sent")),
         Err(e) => {
@@ -357,12 +349,10 @@ pub async fn reset(
     Path(token): Path<String>,
     form: Result<Form<ResetForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let Ok(Form(f)) = form else {
-        return error_page(&c, &Error::new(ErrorCode::CsrfFailed));
+    let f = match super::accept(&st, &c, form).await {
+        Ok(f) => f,
+        Err(r) => return r,
     };
-    if let Err(e) = c.check_csrf(&f.csrf) {
-        return error_page(&c, &e);
-    }
     match staff_auth::reset_password(&st, &token, &f.password).await {
         Ok(()) => see_other(&c, "/staf/masuk"),
         Err(e) => {
@@ -426,12 +416,10 @@ pub async fn revoke(
     s: Staff,
     form: Result<Form<RevokeForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let Ok(Form(f)) = form else {
-        return error_page(&s.c, &Error::new(ErrorCode::CsrfFailed));
+    let f = match super::accept(&st, &s.c, form).await {
+        Ok(f) => f,
+        Err(r) => return r,
     };
-    if let Err(e) = FormToken::check(&st, &s.c, &f.csrf, &f.ft).await {
-        return error_page(&s.c, &e);
-    }
     match st.store.revoke_session(&s.user.id, &f.sesi).await {
         Ok(true) => {
             let _ = st
@@ -457,14 +445,50 @@ pub async fn logout(
     headers: HeaderMap,
     form: Result<Form<CodeForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let Ok(Form(f)) = form else {
-        return error_page(&c, &Error::new(ErrorCode::CsrfFailed));
-    };
-    if let Err(e) = c.check_csrf(&f.csrf) {
-        return error_page(&c, &e);
+    if let Err(r) = super::accept(&st, &c, form).await {
+        return r;
     }
     if let Some(tok) = cookie_value(&headers, SESSION_COOKIE) {
         let _ = st.store.delete_token(&token_digest(tok)).await;
     }
     with_cookie(see_other(&c, "/staf/masuk"), accounts::CLEAR_SESSION_COOKIE)
+}
+
+impl super::Posted for RevokeForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+    fn ft(&self) -> Option<&str> {
+        Some(&self.ft)
+    }
+}
+
+impl super::Posted for LoginForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+impl super::Posted for CodeForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+impl super::Posted for EnrollForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+impl super::Posted for ForgotForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+impl super::Posted for ResetForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
 }
