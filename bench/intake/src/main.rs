@@ -110,6 +110,7 @@ fn raw_report(i: u64, cal: &Calendar, policy: &SlaPolicy) -> NewReport {
     let event = submit(tid.clone(), sub, &ctx);
     let report = apply(None, &event).unwrap();
     NewReport {
+        wake_at: lapor_domain::sla::timers(&report, policy, cal).next(),
         report,
         event,
         pin_hash: format!("{:064x}", i),

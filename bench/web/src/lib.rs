@@ -183,6 +183,7 @@ pub fn submission(fx: &Fixture, rng: &mut Rng, i: u64, at: DateTime<Utc>) -> (Ne
     };
     let event = submit(tid, sub, &ctx);
     let report = apply(None, &event).expect("a fresh submission applies");
+    let wake_at = lapor_domain::sla::timers(&report, &fx.policy, &fx.cal).next();
     (
         NewReport {
             report,
@@ -192,6 +193,7 @@ pub fn submission(fx: &Fixture, rng: &mut Rng, i: u64, at: DateTime<Utc>) -> (Ne
             outbox: vec![],
             idempotency_key: None,
             attachments: vec![],
+            wake_at,
         },
         institution.clone(),
     )

@@ -31,6 +31,20 @@ pub struct Config {
     pub tile_url: String,
     /// Attribution the tile provider requires (shown on the map).
     pub tile_attribution: String,
+    /// Outgoing mail: `smtp://host:port` (plain, a local relay),
+    /// `smtp://user:pass@host:587?tls=required` (STARTTLS) or
+    /// `smtps://user:pass@host:465`. Empty: e-mail jobs wait in the outbox
+    /// (with `--demo`, a local sink keeps them as files).
+    pub smtp_url: String,
+    pub mail_from: String,
+    /// Run the delivery workers and the deadline scheduler inside `serve`.
+    pub workers: bool,
+    /// Jobs of a batch delivered concurrently.
+    pub worker_concurrency: usize,
+    /// Seconds between deadline scheduler passes.
+    pub scheduler_interval_secs: u64,
+    /// Bearer token that unlocks `/metrics` (empty: `/metrics` is off).
+    pub metrics_token: String,
 }
 
 impl Default for Config {
@@ -49,6 +63,12 @@ impl Default for Config {
             policies: vec![SlaPolicy::default()],
             tile_url: String::new(),
             tile_attribution: String::new(),
+            smtp_url: String::new(),
+            mail_from: "Lapor <no-reply@lapor.localhost>".into(),
+            workers: true,
+            worker_concurrency: 32,
+            scheduler_interval_secs: 30,
+            metrics_token: String::new(),
         }
     }
 }
@@ -114,6 +134,24 @@ impl Config {
         }
         if let Some(v) = env_parse("LAPOR_TILE_ATTRIBUTION")? {
             c.tile_attribution = v;
+        }
+        if let Some(v) = env_parse("LAPOR_SMTP_URL")? {
+            c.smtp_url = v;
+        }
+        if let Some(v) = env_parse("LAPOR_MAIL_FROM")? {
+            c.mail_from = v;
+        }
+        if let Some(v) = env_parse("LAPOR_WORKERS")? {
+            c.workers = v;
+        }
+        if let Some(v) = env_parse("LAPOR_WORKER_CONCURRENCY")? {
+            c.worker_concurrency = v;
+        }
+        if let Some(v) = env_parse("LAPOR_SCHEDULER_INTERVAL_SECS")? {
+            c.scheduler_interval_secs = v;
+        }
+        if let Some(v) = env_parse("LAPOR_METRICS_TOKEN")? {
+            c.metrics_token = v;
         }
         let tiles_ok = c.tile_url.is_empty() || c.tile_url.starts_with("https://") || c.tile_url.starts_with("http://");
         if !tiles_ok {

@@ -280,3 +280,52 @@ pub async fn regional_governments(store: &dyn Store) -> Result<Vec<Institution>,
     }
     Ok(out)
 }
+
+/// Why a holiday file was not imported.
+#[derive(Debug)]
+pub enum HolidayImportError {
+    /// Problems with line numbers; nothing was stored.
+    Invalid(Vec<lapor_domain::calendar::HolidayFileError>),
+    Store(String),
+}
+
+/// Checks a holiday file whole and stores it as the calendar in use.
+/// Provisional years default to those with estimated dates ("perkiraan",
+/// "estimated"): their joint-leave decree is not out yet.
+pub async fn import_holidays(
+    store: &dyn Store,
+    source: &str,
+    text: &str,
+    provisional: Option<Vec<i32>>,
+) -> Result<String, HolidayImportError> {
+    use chrono::Datelike;
+    let holidays = lapor_domain::calendar::Calendar::parse_csv(text).map_err(HolidayImportError::Invalid)?;
+    let provisional = provisional.unwrap_or_else(|| {
+        let mut years: Vec<i32> = holidays
+            .iter()
+            .filter(|h| {
+                let n = h.name.to_lowercase();
+                n.contains("perkiraan") || n.contains("estimated")
+            })
+            .map(|h| h.date.year())
+            .collect();
+        years.sort_unstable();
+        years.dedup();
+        years
+    });
+    let first = holidays.iter().map(|h| h.date.year()).min().unwrap_or_default();
+    let last = holidays.iter().map(|h| h.date.year()).max().unwrap_or_default();
+    let id = store
+        .save_holiday_file(source, text, &provisional, lapor_store::ts::Ts::now())
+        .await
+        .map_err(|e| HolidayImportError::Store(e.to_string()))?;
+    let prov = if provisional.is_empty() {
+        "none".to_string()
+    } else {
+        provisional.iter().map(|y| y.to_string()).collect::<Vec<_>>().join(", ")
+    };
+    Ok(format!(
+        "holidays: {} days {first}–{last} imported as calendar #{id} (provisional years: {prov})",
+        holidays.len()
+    ))
+}

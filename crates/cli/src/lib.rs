@@ -1,6 +1,8 @@
 //! The pieces of the `lapor` binary that benchmarks and tests reuse:
 //! configuration, reference-data import and the demo seed.
 
+pub mod background;
 pub mod config;
 pub mod demo;
 pub mod import;
+pub mod outbox;

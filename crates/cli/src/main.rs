@@ -1,7 +1,7 @@
 //! `lapor`: the one binary. `serve` runs the HTTP server; `migrate` and
 //! `import` manage the database.
 
-use lapor_cli::{config, demo, import};
+use lapor_cli::{background, config, demo, import, outbox};
 
 use clap::{Parser, Subcommand};
 use config::Config;
@@ -49,6 +49,18 @@ enum Cmd {
         #[command(subcommand)]
         what: ImportCmd,
     },
+    /// Run the delivery workers and the deadline scheduler without the HTTP
+    /// server (several may run at once, on one or many machines).
+    Worker {
+        /// Deliver only; leave the deadline scheduler to other processes.
+        #[arg(long)]
+        no_scheduler: bool,
+    },
+    /// Inspect the outbox: queue depths, dead letters, replay.
+    Outbox {
+        #[command(subcommand)]
+        what: outbox::OutboxCmd,
+    },
 }
 
 #[derive(Subcommand)]
@@ -57,6 +69,16 @@ enum ImportCmd {
     Regions { dir: Option<PathBuf> },
     /// Institutions from a CSV (code,name,kind,parent_code,region_code,timezone).
     Institutions { file: PathBuf },
+    /// Replace the holiday calendar (date,category,name_id,name_en) without
+    /// a rebuild; running servers and workers pick it up within a minute.
+    /// A file with any bad line is refused whole.
+    Holidays {
+        file: PathBuf,
+        /// Years whose joint leave is not final yet, e.g. 2027,2028
+        /// (default: years with estimated dates, "(perkiraan)").
+        #[arg(long, value_delimiter = ',')]
+        provisional: Option<Vec<i32>>,
+    },
 }
 
 fn fail(msg: impl std::fmt::Display) -> ! {
@@ -131,6 +153,54 @@ fn load_calendar(cfg: &Config) -> Calendar {
     cal.with_joint_leave_as_working(cfg.joint_leave_is_working)
 }
 
+/// Where the demo's local mailbox keeps messages: beside the database.
+fn demo_mail_dir(cfg: &Config) -> PathBuf {
+    let db = cfg
+        .database_url
+        .strip_prefix("sqlite://")
+        .unwrap_or("lapor-data/lapor.db");
+    let db = db.split('?').next().unwrap_or(db);
+    std::path::Path::new(db)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("lapor-data"))
+        .join("mail")
+}
+
+/// The application state shared by the server and the workers.
+async fn build_state(
+    cfg: &Config,
+    store: Arc<dyn Store>,
+    demo: bool,
+    bind: Option<&str>,
+) -> (AppState, Option<lapor_mailsink::MailSink>) {
+    let public_url =
+        std::env::var("LAPOR_PUBLIC_URL").unwrap_or_else(|_| format!("http://{}", bind.unwrap_or(&cfg.bind)));
+    let server_cfg = ServerConfig {
+        public_url,
+        max_body_bytes: cfg.max_body_bytes,
+        secure_cookies: cfg.secure_cookies,
+        tile_url: Some(cfg.tile_url.clone()).filter(|t| !t.is_empty()),
+        tile_attribution: Some(cfg.tile_attribution.clone()).filter(|t| !t.is_empty()),
+        metrics_token: Some(cfg.metrics_token.clone()).filter(|t| !t.is_empty()),
+        ..Default::default()
+    };
+    let mut state = AppState::new(store, load_calendar(cfg), cfg.policies.clone(), server_cfg)
+        .await
+        .unwrap_or_else(|e| fail(e));
+    if let Err(e) = state.calendar.refresh(state.store.as_ref()).await {
+        fail(format!("holiday calendar: {e}"));
+    }
+    let (channels, sink) = background::channels(cfg, demo, &demo_mail_dir(cfg))
+        .await
+        .unwrap_or_else(|e| fail(e));
+    if channels.email().is_none() {
+        tracing::warn!("no smtp_url configured: e-mail stays queued in the outbox");
+    }
+    state.channels = Arc::new(channels);
+    (state, sink)
+}
+
 #[tokio::main]
 async fn main() {
     let cli = Cli::parse();
@@ -166,6 +236,42 @@ async fn main() {
             );
         }
         Cmd::Import {
+            what: ImportCmd::Holidays { file, provisional },
+        } => {
+            let store = open_store(&cfg, progress).await;
+            let text = std::fs::read_to_string(&file).unwrap_or_else(|e| fail(format!("{}: {e}", file.display())));
+            match import::import_holidays(store.as_ref(), &file.display().to_string(), &text, provisional).await {
+                Ok(summary) => println!("{summary}"),
+                Err(import::HolidayImportError::Invalid(errors)) => {
+                    for e in &errors {
+                        eprintln!("{}:{}: {}", file.display(), e.line, e.message);
+                    }
+                    fail(format!(
+                        "{}: {} problem(s); nothing imported, the calendar in use is unchanged",
+                        file.display(),
+                        errors.len()
+                    ))
+                }
+                Err(import::HolidayImportError::Store(e)) => fail(e),
+            }
+        }
+        Cmd::Outbox { what } => {
+            let store = open_store(&cfg, false).await;
+            outbox::run(store.as_ref(), what).await.unwrap_or_else(|e| fail(e));
+        }
+        Cmd::Worker { no_scheduler } => {
+            let store = open_store(&cfg, progress).await;
+            let (state, _sink) = build_state(&cfg, store, false, None).await;
+            let bg = background::Background::start(&state, &cfg, !no_scheduler);
+            println!(
+                "Lapor worker running (scheduler {}); Ctrl-C stops it",
+                if no_scheduler { "off" } else { "on" }
+            );
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("stopping after the current batch");
+            bg.stop().await;
+        }
+        Cmd::Import {
             what: ImportCmd::Institutions { file },
         } => {
             let store = open_store(&cfg, progress).await;
@@ -188,19 +294,8 @@ async fn main() {
                     .await
                     .unwrap_or_else(|e| fail(e));
             }
-            let public_url = std::env::var("LAPOR_PUBLIC_URL")
-                .unwrap_or_else(|_| format!("http://{}", bind.clone().unwrap_or(cfg.bind.clone())));
-            let server_cfg = ServerConfig {
-                public_url,
-                max_body_bytes: cfg.max_body_bytes,
-                secure_cookies: cfg.secure_cookies,
-                tile_url: Some(cfg.tile_url.clone()).filter(|t| !t.is_empty()),
-                tile_attribution: Some(cfg.tile_attribution.clone()).filter(|t| !t.is_empty()),
-                ..Default::default()
-            };
-            let state = AppState::new(store, load_calendar(&cfg), cfg.policies.clone(), server_cfg)
-                .await
-                .unwrap_or_else(|e| fail(e));
+            let (state, sink) = build_state(&cfg, store, demo, bind.as_deref()).await;
+            let bg = cfg.workers.then(|| background::Background::start(&state, &cfg, true));
             let bind = bind.unwrap_or(cfg.bind.clone());
             let listener = tokio::net::TcpListener::bind(&bind)
                 .await
@@ -218,10 +313,19 @@ async fn main() {
                     demo::DEMO_TOTP_SECRET
                 );
             }
+            if sink.is_some() {
+                println!(
+                    "E-mail goes to a local test mailbox: each message is saved in {}",
+                    demo_mail_dir(&cfg).display()
+                );
+            }
             let app = lapor_server::router(state);
             tokio::select! {
                 r = lapor_server::serve(listener, app) => r.unwrap_or_else(|e| fail(e)),
                 _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
+            }
+            if let Some(bg) = bg {
+                bg.stop().await;
             }
         }
     }

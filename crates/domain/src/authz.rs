@@ -61,10 +61,14 @@ pub enum Action {
     AddNote,
     RequestExtension,
     AssignLiaison,
+    /// The deadline scheduler's own commands; only the system runs them.
+    RunDeadlines,
+    /// The reporter accepts the offer to take the report to the Ombudsman.
+    EscalateToOmbudsman,
 }
 
 impl Action {
-    pub const ALL: [Action; 30] = [
+    pub const ALL: [Action; 32] = [
         Action::ReadPublic,
         Action::ReadAsReporter,
         Action::ReadInternal,
@@ -95,6 +99,8 @@ impl Action {
         Action::AddNote,
         Action::RequestExtension,
         Action::AssignLiaison,
+        Action::RunDeadlines,
+        Action::EscalateToOmbudsman,
     ];
 }
 
@@ -231,7 +237,7 @@ fn owner_may(action: Action) -> bool {
     use Action::*;
     matches!(
         action,
-        ReadAsReporter | ReadReporterIdentity | Resume | Reply | Rate | Complete | Reopen
+        ReadAsReporter | ReadReporterIdentity | Resume | Reply | Rate | Complete | Reopen | EscalateToOmbudsman
     )
 }
 

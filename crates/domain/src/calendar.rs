@@ -290,6 +290,11 @@ impl Calendar {
         self
     }
 
+    /// The joint-leave policy (see [`Calendar::with_joint_leave_as_working`]).
+    pub fn joint_leave_is_working(&self) -> bool {
+        self.joint_leave_is_working
+    }
+
     /// Replaces the set of years whose joint leave is not final yet.
     pub fn set_provisional_years(&mut self, years: impl IntoIterator<Item = i32>) {
         self.provisional = years.into_iter().collect();
@@ -400,6 +405,43 @@ impl Calendar {
     /// (see [`Calendar::working_days_between`]); 0 if `to` is not later.
     pub fn working_days_elapsed(&self, from: DateTime<Utc>, to: DateTime<Utc>, zone: Zone) -> u32 {
         self.working_days_between(local_date(from, zone), local_date(to, zone))
+    }
+
+    /// The `n`th working day strictly before `d` (`d` itself for `n == 0`).
+    /// Saturates like [`Calendar::add_working_days`].
+    pub fn sub_working_days(&self, d: NaiveDate, n: u32) -> NaiveDate {
+        let mut day = d;
+        let mut left = n.min(MAX_WORKING_DAYS);
+        while left > 0 {
+            match day.pred_opt() {
+                Some(prev) => day = prev,
+                None => return day,
+            }
+            if self.is_working_day(day) {
+                left -= 1;
+            }
+        }
+        day
+    }
+
+    /// When to remind about a deadline `n` working days ahead: the start
+    /// (00:00 local) of the `n`th working day before the deadline's local
+    /// date, so staff get a whole working day's notice.
+    pub fn reminder_at(&self, due: DateTime<Utc>, n: u32, zone: Zone) -> DateTime<Utc> {
+        let day = self.sub_working_days(local_date(due, zone), n);
+        end_of_day(day, zone) - TimeDelta::seconds(86_399)
+    }
+
+    /// The end of the day `n` working days after the local date of `t`
+    /// (the same rule as [`Calendar::due_at`]); used for the escalation
+    /// ladder, whose steps are counted from the missed deadline.
+    pub fn working_days_after(&self, t: DateTime<Utc>, n: u32, zone: Zone) -> DateTime<Utc> {
+        end_of_day(self.add_working_days(local_date(t, zone), n), zone)
+    }
+
+    /// The calendar date of `t` in `zone`.
+    pub fn local_date(t: DateTime<Utc>, zone: Zone) -> NaiveDate {
+        local_date(t, zone)
     }
 }
 

@@ -7,6 +7,7 @@ use crate::ids::TrackingId;
 use crate::institution::Role;
 use crate::pii::PiiKind;
 use crate::report::{ArchiveReason, Channel, Classification, Stage, Status, Visibility};
+use crate::sla::EscalationStep;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -151,6 +152,19 @@ pub enum EventData {
     LiaisonAssigned {
         user_id: String,
     },
+    /// The responsible staff were reminded of the deadline `due_at`.
+    Reminded {
+        due_at: DateTime<Utc>,
+        step: EscalationStep,
+    },
+    /// The missed deadline was escalated to this level of the ladder.
+    Escalated {
+        level: u8,
+        step: EscalationStep,
+    },
+    OmbudsmanOffered,
+    /// With the reporter's consent; the oversight queue shows it.
+    OmbudsmanEscalated,
 }
 
 impl EventData {
@@ -176,6 +190,10 @@ impl EventData {
             EventData::NoteAdded => "note_added",
             EventData::Extended { .. } => "extended",
             EventData::LiaisonAssigned { .. } => "liaison_assigned",
+            EventData::Reminded { .. } => "reminded",
+            EventData::Escalated { .. } => "escalated",
+            EventData::OmbudsmanOffered => "ombudsman_offered",
+            EventData::OmbudsmanEscalated => "ombudsman_escalated",
         }
     }
 }

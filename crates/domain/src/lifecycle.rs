@@ -9,8 +9,10 @@ use crate::error::Error;
 use crate::event::{Actor, Event, EventData, Submission};
 use crate::ids::TrackingId;
 use crate::institution::InstitutionKind;
-use crate::report::{ArchiveReason, COMMENT_MAX, Classification, Report, Stage, Status, Visibility, check_text};
-use crate::sla::SlaPolicy;
+use crate::report::{
+    ArchiveReason, COMMENT_MAX, Classification, Ombudsman, Report, Stage, Status, Visibility, check_text,
+};
+use crate::sla::{EscalationStep, SlaPolicy};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -101,6 +103,23 @@ pub enum Command {
     AssignLiaison {
         user_id: String,
     },
+    /// Deadline scheduler: remind the responsible staff.
+    Remind {
+        step: EscalationStep,
+    },
+    /// Deadline scheduler: the deadline passed; climb the ladder.
+    Escalate {
+        level: u8,
+        step: EscalationStep,
+    },
+    /// Deadline scheduler: no reply from the reporter within the window.
+    AutoComplete,
+    /// Deadline scheduler: unresolved too long; offer the Ombudsman.
+    OfferOmbudsman,
+    /// The reporter accepts the Ombudsman offer.
+    EscalateToOmbudsman {
+        note: Option<String>,
+    },
 }
 
 impl Command {
@@ -126,6 +145,10 @@ impl Command {
             Command::AddNote { .. } => Action::AddNote,
             Command::RequestExtension { .. } => Action::RequestExtension,
             Command::AssignLiaison { .. } => Action::AssignLiaison,
+            Command::Remind { .. } | Command::Escalate { .. } | Command::AutoComplete | Command::OfferOmbudsman => {
+                Action::RunDeadlines
+            }
+            Command::EscalateToOmbudsman { .. } => Action::EscalateToOmbudsman,
         }
     }
 
@@ -150,6 +173,11 @@ impl Command {
             Command::AddNote { .. } => "add_note",
             Command::RequestExtension { .. } => "request_extension",
             Command::AssignLiaison { .. } => "assign_liaison",
+            Command::Remind { .. } => "remind",
+            Command::Escalate { .. } => "escalate",
+            Command::AutoComplete => "auto_complete",
+            Command::OfferOmbudsman => "offer_ombudsman",
+            Command::EscalateToOmbudsman { .. } => "escalate_to_ombudsman",
         }
     }
 }
@@ -230,6 +258,9 @@ pub fn statuses_for(action: Action) -> &'static [Status] {
         Action::Archive | Action::Merge | Action::Edit => OPEN,
         Action::SetPrivacy | Action::Redact => NOT_MERGED,
         Action::AddNote => ANY,
+        // Each deadline command checks its own stage in `decide`.
+        Action::RunDeadlines => &[Submitted, Dispositioned, InProgress, Responded, OnHold],
+        Action::EscalateToOmbudsman => &[Submitted, OnHold, Dispositioned, InProgress, Responded],
         _ => &[],
     }
 }
@@ -541,6 +572,69 @@ pub fn decide(report: &Report, cmd: &Command, ctx: &Ctx<'_>) -> Result<Event, Er
                 },
             )
         }
+        Command::Remind { step } => {
+            let Some(due_at) = report.due_at.filter(|_| report.status != OnHold) else {
+                return Err(Error::transition("remind: no running clock"));
+            };
+            if report.reminded_due == Some(due_at) {
+                return Err(Error::transition("remind: already reminded"));
+            }
+            visibility = Visibility::Internal;
+            (None, EventData::Reminded { due_at, step: *step })
+        }
+        Command::Escalate { level, step } => {
+            if report.due_at.is_none_or(|d| d > ctx.now) || report.status == OnHold {
+                return Err(Error::transition("escalate: not overdue"));
+            }
+            if *level <= report.escalation_level {
+                return Err(Error::transition("escalate: already at this level"));
+            }
+            visibility = Visibility::Internal;
+            (
+                None,
+                EventData::Escalated {
+                    level: *level,
+                    step: *step,
+                },
+            )
+        }
+        Command::AutoComplete => {
+            if report.status != Responded || report.due_at.is_none_or(|d| d > ctx.now) {
+                return Err(Error::transition("auto_complete: reply window still open"));
+            }
+            to_status = Completed;
+            (
+                Some(format!(
+                    "Selesai otomatis: pelapor tidak menanggapi dalam {} hari kerja. / Completed automatically: no reply from the reporter within {} working days.",
+                    p.reply_window_days, p.reply_window_days
+                )),
+                EventData::Completed {
+                    reopen_due_at: cal.due_at(ctx.now, p.reopen_window_days, report.zone),
+                },
+            )
+        }
+        Command::OfferOmbudsman => {
+            if report.ombudsman.is_some() {
+                return Err(Error::transition("offer_ombudsman: already offered"));
+            }
+            visibility = Visibility::Reporter;
+            (
+                Some(format!(
+                    "Laporan ini belum selesai setelah {} hari. Anda dapat meminta agar laporan dieskalasi ke Ombudsman RI. / This report is still unresolved after {} days. You may ask for it to be escalated to the Ombudsman.",
+                    p.ombudsman_after_calendar_days, p.ombudsman_after_calendar_days
+                )),
+                EventData::OmbudsmanOffered,
+            )
+        }
+        Command::EscalateToOmbudsman { note } => {
+            if report.ombudsman != Some(Ombudsman::Offered) {
+                return Err(Error::transition(
+                    "escalate_to_ombudsman: belum ditawarkan / not offered for this report",
+                ));
+            }
+            visibility = Visibility::Reporter;
+            (optional_note(note)?, EventData::OmbudsmanEscalated)
+        }
         Command::AssignLiaison { user_id } => {
             if report.liaison.as_ref() == Some(user_id) {
                 return Err(Error::validation("liaison: sudah ditugaskan / already assigned"));
@@ -611,6 +705,9 @@ pub fn apply(report: Option<Report>, e: &Event) -> Result<Report, Error> {
                 updated_at: e.at,
                 first_response_at: None,
                 completed_at: None,
+                reminded_due: None,
+                escalation_level: 0,
+                ombudsman: None,
             });
         }
         (Some(r), EventData::Submitted { .. }) => {
@@ -626,6 +723,7 @@ pub fn apply(report: Option<Report>, e: &Event) -> Result<Report, Error> {
         )));
     }
     let stage = e.stage();
+    let due_before = r.due_at;
     match &e.data {
         EventData::Submitted { .. } => unreachable!("handled above"),
         EventData::Dispositioned {
@@ -733,6 +831,14 @@ pub fn apply(report: Option<Report>, e: &Event) -> Result<Report, Error> {
             r.extension_count += 1;
         }
         EventData::LiaisonAssigned { user_id } => r.liaison = Some(user_id.clone()),
+        EventData::Reminded { due_at, .. } => r.reminded_due = Some(*due_at),
+        EventData::Escalated { level, .. } => r.escalation_level = *level,
+        EventData::OmbudsmanOffered => r.ombudsman = Some(Ombudsman::Offered),
+        EventData::OmbudsmanEscalated => r.ombudsman = Some(Ombudsman::Escalated),
+    }
+    // A new deadline starts its escalation ladder from the bottom.
+    if r.due_at != due_before {
+        r.escalation_level = 0;
     }
     match &e.data {
         // Pausing keeps the stage; its deadline moves on resume. Corrections,
@@ -745,7 +851,11 @@ pub fn apply(report: Option<Report>, e: &Event) -> Result<Report, Error> {
         | EventData::Redacted { .. }
         | EventData::NoteAdded
         | EventData::Extended { .. }
-        | EventData::LiaisonAssigned { .. } => {}
+        | EventData::LiaisonAssigned { .. }
+        | EventData::Reminded { .. }
+        | EventData::Escalated { .. }
+        | EventData::OmbudsmanOffered
+        | EventData::OmbudsmanEscalated => {}
         EventData::Rated { completes: false, .. } => {}
         EventData::Archived { .. } | EventData::Merged { .. } => r.stage = None,
         _ => r.stage = stage,

@@ -73,6 +73,15 @@ str_enum! {
 }
 
 str_enum! {
+    /// Where a report stands with the Ombudsman: offered to the reporter
+    /// once it has been unresolved too long, then escalated with consent.
+    Ombudsman {
+        Offered => "offered",
+        Escalated => "escalated",
+    }
+}
+
+str_enum! {
     /// Why a report was archived (arsip).
     ArchiveReason {
         OutOfScope => "out_of_scope",
@@ -160,6 +169,16 @@ pub struct Report {
     pub updated_at: DateTime<Utc>,
     pub first_response_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// The deadline a reminder was last sent for (none sent for the
+    /// current one when it differs from `due_at`).
+    #[serde(default)]
+    pub reminded_due: Option<DateTime<Utc>>,
+    /// Overdue escalation steps taken on the current deadline (reset when
+    /// the deadline changes).
+    #[serde(default)]
+    pub escalation_level: u8,
+    #[serde(default)]
+    pub ombudsman: Option<Ombudsman>,
 }
 
 impl Report {

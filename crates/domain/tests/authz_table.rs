@@ -24,7 +24,7 @@ fn staff(role: Role, inst: &str) -> Principal {
     }
 }
 
-const A: [Action; 30] = Action::ALL;
+const A: [Action; 32] = Action::ALL;
 
 /// One row per (principal, where): the actions allowed, by letter code, on a
 /// non-anonymous, public report. Codes (in `Action::ALL` order):
@@ -33,8 +33,9 @@ const A: [Action; 30] = Action::ALL;
 /// N DispositionToUnit, T Transfer, F FollowUp, Y Reply, G Rate, C Complete,
 /// X Archive, M Merge, O Reopen, L ListReports, Q ManageInstitutions,
 /// W ManageUsers, Z ReadAudit, K ImportReferenceData, e Edit, p SetPrivacy,
-/// r Redact, n AddNote, x RequestExtension, l AssignLiaison.
-const CODES: &str = "PRIDSBVHUANTFYGCXMOLQWZKeprnxl";
+/// r Redact, n AddNote, x RequestExtension, l AssignLiaison, d RunDeadlines,
+/// o EscalateToOmbudsman.
+const CODES: &str = "PRIDSBVHUANTFYGCXMOLQWZKeprnxldo";
 
 fn allowed_set(p: &Principal, scope: &ReportScope<'_>) -> String {
     let t = Target::Report(scope.clone());
@@ -67,9 +68,9 @@ fn every_role_against_every_report_action() {
     let table: Vec<(&str, Principal, &str, &str)> = vec![
         // (who, principal, allowed on public named report, allowed on anonymous confidential report)
         ("public", Principal::Public, "PS", "S"),
-        ("owner (account)", Principal::Reporter { reporter_id: "rep-1".into() }, "PRDSUYGCO", "RDSUYGCO"),
+        ("owner (account)", Principal::Reporter { reporter_id: "rep-1".into() }, "PRDSUYGCOo", "RDSUYGCOo"),
         ("other citizen", Principal::Reporter { reporter_id: "rep-2".into() }, "PS", "S"),
-        ("PIN holder", Principal::PinHolder { tracking_id: tid.clone() }, "PRDSUYGCO", "RDSUYGCO"),
+        ("PIN holder", Principal::PinHolder { tracking_id: tid.clone() }, "PRDSUYGCOo", "RDSUYGCOo"),
         ("PIN of another report", Principal::PinHolder { tracking_id: TrackingId::from_random(8) }, "PS", "S"),
         ("national admin", staff(Role::NationalAdmin, "lapor"), "PIDSBVHUTCXMOeprn", "IDSBVHUTCXMOeprn"),
         ("institution admin, assigned", staff(Role::InstitutionAdmin, "pemkot-32.73"), "PIDSBHUANTFCprnxl", "ISBHUANTFCprnxl"),

@@ -159,6 +159,9 @@ enum K {
     AddNote,
     RequestExtension,
     AssignLiaison,
+    /// The deadline scheduler's commands and the Ombudsman consent; their
+    /// own tests are in `deadlines.rs`.
+    Deadline,
 }
 
 const KINDS: [K; 13] = [
@@ -201,6 +204,11 @@ fn kind_of(cmd: &Command) -> K {
         Command::AddNote { .. } => K::AddNote,
         Command::RequestExtension { .. } => K::RequestExtension,
         Command::AssignLiaison { .. } => K::AssignLiaison,
+        Command::Remind { .. }
+        | Command::Escalate { .. }
+        | Command::AutoComplete
+        | Command::OfferOmbudsman
+        | Command::EscalateToOmbudsman { .. } => K::Deadline,
     }
 }
 
@@ -319,7 +327,7 @@ fn valid_command(k: K, r: &Report) -> Command {
         K::Archive => archive(),
         K::Merge => merge(other_id(), Status::InProgress),
         K::Reopen => reopen("Lubangnya muncul lagi setelah hujan."),
-        K::Edit | K::SetPrivacy | K::Redact | K::AddNote | K::RequestExtension | K::AssignLiaison => {
+        K::Edit | K::SetPrivacy | K::Redact | K::AddNote | K::RequestExtension | K::AssignLiaison | K::Deadline => {
             unreachable!("section 9 kinds are not in the status tables")
         }
     }
@@ -337,7 +345,7 @@ fn expected_to(k: K, r: &Report) -> Status {
         K::Rate | K::Complete => Status::Completed,
         K::Archive => Status::Archived,
         K::Merge => Status::Merged,
-        K::Edit | K::SetPrivacy | K::Redact | K::AddNote | K::RequestExtension | K::AssignLiaison => {
+        K::Edit | K::SetPrivacy | K::Redact | K::AddNote | K::RequestExtension | K::AssignLiaison | K::Deadline => {
             unreachable!("section 9 kinds are not in the status tables")
         }
     }
@@ -1565,7 +1573,7 @@ fn random_command(rng: &mut Rng, k: K, r: &Report, other: &TrackingId) -> (Comma
                 (merge(other.clone(), live), true)
             }
         }
-        K::Edit | K::SetPrivacy | K::Redact | K::AddNote | K::RequestExtension | K::AssignLiaison => {
+        K::Edit | K::SetPrivacy | K::Redact | K::AddNote | K::RequestExtension | K::AssignLiaison | K::Deadline => {
             unreachable!("section 9 kinds are not in the status tables")
         }
         K::Reopen => (reopen(&text(rng)), !bad),

@@ -42,6 +42,7 @@ pub fn routes() -> Router<AppState> {
         .route("/reports/{id}/follow-up", post(follow_up))
         .route("/reports/{id}/reply", post(reply))
         .route("/reports/{id}/rate", post(rate))
+        .route("/reports/{id}/ombudsman", post(ombudsman))
         .route("/reports/{id}/complete", post(complete))
         .route("/reports/{id}/archive", post(archive))
         .route("/reports/{id}/merge", post(merge))
@@ -453,6 +454,13 @@ action_endpoint!(
     "The reporter answers a follow-up. The reporter (account or PIN).",
     |b| ActionRequest::Reply { body: b.body }
 );
+action_endpoint!(
+    ombudsman,
+    "/api/v1/reports/{id}/ombudsman",
+    OmbudsmanBody { note: Option<String> },
+    "Consent to escalating an unresolved report to the Ombudsman, once Lapor offered it (60 days unresolved). The reporter (account or PIN).",
+    |b| ActionRequest::EscalateToOmbudsman { note: b.note }
+);
 action_endpoint!(rate, "/api/v1/reports/{id}/rate", RateBody { rating: u8, comment: Option<String> },
     "Rate the answer 1-5; rating a responded report completes it. The reporter (account or PIN).",
     |b| ActionRequest::Rate { rating: b.rating, comment: b.comment });
@@ -696,7 +704,7 @@ async fn list_categories(State(st): State<AppState>, caller: Caller) -> ApiResul
 #[openapi(
     info(title = "Lapor API", description = "SP4N-LAPOR! complaint handling: submit, track and process public-service reports.", version = "1"),
     paths(login, logout, register, me, create_report, get_report, get_reporter, list_reports,
-        disposition, hold, resume, accept, disposition_unit, transfer, follow_up, reply, rate, complete, archive, merge, reopen,
+        disposition, hold, resume, accept, disposition_unit, transfer, follow_up, reply, rate, ombudsman, complete, archive, merge, reopen,
         list_institutions, get_institution, list_regions, get_region, list_categories),
     components(schemas(ErrorBody, ReportView, SubmitResult)),
     tags((name = "reports", description = "Filing and reading reports"), (name = "lifecycle", description = "One endpoint per lifecycle action"),

@@ -4,13 +4,17 @@
 pub mod accounts;
 pub mod api;
 pub mod auth;
+pub mod deadlines;
 pub mod error;
 pub mod extract;
+pub mod metrics;
+pub mod notify;
 pub mod service;
 pub mod staff_auth;
 pub mod suggest;
 pub mod views;
 pub mod web;
+pub mod worker;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -43,6 +47,8 @@ pub struct ServerConfig {
     /// Where users reach this instance, for links in e-mails (never taken
     /// from the request's Host header, which a caller controls).
     pub public_url: String,
+    /// Bearer token for `/metrics`; None turns the endpoint off.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -56,6 +62,7 @@ impl Default for ServerConfig {
             tile_attribution: None,
             max_upload_bytes: lapor_domain::media::MAX_FILES * lapor_domain::media::MAX_FILE_BYTES + 1024 * 1024,
             public_url: "http://localhost:8080".into(),
+            metrics_token: None,
         }
     }
 }
@@ -63,7 +70,9 @@ impl Default for ServerConfig {
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
-    pub calendar: Arc<Calendar>,
+    /// The working-day calendar; replaced at runtime when a new holiday
+    /// file is imported.
+    pub calendar: Arc<CalendarCell>,
     /// Deadline rule sets; the first is the one new reports are filed under.
     pub policies: Arc<Vec<SlaPolicy>>,
     /// Key for PIN digests, kept in the database's settings.
@@ -78,6 +87,76 @@ pub struct AppState {
     pub names: Arc<web::names::NameCache>,
     /// The routing classifier, retrained from history now and then.
     pub routing: Arc<suggest::RoutingCache>,
+    /// Ways to reach people (e-mail; later SMS and chat).
+    pub channels: Arc<notify::Channels>,
+    pub templates: Arc<notify::templates::Templates>,
+    /// This process's delivery counters (for `/metrics`).
+    pub counters: Arc<worker::Counters>,
+}
+
+/// The current calendar, swapped whole when holidays are re-imported;
+/// readers keep the version they started with.
+pub struct CalendarCell {
+    current: std::sync::RwLock<(Option<i64>, Arc<Calendar>)>,
+    joint_leave_is_working: bool,
+}
+
+impl CalendarCell {
+    pub fn new(cal: Calendar) -> CalendarCell {
+        let joint_leave_is_working = cal.joint_leave_is_working();
+        CalendarCell {
+            current: std::sync::RwLock::new((None, Arc::new(cal))),
+            joint_leave_is_working,
+        }
+    }
+
+    pub fn get(&self) -> Arc<Calendar> {
+        match self.current.read() {
+            Ok(g) => g.1.clone(),
+            Err(poisoned) => poisoned.into_inner().1.clone(),
+        }
+    }
+
+    /// The id of the imported holiday file in use (None: the built-in one
+    /// or the configured file).
+    pub fn file_id(&self) -> Option<i64> {
+        match self.current.read() {
+            Ok(g) => g.0,
+            Err(poisoned) => poisoned.into_inner().0,
+        }
+    }
+
+    /// Loads the newest imported holiday file if it is not the one in use.
+    /// A stored file that no longer parses (it was checked on import) keeps
+    /// the old calendar.
+    pub async fn refresh(&self, store: &dyn Store) -> Result<bool, Error> {
+        let latest = store.holiday_file_id().await?;
+        if latest.is_none() || latest == self.file_id() {
+            return Ok(false);
+        }
+        let Some(file) = store.latest_holiday_file().await? else {
+            return Ok(false);
+        };
+        match Calendar::from_csv(&file.csv) {
+            Ok(mut cal) => {
+                cal.set_provisional_years(file.provisional.iter().copied());
+                let cal = cal.with_joint_leave_as_working(self.joint_leave_is_working);
+                if let Ok(mut g) = self.current.write() {
+                    *g = (Some(file.id), Arc::new(cal));
+                }
+                tracing::info!(id = file.id, source = %file.source, "holiday calendar loaded");
+                Ok(true)
+            }
+            Err(errors) => {
+                tracing::error!(
+                    id = file.id,
+                    ?errors,
+                    "stored holiday file does not parse; keeping the old calendar"
+                );
+                Ok(false)
+            }
+        }
+    }
 }
 
 impl AppState {
@@ -97,7 +176,7 @@ impl AppState {
         };
         Ok(AppState {
             store,
-            calendar: Arc::new(calendar),
+            calendar: Arc::new(CalendarCell::new(calendar)),
             policies: Arc::new(policies),
             pin_key: Arc::new(pin_key.into_bytes()),
             national_zone: Zone::Wib,
@@ -107,6 +186,9 @@ impl AppState {
             pin_guard: Arc::default(),
             names: Arc::default(),
             routing: Arc::default(),
+            channels: Arc::default(),
+            templates: Arc::default(),
+            counters: Arc::default(),
         })
     }
 }
@@ -153,6 +235,7 @@ pub fn router(state: AppState) -> Router {
             utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs").url("/api/v1/docs/openapi.json", api::ApiDoc::openapi()),
         )
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::metrics))
         .merge(web::routes(state.config.max_upload_bytes))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

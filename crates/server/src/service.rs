@@ -8,6 +8,7 @@ use crate::views::{ReportView, ViewLevel, report_view};
 use chrono::{DateTime, NaiveDate, Utc};
 use hmac::{Hmac, Mac};
 use lapor_domain::authz::{Action, Principal, ReportScope, Target, authorize, identity_read_is_audited};
+use lapor_domain::calendar::Calendar;
 use lapor_domain::event::{Actor, Event, Submission};
 use lapor_domain::ids::{TrackingId, pin_from_random, pin_well_formed};
 use lapor_domain::institution::InstitutionKind;
@@ -107,13 +108,18 @@ impl AppState {
             .unwrap_or(&self.policies[0])
     }
 
-    fn ctx(&self, actor: Actor, policy: &str, now: DateTime<Utc>) -> Ctx<'_> {
+    fn ctx<'a>(&'a self, cal: &'a Calendar, actor: Actor, policy: &str, now: DateTime<Utc>) -> Ctx<'a> {
         Ctx {
             now,
             actor,
-            calendar: &self.calendar,
+            calendar: cal,
             policy: self.policy_for(policy),
         }
+    }
+
+    /// When the deadline scheduler must next look at `r` (stored with it).
+    pub fn wake_at(&self, cal: &Calendar, r: &Report) -> Option<DateTime<Utc>> {
+        lapor_domain::sla::timers(r, self.policy_for(&r.policy), cal).next()
     }
 }
 
@@ -184,7 +190,7 @@ impl KnownCodes {
     }
 }
 
-mod subtle_eq {
+pub(crate) mod subtle_eq {
     /// Constant-time comparison, so PIN checks leak no timing.
     pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
         a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
@@ -542,8 +548,10 @@ pub async fn submit_report(
             zone: state.national_zone,
         };
         let actor = acting_as(caller, Action::Submit, &Target::System);
-        let event = submit(tid.clone(), submission, &state.ctx(actor, &policy.name, now));
+        let cal = state.calendar.get();
+        let event = submit(tid.clone(), submission, &state.ctx(&cal, actor, &policy.name, now));
         let report = apply(None, &event)?;
+        let wake_at = state.wake_at(&cal, &report);
         let mut outbox = vec![OutboxMessage {
             topic: "report.submitted".into(),
             key: format!("{tid}:1"),
@@ -566,6 +574,7 @@ pub async fn submit_report(
             outbox,
             idempotency_key: idempotency_key.clone(),
             attachments: attachments.clone(),
+            wake_at,
         };
         match state.store.create_report(&new).await {
             Ok(CreateOutcome::Created) => {
@@ -716,6 +725,10 @@ pub enum ActionRequest {
     AssignLiaison {
         user_id: String,
     },
+    /// The reporter accepts the offer to take the report to the Ombudsman.
+    EscalateToOmbudsman {
+        note: Option<String>,
+    },
 }
 
 impl ActionRequest {
@@ -740,6 +753,7 @@ impl ActionRequest {
             ActionRequest::AddNote { .. } => Action::AddNote,
             ActionRequest::RequestExtension { .. } => Action::RequestExtension,
             ActionRequest::AssignLiaison { .. } => Action::AssignLiaison,
+            ActionRequest::EscalateToOmbudsman { .. } => Action::EscalateToOmbudsman,
         }
     }
 }
@@ -861,6 +875,7 @@ async fn to_command(state: &AppState, loaded: &Loaded, req: ActionRequest) -> Re
             check_liaison(state, loaded, &user_id).await?;
             Command::AssignLiaison { user_id }
         }
+        ActionRequest::EscalateToOmbudsman { note } => Command::EscalateToOmbudsman { note },
     })
 }
 
@@ -929,7 +944,8 @@ pub async fn act_with_files(
     };
     let actor = acting_as(&caller_for_actor, action, &target);
     let now = Utc::now();
-    let event = decide(report, &command, &state.ctx(actor, &report.policy, now))?;
+    let cal = state.calendar.get();
+    let event = decide(report, &command, &state.ctx(&cal, actor, &report.policy, now))?;
     let mut next = apply(Some(report.clone()), &event)?;
     let mut outbox = outbox_for(&next, &event);
     let mut events = vec![event];
@@ -938,6 +954,7 @@ pub async fn act_with_files(
             &next,
             &Command::AddNote { body },
             &state.ctx(
+                &cal,
                 acting_as(&caller_for_actor, Action::AddNote, &target),
                 &report.policy,
                 now,
@@ -978,6 +995,7 @@ pub async fn act_with_files(
             audit,
             attachments: files,
             reindex,
+            wake_at: state.wake_at(&cal, &next),
         })
         .await?;
     let events = state.store.events(&next.tracking_id).await?;
@@ -1003,7 +1021,7 @@ pub async fn act_with_files(
 
 /// Messages that leave the system because of an event: every event goes to
 /// integrations; events the reporter may see also notify the reporter.
-fn outbox_for(r: &Report, e: &Event) -> Vec<OutboxMessage> {
+pub(crate) fn outbox_for(r: &Report, e: &Event) -> Vec<OutboxMessage> {
     let mut out = vec![OutboxMessage {
         topic: format!("report.{}", e.data.kind()),
         key: format!("{}:{}", r.tracking_id, e.seq),

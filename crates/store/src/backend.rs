@@ -92,11 +92,17 @@ macro_rules! backend_impl {
                 updated_at: get::<Ts>(row, "updated_at")?.0,
                 first_response_at: get::<Option<Ts>>(row, "first_response_at")?.map(|t| t.0),
                 completed_at: get::<Option<Ts>>(row, "completed_at")?.map(|t| t.0),
+                reminded_due: get::<Option<Ts>>(row, "reminded_due")?.map(|t| t.0),
+                escalation_level: get::<i64>(row, "escalation_level")?.clamp(0, 255) as u8,
+                ombudsman: get::<Option<String>>(row, "ombudsman")?
+                    .map(|s| parse_enum(&s, Ombudsman::parse, "ombudsman"))
+                    .transpose()?,
             })
         }
 
-        /// Binds the report columns in `REPORT_COLS` order (after any leading binds).
-        fn bind_report<'q>(q: Q<'q>, r: &'q Report) -> Q<'q> {
+        /// Binds the report columns in `REPORT_COLS` order (after any leading
+        /// binds); `wake_at` is the scheduler's timer, kept beside the state.
+        fn bind_report<'q>(q: Q<'q>, r: &'q Report, wake_at: Option<chrono::DateTime<chrono::Utc>>) -> Q<'q> {
             q.bind(r.tracking_id.as_str())
                 .bind(r.version)
                 .bind(r.status.as_str())
@@ -134,6 +140,10 @@ macro_rules! backend_impl {
                 .bind(opt_ts(r.completed_at))
                 .bind(r.liaison.as_deref())
                 .bind(i64::from(r.extension_count))
+                .bind(opt_ts(r.reminded_due))
+                .bind(i64::from(r.escalation_level))
+                .bind(r.ombudsman.map(|o| o.as_str()))
+                .bind(opt_ts(wake_at))
         }
 
         /// Binds per inserted report row: its columns, the PIN digest and the
@@ -455,7 +465,7 @@ macro_rules! backend_impl {
                     let sql = format!("INSERT INTO reports ({REPORT_COLS}, pin_hash, idempotency_key) VALUES {}", rows.join(", "));
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                     for n in chunk {
-                        q = bind_report(q, &n.report).bind(n.pin_hash.as_str()).bind(n.idempotency_key.as_deref());
+                        q = bind_report(q, &n.report, n.wake_at).bind(n.pin_hash.as_str()).bind(n.idempotency_key.as_deref());
                     }
                     q.execute(&mut *tx).await.map_err(db_err)?;
                 }
@@ -868,7 +878,7 @@ macro_rules! backend_impl {
                     assignments.join(", "),
                     assignments.len() + 2
                 );
-                let res = bind_report(sqlx::query(sqlx::AssertSqlSafe(sql)), &c.report)
+                let res = bind_report(sqlx::query(sqlx::AssertSqlSafe(sql)), &c.report, c.wake_at)
                     .bind(c.expected_version)
                     .execute(&mut *tx)
                     .await

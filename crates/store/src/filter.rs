@@ -37,6 +37,8 @@ pub struct ReportFilter {
     pub terms: Vec<String>,
     /// Only reports with this liaison officer named.
     pub liaison: Option<String>,
+    /// Only reports at this stage with the Ombudsman (the oversight queue).
+    pub ombudsman: Option<lapor_domain::report::Ombudsman>,
     /// Queues list the oldest first (the cursor then moves forward in time).
     pub oldest_first: bool,
     pub cursor: Option<Cursor>,
@@ -74,7 +76,7 @@ impl Cursor {
     }
 }
 
-pub(crate) const REPORT_COLS: &str = "tracking_id, version, status, classification, needs_investigation, category, title, body, incident_date, region_code, latitude, longitude, anonymous, confidential, channel, reporter_id, suggested_institution, institution, unit, zone, policy, stage, due_at, held_from, held_at, rating, rating_comment, reopen_count, transfer_count, archive_reason, merged_into, submitted_at, updated_at, first_response_at, completed_at, liaison, extension_count";
+pub(crate) const REPORT_COLS: &str = "tracking_id, version, status, classification, needs_investigation, category, title, body, incident_date, region_code, latitude, longitude, anonymous, confidential, channel, reporter_id, suggested_institution, institution, unit, zone, policy, stage, due_at, held_from, held_at, rating, rating_comment, reopen_count, transfer_count, archive_reason, merged_into, submitted_at, updated_at, first_response_at, completed_at, liaison, extension_count, reminded_due, escalation_level, ombudsman, wake_at";
 
 /// Number of columns in `REPORT_COLS`.
 pub(crate) const REPORT_COL_COUNT: usize = {
@@ -190,6 +192,9 @@ impl ReportFilter {
         }
         if let Some(l) = &self.liaison {
             conds.push(format!("liaison = {}", q.arg(Arg::Text(l.clone()))));
+        }
+        if let Some(o) = self.ombudsman {
+            conds.push(format!("ombudsman = {}", q.arg(Arg::Text(o.as_str().into()))));
         }
         // With search terms the first term's postings drive the query, in
         // their index order (newest first); the others are probed per report.

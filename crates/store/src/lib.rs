@@ -9,6 +9,7 @@
 mod backend;
 pub mod filter;
 mod intake;
+pub mod jobs;
 mod postgres;
 mod sqlite;
 pub mod testing;
@@ -24,6 +25,7 @@ use lapor_domain::{Error, ErrorCode};
 use std::sync::Arc;
 
 pub use filter::{ReportFilter, ReportPage};
+pub use jobs::*;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use types::*;
@@ -38,7 +40,7 @@ pub enum Backend {
 }
 
 #[async_trait]
-pub trait Store: Workspace + Send + Sync + 'static {
+pub trait Store: Workspace + Jobs + Send + Sync + 'static {
     fn backend(&self) -> Backend;
     /// Applies pending migrations; safe to call on every start.
     async fn migrate(&self) -> Result<Vec<i64>>;

@@ -22,11 +22,14 @@ impl PgStore {
         FROM jsonb_array_elements($1::jsonb) AS e";
     /// Also sets the visibility map, so postings are read from the index alone.
     const ANALYZE: &'static str = "VACUUM (ANALYZE)";
+    /// Appended to the outbox claim: rows another worker holds are skipped.
+    const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
     const MIGRATIONS: &'static [(i64, &'static str)] = &[
         (1, include_str!("../migrations/postgres/0001_init.sql")),
         (2, include_str!("../migrations/postgres/0002_citizen.sql")),
         (3, include_str!("../migrations/postgres/0003_workspace.sql")),
         (4, include_str!("../migrations/postgres/0004_queue_category.sql")),
+        (5, include_str!("../migrations/postgres/0005_deadlines.sql")),
     ];
 
     pub async fn open(url: &str, opts: &crate::StoreOptions) -> crate::Result<PgStore> {
@@ -57,4 +60,5 @@ mod imp {
     use super::PgStore;
     crate::backend::backend_impl!(PgStore, sqlx::Postgres, sqlx::postgres::PgRow);
     crate::workspace::workspace_impl!(PgStore, sqlx::Postgres, sqlx::postgres::PgRow);
+    crate::jobs::jobs_impl!(PgStore, sqlx::Postgres, sqlx::postgres::PgRow);
 }

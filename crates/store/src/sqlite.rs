@@ -26,11 +26,14 @@ impl SqliteStore {
         SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each($1)";
     /// Sampled statistics: bounded time even on large tables.
     const ANALYZE: &'static str = "PRAGMA analysis_limit = 2000; ANALYZE";
+    /// Appended to the outbox claim: rows another worker holds are skipped.
+    const SKIP_LOCKED: &'static str = "";
     const MIGRATIONS: &'static [(i64, &'static str)] = &[
         (1, include_str!("../migrations/sqlite/0001_init.sql")),
         (2, include_str!("../migrations/sqlite/0002_citizen.sql")),
         (3, include_str!("../migrations/sqlite/0003_workspace.sql")),
         (4, include_str!("../migrations/sqlite/0004_queue_category.sql")),
+        (5, include_str!("../migrations/sqlite/0005_deadlines.sql")),
     ];
 
     pub async fn open(url: &str, opts: &crate::StoreOptions) -> crate::Result<SqliteStore> {
@@ -101,4 +104,5 @@ mod imp {
     use super::SqliteStore;
     crate::backend::backend_impl!(SqliteStore, sqlx::Sqlite, sqlx::sqlite::SqliteRow);
     crate::workspace::workspace_impl!(SqliteStore, sqlx::Sqlite, sqlx::sqlite::SqliteRow);
+    crate::jobs::jobs_impl!(SqliteStore, sqlx::Sqlite, sqlx::sqlite::SqliteRow);
 }

@@ -185,6 +185,8 @@ pub struct NewReport {
     pub idempotency_key: Option<String>,
     /// Files already sniffed and cleaned, stored in the same transaction.
     pub attachments: Vec<NewAttachment>,
+    /// See [`Change::wake_at`].
+    pub wake_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Clone)]
@@ -245,4 +247,7 @@ pub struct Change {
     pub attachments: Vec<NewAttachment>,
     /// The title or body changed: rewrite the search postings.
     pub reindex: bool,
+    /// When the deadline scheduler must next look at the report
+    /// (`lapor_domain::sla::timers`); None when no timer runs.
+    pub wake_at: Option<chrono::DateTime<chrono::Utc>>,
 }

@@ -69,6 +69,7 @@ impl Fixture {
         let event = submit(id, sub, &self.ctx(at, Actor::Reporter { reporter_id: None }));
         let report = apply(None, &event).unwrap();
         NewReport {
+            wake_at: lapor_domain::sla::timers(&report, &self.policy, &self.cal).next(),
             report,
             event,
             pin_hash: format!("hash-{seed}"),
@@ -109,6 +110,7 @@ impl Fixture {
             audit: vec![],
             attachments: vec![],
             reindex,
+            wake_at: None,
         }
     }
 }

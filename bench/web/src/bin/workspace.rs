@@ -193,6 +193,7 @@ async fn bench_raw_actions(store: &Arc<dyn Store>, fx: &Fixture, ids: &[String])
                 audit: vec![],
                 attachments: vec![],
                 reindex: false,
+                wake_at: None,
             })
             .await
             .expect("append");

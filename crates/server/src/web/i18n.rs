@@ -239,6 +239,15 @@ catalog! {
     ev_note_added: "Catatan internal", "Internal note";
     ev_extended: "Batas waktu diperpanjang", "Deadline extended";
     ev_liaison_assigned: "Ditugaskan ke petugas penghubung", "Assigned to a liaison officer";
+    ev_reminded: "Pengingat batas waktu dikirim", "Deadline reminder sent";
+    ev_escalated: "Dieskalasi karena melewati batas waktu", "Escalated: deadline missed";
+    ev_ombudsman_offered: "Eskalasi ke Ombudsman ditawarkan", "Escalation to the Ombudsman offered";
+    ev_ombudsman_escalated: "Dieskalasi ke Ombudsman atas persetujuan pelapor", "Escalated to the Ombudsman with the reporter's consent";
+
+    step_liaison: "petugas penghubung", "liaison officer";
+    step_institution_admin: "admin instansi", "institution admin";
+    step_supervisor: "instansi pembina (atasan)", "supervising institution";
+    step_national_admin: "admin nasional", "national admin";
 
     stage_verification: "verifikasi oleh admin", "verification by admins";
     stage_acceptance: "penerimaan oleh instansi", "acceptance by the institution";
@@ -284,6 +293,20 @@ impl Msg {
             "note_added" => self.ev_note_added,
             "extended" => self.ev_extended,
             "liaison_assigned" => self.ev_liaison_assigned,
+            "reminded" => self.ev_reminded,
+            "escalated" => self.ev_escalated,
+            "ombudsman_offered" => self.ev_ombudsman_offered,
+            "ombudsman_escalated" => self.ev_ombudsman_escalated,
+            _ => "",
+        }
+    }
+
+    pub fn step(&self, s: &str) -> &'static str {
+        match s {
+            "liaison" => self.step_liaison,
+            "institution_admin" => self.step_institution_admin,
+            "supervisor" => self.step_supervisor,
+            "national_admin" => self.step_national_admin,
             _ => "",
         }
     }

@@ -21,6 +21,10 @@ pub struct TestApp {
     pub client: Client,
     /// Bearer token per login name (see `USERS`).
     pub tokens: HashMap<&'static str, String>,
+    /// The server's state, for driving the workers and the scheduler.
+    pub state: AppState,
+    /// A real SMTP server the e-mail channel sends to.
+    pub sink: lapor_mailsink::MailSink,
 }
 
 /// (name, role, institution)
@@ -75,19 +79,38 @@ pub async fn seed(store: &Arc<dyn Store>) -> HashMap<&'static str, String> {
 impl TestApp {
     pub async fn start(db: TestDb) -> TestApp {
         let tokens = seed(&db.store).await;
-        let state = AppState::new(db.store.clone(), Calendar::embedded(), vec![], ServerConfig::default())
+        let mut state = AppState::new(db.store.clone(), Calendar::embedded(), vec![], ServerConfig::default())
             .await
             .unwrap();
+        let sink = lapor_mailsink::MailSink::start(
+            "127.0.0.1:0",
+            lapor_mailsink::SinkOptions {
+                reject_domains: vec!["invalid".into()],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let email = lapor_server::notify::email::EmailChannel::new(
+            &format!("smtp://{}", sink.addr()),
+            "Lapor <no-reply@lapor.test>",
+            4,
+        )
+        .unwrap();
+        state.channels = Arc::new(lapor_server::notify::Channels::default().with(Arc::new(email)));
+        let served = state.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move {
-            axum::serve(listener, lapor_server::router(state)).await.unwrap();
+            axum::serve(listener, lapor_server::router(served)).await.unwrap();
         });
         TestApp {
             base: format!("http://{addr}"),
             db,
             client: Client::new(),
             tokens,
+            state,
+            sink,
         }
     }
 

@@ -138,9 +138,9 @@ pub fn countdown(st: &AppState, r: &Report, now: DateTime<Utc>, lang: lapor_doma
     }
     let overdue = r.is_overdue(now);
     let n = if due >= now {
-        st.calendar.working_days_elapsed(now, due, r.zone)
+        st.calendar.get().working_days_elapsed(now, due, r.zone)
     } else {
-        st.calendar.working_days_elapsed(due, now, r.zone)
+        st.calendar.get().working_days_elapsed(due, now, r.zone)
     };
     let words = match (lang, due >= now) {
         (lapor_domain::Lang::Id, true) if n == 0 => "hari ini".to_string(),
