@@ -25,6 +25,7 @@ impl Background {
         let (stop, rx) = watch::channel(false);
         let wc = WorkerConfig {
             concurrency: cfg.worker_concurrency.max(1),
+            lease: Duration::from_secs(cfg.worker_lease_secs.max(1)),
             ..WorkerConfig::default()
         };
         let mut tasks = vec![tokio::spawn(worker::run(

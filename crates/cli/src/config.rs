@@ -41,6 +41,9 @@ pub struct Config {
     pub workers: bool,
     /// Jobs of a batch delivered concurrently.
     pub worker_concurrency: usize,
+    /// Seconds a claimed job stays hidden from other workers; a worker that
+    /// dies mid-batch delays its jobs by this much.
+    pub worker_lease_secs: u64,
     /// Seconds between deadline scheduler passes.
     pub scheduler_interval_secs: u64,
     /// Bearer token that unlocks `/metrics` (empty: `/metrics` is off).
@@ -67,6 +70,7 @@ impl Default for Config {
             mail_from: "Lapor <no-reply@lapor.localhost>".into(),
             workers: true,
             worker_concurrency: 32,
+            worker_lease_secs: 120,
             scheduler_interval_secs: 30,
             metrics_token: String::new(),
         }
@@ -146,6 +150,9 @@ impl Config {
         }
         if let Some(v) = env_parse("LAPOR_WORKER_CONCURRENCY")? {
             c.worker_concurrency = v;
+        }
+        if let Some(v) = env_parse("LAPOR_WORKER_LEASE_SECS")? {
+            c.worker_lease_secs = v;
         }
         if let Some(v) = env_parse("LAPOR_SCHEDULER_INTERVAL_SECS")? {
             c.scheduler_interval_secs = v;

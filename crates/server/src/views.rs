@@ -60,6 +60,11 @@ pub struct ReportView {
     pub submitted_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// `offered` once the report has been unresolved long enough for the
+    /// reporter to take it to the Ombudsman; `escalated` once they did.
+    /// Not shown to the public.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ombudsman: Option<String>,
     /// Kinds of personal data detected in the text (staff view only), so
     /// verifiers can redact or mark the report confidential.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -169,6 +174,10 @@ pub fn report_view(r: &Report, level: ViewLevel, events: Option<&[Event]>, now: 
         submitted_at: r.submitted_at,
         updated_at: r.updated_at,
         completed_at: r.completed_at,
+        ombudsman: r
+            .ombudsman
+            .filter(|_| level != ViewLevel::Public)
+            .map(|o| o.as_str().to_string()),
         pii_detected: (level == ViewLevel::Staff).then(|| {
             let mut k = pii::kinds(&r.title);
             for kind in pii::kinds(&r.body) {

@@ -325,3 +325,161 @@ async fn on_hold_pauses_and_undeliverable_stops(app: &TestApp) {
     assert_eq!(app.db.store.dead_letters(10).await.unwrap().len(), dead.len());
 }
 on_both_backends!(on_hold_pauses_and_undeliverable_stops);
+
+/// The pages around deadlines and deliveries, as a browser uses them.
+async fn operations_pages(app: &TestApp) {
+    use common::{hidden, page, signed_in};
+    let base = &app.base;
+    // An escalation lands in the liaison's inbox.
+    let (id, pin) = accepted_complaint(app).await;
+    let due = report(app, &id).await.due_at.unwrap();
+    run_pass(&app.state, due + Duration::seconds(1)).await.unwrap();
+    drain(app, due + Duration::seconds(1)).await;
+    let liaison = signed_in(app, "bandung_liaison").await;
+    let (s, html) = page(&liaison, &format!("{base}/staf/kotak-masuk")).await;
+    assert_eq!(s, 200);
+    assert!(html.contains("Eskalasi tingkat 1") && html.contains(&id), "{html}");
+    assert!(html.contains("1 belum dibaca"), "{html}");
+    let form = [("csrf", hidden(&html, "csrf")), ("ft", hidden(&html, "ft"))];
+    let r = liaison
+        .post(format!("{base}/staf/kotak-masuk/baca"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let (_, html) = page(&liaison, &format!("{base}/staf/kotak-masuk")).await;
+    assert!(html.contains("0 belum dibaca"), "{html}");
+    // The operator pages are the national admins' alone.
+    for path in ["/staf/pengiriman", "/staf/templat-notifikasi", "/staf/kalender"] {
+        let (s, _) = page(&liaison, &format!("{base}{path}")).await;
+        assert_eq!(s, 403, "{path}");
+    }
+
+    let national = signed_in(app, "national").await;
+    // The calendar names its source and warns about provisional years.
+    let (s, html) = page(&national, &format!("{base}/staf/kalender")).await;
+    assert_eq!(s, 200);
+    assert!(html.contains("2015–2027") && html.contains("2027"), "{html}");
+    let (_, html) = page(&national, &format!("{base}/staf")).await;
+    assert!(
+        html.contains("masih sementara"),
+        "the queue warns of provisional joint leave"
+    );
+
+    // A broken template is refused with its line and column, and kept for
+    // correction; a good one is used for the next message.
+    let (_, html) = page(&national, &format!("{base}/staf/templat-notifikasi")).await;
+    let broken = [
+        ("csrf", hidden(&html, "csrf")),
+        ("ft", hidden(&html, "ft")),
+        ("aksi", "simpan".into()),
+        ("nama", "staff.escalation".into()),
+        ("bahasa", "id".into()),
+        ("subjek", "Eskalasi {{ tracking_id }}".into()),
+        ("isi", "Baris satu\nBaris dua {% if level %}tanpa penutup".into()),
+    ];
+    let r = national
+        .post(format!("{base}/staf/templat-notifikasi"))
+        .form(&broken)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("line 2") || html.contains("baris 2"), "{html}");
+    assert!(html.contains("tanpa penutup"), "the draft is kept");
+    let good = [
+        ("csrf", hidden(&html, "csrf")),
+        ("ft", hidden(&html, "ft")),
+        ("aksi", "simpan".into()),
+        ("nama", "staff.escalation".into()),
+        ("bahasa", "id".into()),
+        ("subjek", "PERHATIAN {{ tracking_id }} tingkat {{ level }}".into()),
+        ("isi", "Yth. {{ name }}, laporan {{ title }} terlambat.".into()),
+    ];
+    let r = national
+        .post(format!("{base}/staf/templat-notifikasi"))
+        .form(&good)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let at = app
+        .state
+        .calendar
+        .get()
+        .working_days_after(due, 2, lapor_domain::calendar::Zone::Wib);
+    run_pass(&app.state, at).await.unwrap();
+    drain(app, at).await;
+    assert_eq!(
+        mailed(app, &format!("PERHATIAN {id} tingkat 2")),
+        vec!["bandung_admin@lapor.test"]
+    );
+
+    // Dead letters are listed and can be replayed from the page.
+    app.submit(json!({ "reporter": { "email": "salah@alamat.invalid" } }))
+        .await;
+    drain(app, Utc::now()).await;
+    let (s, html) = page(&national, &format!("{base}/staf/pengiriman")).await;
+    assert_eq!(s, 200);
+    assert!(
+        html.contains("notify.reporter.receipt") && html.contains("alamat tidak ada"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("salah@alamat.invalid") || html.contains("550"),
+        "payloads are not shown"
+    );
+    let form = [
+        ("csrf", hidden(&html, "csrf")),
+        ("ft", hidden(&html, "ft")),
+        ("id", "semua".to_string()),
+    ];
+    let r = national
+        .post(format!("{base}/staf/pengiriman/ulang"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("1 pesan dikirim ulang"));
+
+    // The reporter sees the Ombudsman offer on the tracking page and accepts.
+    let sixty = report(app, &id).await.submitted_at + Duration::days(61);
+    run_pass(&app.state, sixty).await.unwrap();
+    let reporter = common::browser();
+    let (_, html) = page(&reporter, &format!("{base}/lacak")).await;
+    let login = [
+        ("csrf", hidden(&html, "csrf")),
+        ("id", id.clone()),
+        ("pin", pin.clone()),
+    ];
+    let r = reporter
+        .post(format!("{base}/lacak"))
+        .form(&login)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_redirection(), "{}", r.status());
+    let (s, html) = page(&reporter, &format!("{base}/lacak/{id}")).await;
+    assert_eq!(s, 200);
+    assert!(html.contains("Eskalasi ke Ombudsman"), "{html}");
+    let form = [
+        ("csrf", hidden(&html, "csrf")),
+        ("isi", "Mohon ditindaklanjuti.".to_string()),
+    ];
+    let r = reporter
+        .post(format!("{base}/lacak/{id}/ombudsman"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success() || r.status().is_redirection(), "{}", r.status());
+    assert_eq!(report(app, &id).await.ombudsman, Some(Ombudsman::Escalated));
+    let oversight = signed_in(app, "ombudsman").await;
+    let (s, html) = page(&oversight, &format!("{base}/staf")).await;
+    assert_eq!(s, 200);
+    assert!(html.contains("Eskalasi Ombudsman") && html.contains(&id), "{html}");
+}
+on_both_backends!(operations_pages);

@@ -34,6 +34,8 @@ enum Setup {
     Responded,
     Completed,
     OnHold,
+    /// In progress and unresolved for 60 days: the Ombudsman is offered.
+    OmbudsmanOffered,
 }
 
 async fn call(app: &TestApp, who: &str, path: &str, pin: &str, body: &Value) -> u16 {
@@ -79,6 +81,14 @@ async fn prepare(app: &TestApp, setup: Setup) -> (String, String) {
     if matches!(setup, InProgress) {
         return (id, pin);
     }
+    if matches!(setup, OmbudsmanOffered) {
+        let tid = lapor_domain::ids::TrackingId::parse(&id).unwrap();
+        let submitted = app.db.store.report(&tid).await.unwrap().unwrap().report.submitted_at;
+        let at = submitted + chrono::Duration::days(61);
+        let s = lapor_server::deadlines::run_pass(&app.state, at).await.unwrap();
+        assert!(s.ombudsman_offered >= 1, "{s:?}");
+        return (id, pin);
+    }
     ok(app
         .post(
             &p("disposition-unit"),
@@ -120,6 +130,7 @@ async fn every_caller_against_every_action(app: &TestApp) {
         ("rate", Responded, json!({ "rating": 4 }), &["pin"]),
         ("complete", Responded, json!({}), &["national", "bandung_admin", "pin"]),
         ("reopen", Completed, json!({ "reason": "Lubang muncul lagi." }), &["national", "pin"]),
+        ("ombudsman", OmbudsmanOffered, json!({}), &["pin"]),
     ];
     let (other, _) = app.submit(json!({})).await;
     let mut failures = Vec::new();

@@ -7,64 +7,12 @@
 
 mod common;
 
-use common::TestApp;
+use common::{TestApp, browser, hidden, page, signed_in};
 use lapor_domain::totp;
-use lapor_server::auth::{hash_password, new_token, token_digest};
-use lapor_store::ts::Ts;
-use lapor_store::{NewToken, TokenKind};
-use reqwest::cookie::Jar;
-use reqwest::redirect::Policy;
+use lapor_server::auth::hash_password;
 use reqwest::{Client, StatusCode};
 use serde_json::json;
 use std::collections::{HashSet, VecDeque};
-use std::sync::Arc;
-
-fn browser() -> Client {
-    Client::builder()
-        .cookie_store(true)
-        .redirect(Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// A browser already signed in as `who` (a session minted in the store, as
-/// after a completed sign-in; the sign-in itself is tested separately).
-async fn signed_in(app: &TestApp, who: &str) -> Client {
-    let token = new_token();
-    app.db
-        .store
-        .create_token(&NewToken {
-            token_hash: token_digest(&token),
-            user_id: format!("u-{who}"),
-            kind: TokenKind::Session,
-            created_at: Ts::now(),
-            expires_at: Ts::new(chrono::Utc::now() + chrono::Duration::hours(1)),
-            user_agent: Some("test".into()),
-        })
-        .await
-        .unwrap();
-    let jar = Arc::new(Jar::default());
-    jar.add_cookie_str(&format!("lapor_session={token}; Path=/"), &app.base.parse().unwrap());
-    Client::builder()
-        .cookie_provider(jar)
-        .redirect(Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn hidden(html: &str, name: &str) -> String {
-    let needle = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&needle)
-        .unwrap_or_else(|| panic!("no {name} in page:\n{html}"))
-        + needle.len();
-    html[start..].split('"').next().unwrap().to_string()
-}
-
-async fn page(b: &Client, url: &str) -> (StatusCode, String) {
-    let r = b.get(url).send().await.unwrap();
-    (r.status(), r.text().await.unwrap())
-}
 
 /// Posts one action form of the report page; returns status and body.
 async fn act(app: &TestApp, b: &Client, id: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {

@@ -62,6 +62,7 @@ pub fn routes(max_upload: usize) -> Router<AppState> {
         .route("/lacak/{id}/tanggapi", post(track::reply))
         .route("/lacak/{id}/nilai", post(track::rate))
         .route("/lacak/{id}/buka-kembali", post(track::reopen))
+        .route("/lacak/{id}/ombudsman", post(track::ombudsman))
         // Those who may read the report beyond its public view.
         .route("/lampiran/{id}", get(track::attachment))
         // Anyone; always the public view, confidential reports absent.

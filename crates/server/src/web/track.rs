@@ -178,6 +178,8 @@ struct TrackPage<'a> {
     can_reply: bool,
     can_rate: bool,
     can_reopen: bool,
+    /// The Ombudsman offer is open and the reporter may accept it.
+    can_escalate: bool,
     done: bool,
     error: Option<String>,
 }
@@ -272,6 +274,8 @@ async fn build<'a>(
         can_reply: status == "responded",
         can_rate: followed_up && r.rating.is_none() && matches!(status, "responded" | "completed"),
         can_reopen: status == "completed" && r.reopen_count == 0,
+        can_escalate: r.ombudsman.as_deref() == Some("offered")
+            && !matches!(status, "completed" | "archived" | "merged"),
         c,
         r,
         steps,
@@ -374,6 +378,22 @@ pub async fn reopen(
 ) -> Response {
     run(st, c, headers, id, form, |f| {
         Ok(ActionRequest::Reopen { reason: f.isi.clone() })
+    })
+    .await
+}
+
+/// The reporter accepts the offer to take the report to the Ombudsman.
+pub async fn ombudsman(
+    State(st): State<AppState>,
+    c: Ctx,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: Result<Form<ActionForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    run(st, c, headers, id, form, |f| {
+        Ok(ActionRequest::EscalateToOmbudsman {
+            note: Some(f.isi.clone()).filter(|n| !n.trim().is_empty()),
+        })
     })
     .await
 }

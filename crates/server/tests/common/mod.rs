@@ -5,12 +5,15 @@
 
 use lapor_domain::calendar::Calendar;
 use lapor_domain::institution::{Membership, Role};
+use lapor_server::auth::new_token;
 use lapor_server::auth::token_digest;
 use lapor_server::{AppState, ServerConfig};
 use lapor_store::testing::TestDb;
 use lapor_store::ts::Ts;
 use lapor_store::{NewToken, NewUser, Store, TokenKind};
-use reqwest::{Client, Method, RequestBuilder, Response};
+use reqwest::cookie::Jar;
+use reqwest::redirect::Policy;
+use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -190,4 +193,51 @@ macro_rules! on_both_backends {
             }
         }
     };
+}
+
+pub fn browser() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// A browser already signed in as `who` (a session minted in the store, as
+/// after a completed sign-in; the sign-in itself is tested separately).
+pub async fn signed_in(app: &TestApp, who: &str) -> Client {
+    let token = new_token();
+    app.db
+        .store
+        .create_token(&NewToken {
+            token_hash: token_digest(&token),
+            user_id: format!("u-{who}"),
+            kind: TokenKind::Session,
+            created_at: Ts::now(),
+            expires_at: Ts::new(chrono::Utc::now() + chrono::Duration::hours(1)),
+            user_agent: Some("test".into()),
+        })
+        .await
+        .unwrap();
+    let jar = Arc::new(Jar::default());
+    jar.add_cookie_str(&format!("lapor_session={token}; Path=/"), &app.base.parse().unwrap());
+    Client::builder()
+        .cookie_provider(jar)
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+pub fn hidden(html: &str, name: &str) -> String {
+    let needle = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&needle)
+        .unwrap_or_else(|| panic!("no {name} in page:\n{html}"))
+        + needle.len();
+    html[start..].split('"').next().unwrap().to_string()
+}
+
+pub async fn page(b: &Client, url: &str) -> (StatusCode, String) {
+    let r = b.get(url).send().await.unwrap();
+    (r.status(), r.text().await.unwrap())
 }

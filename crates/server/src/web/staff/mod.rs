@@ -12,6 +12,7 @@
 mod admin;
 mod form_token;
 mod handle;
+mod operations;
 mod queue;
 mod signin;
 
@@ -100,6 +101,15 @@ pub fn routes(max_upload: usize) -> Router<AppState> {
         )
         // National admin and auditors.
         .route("/staf/audit", get(admin::audit))
+        .route("/staf/kotak-masuk", get(operations::inbox))
+        .route("/staf/kotak-masuk/baca", post(operations::inbox_read))
+        .route("/staf/pengiriman", get(operations::deliveries))
+        .route("/staf/pengiriman/ulang", post(operations::replay))
+        .route(
+            "/staf/templat-notifikasi",
+            get(operations::notify_templates).post(operations::notify_templates_post),
+        )
+        .route("/staf/kalender", get(operations::calendar))
 }
 
 /// A signed-in staff member and the page context.

@@ -26,6 +26,8 @@ pub enum View {
     Verification,
     Inbox,
     Supervision,
+    /// Reports the reporter took to the Ombudsman (oversight's intake).
+    Ombudsman,
 }
 
 impl View {
@@ -34,6 +36,7 @@ impl View {
             "verifikasi" => Some(View::Verification),
             "masuk" => Some(View::Inbox),
             "pengawasan" => Some(View::Supervision),
+            "ombudsman" => Some(View::Ombudsman),
             _ => None,
         }
     }
@@ -42,6 +45,7 @@ impl View {
             View::Verification => "verifikasi",
             View::Inbox => "masuk",
             View::Supervision => "pengawasan",
+            View::Ombudsman => "ombudsman",
         }
     }
 }
@@ -49,6 +53,9 @@ impl View {
 /// The views this member may open, the default first.
 pub fn views_for(s: &Staff) -> Vec<View> {
     let mut v = Vec::new();
+    if s.has(Role::Oversight) {
+        v.push(View::Ombudsman);
+    }
     if s.is_national() {
         v.push(View::Verification);
     }
@@ -60,6 +67,9 @@ pub fn views_for(s: &Staff) -> Vec<View> {
     }
     if s.has(Role::Supervisor) || s.has(Role::Oversight) || s.has(Role::Auditor) || s.is_national() {
         v.push(View::Supervision);
+    }
+    if s.is_national() || s.has(Role::Auditor) {
+        v.push(View::Ombudsman);
     }
     v
 }
@@ -120,6 +130,8 @@ struct QueuePage<'a> {
     form: String,
     flash: Option<String>,
     flash_error: Option<String>,
+    /// For national admins: holiday years whose joint leave is provisional.
+    calendar_warning: Option<String>,
 }
 
 /// Working days left (or overdue) in words.
@@ -170,6 +182,8 @@ fn filter_for(s: &Staff, view: View, q: &QueueQuery) -> Result<ReportFilter, Err
             Status::InProgress,
             Status::Responded,
         ],
+        // Every status: the Ombudsman follows a case to its end.
+        (View::Ombudsman, None) => Vec::new(),
     };
     match view {
         View::Verification => {}
@@ -186,6 +200,7 @@ fn filter_for(s: &Staff, view: View, q: &QueueQuery) -> Result<ReportFilter, Err
                 f.scope = Some(s.institutions(&[Role::Supervisor]));
             }
         }
+        View::Ombudsman => f.ombudsman = Some(lapor_domain::report::Ombudsman::Escalated),
     }
     if !q.kategori.is_empty() {
         f.category = Some(q.kategori.clone());
@@ -204,6 +219,33 @@ fn filter_for(s: &Staff, view: View, q: &QueueQuery) -> Result<ReportFilter, Err
         f.cursor = Some(Cursor::decode(&q.lanjut)?);
     }
     Ok(f)
+}
+
+/// "Joint leave for 2027 is provisional" while the decree is not out.
+fn calendar_warning(st: &AppState, lang: lapor_domain::Lang) -> Option<String> {
+    use chrono::Datelike;
+    let this_year = Utc::now().year();
+    let years: Vec<String> = st
+        .calendar
+        .get()
+        .provisional_years()
+        .into_iter()
+        .filter(|y| *y >= this_year)
+        .map(|y| y.to_string())
+        .collect();
+    if years.is_empty() {
+        return None;
+    }
+    Some(match lang {
+        lapor_domain::Lang::Id => format!(
+            "Cuti bersama {} masih sementara: batas waktu pada tahun itu dapat bergeser.",
+            years.join(", ")
+        ),
+        lapor_domain::Lang::En => format!(
+            "Joint leave for {} is provisional: deadlines in that year may move.",
+            years.join(", ")
+        ),
+    })
 }
 
 pub async fn page(
@@ -291,6 +333,7 @@ async fn build(st: &AppState, s: &Staff, q: QueueQuery) -> Result<Response, Erro
         form: FormToken::issue(st, &s.c),
         flash,
         flash_error,
+        calendar_warning: s.is_national().then(|| calendar_warning(st, s.c.lang)).flatten(),
         q,
     };
     Ok(render(&s.c, StatusCode::OK, &page))
