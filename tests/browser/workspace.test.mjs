@@ -345,6 +345,19 @@ test('the national admin\'s pages and the password-reset pages are accessible to
   await page.goto(`/staf/audit?sasaran=${state.anonymous}`);
   assert.match(await page.textContent('table'), /report\.dispositioned/);
   await axeOnce(page, 'national');
+  // Deadlines and deliveries: the inbox, the delivery queue, the template
+  // editor and the calendar with its provisional-year warning.
+  await page.goto('/staf/kotak-masuk');
+  await axeOnce(page, 'national');
+  await page.goto('/staf/pengiriman');
+  assert.match(await page.textContent('main'), /Antrean per topik/);
+  await axeOnce(page, 'national');
+  await page.goto('/staf/templat-notifikasi');
+  assert.ok(await page.locator('textarea[name=isi]').count() >= 14);
+  await axeOnce(page, 'national');
+  await page.goto('/staf/kalender');
+  assert.match(await page.textContent('main'), /2027/);
+  await axeOnce(page, 'national');
   const ctx = await newContext();
   const anon = await ctx.newPage();
   await anon.goto('/staf/lupa-sandi');
