@@ -154,3 +154,66 @@ fn lifecycle_example_runs_against_the_demo_server() {
     drop(server);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn holiday_files_are_checked_whole_and_the_old_calendar_stays() {
+    let (dir, url) = temp_db("holidays");
+    run_ok(lapor().env("LAPOR_DATABASE_URL", &url).arg("migrate"));
+    // Bad dates and a duplicate: refused whole, every bad line named.
+    let bad = dir.join("bad.csv");
+    std::fs::write(
+        &bad,
+        "date,category,name_id,name_en\n\
+         2028-01-01,libur_nasional,Tahun Baru Masehi,New Year's Day\n\
+         2028-02-30,libur_nasional,Tanggal mustahil,Impossible date\n\
+         2028-01-01,libur_nasional,Tahun Baru lagi,Duplicate\n\
+         01/05/2028,cuti_bersama,Format salah,Wrong format\n",
+    )
+    .unwrap();
+    let out = lapor()
+        .env("LAPOR_DATABASE_URL", &url)
+        .args(["import", "holidays"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    for line in [":3:", ":4:", ":5:"] {
+        assert!(err.contains(line), "line {line} not named:\n{err}");
+    }
+    assert!(err.contains("duplicate") && err.contains("nothing imported"), "{err}");
+    let stats = run_ok(lapor().env("LAPOR_DATABASE_URL", &url).args(["outbox", "stats"]));
+    assert!(stats.contains("nothing waiting"), "{stats}");
+
+    // A good file is taken; years with estimated dates are provisional.
+    let good = dir.join("good.csv");
+    std::fs::write(
+        &good,
+        "date,category,name_id,name_en\n\
+         2028-01-01,libur_nasional,Tahun Baru Masehi,New Year's Day\n\
+         2028-02-26,libur_nasional,Hari Raya Idul Fitri (perkiraan),Eid al-Fitr (estimated)\n\
+         2027-12-25,libur_nasional,Hari Raya Natal,Christmas Day\n",
+    )
+    .unwrap();
+    let out = run_ok(
+        lapor()
+            .env("LAPOR_DATABASE_URL", &url)
+            .args(["import", "holidays"])
+            .arg(&good),
+    );
+    assert!(
+        out.contains("3 days 2027–2028") && out.contains("provisional years: 2028"),
+        "{out}"
+    );
+    let out = run_ok(
+        lapor()
+            .env("LAPOR_DATABASE_URL", &url)
+            .args(["import", "holidays", "--provisional", "2027,2028"])
+            .arg(&good),
+    );
+    assert!(
+        out.contains("calendar #2") && out.contains("provisional years: 2027, 2028"),
+        "{out}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -483,3 +483,30 @@ async fn operations_pages(app: &TestApp) {
     assert!(html.contains("Eskalasi Ombudsman") && html.contains(&id), "{html}");
 }
 on_both_backends!(operations_pages);
+
+/// A holiday file imported while the server runs is used from the next
+/// scheduler pass on; deadlines already set stay as they were.
+async fn holidays_replaced_at_runtime(app: &TestApp) {
+    let (id, _) = app.submit(json!({})).await;
+    let before = report(app, &id).await.due_at;
+    let day = chrono::NaiveDate::from_ymd_opt(2031, 3, 3).unwrap(); // a Monday
+    assert!(app.state.calendar.get().is_working_day(day));
+    let csv = "date,category,name_id,name_en\n2031-03-03,libur_nasional,Libur uji,Test holiday\n";
+    let file = app
+        .db
+        .store
+        .save_holiday_file("uji.csv", csv, &[2031], lapor_store::ts::Ts::now())
+        .await
+        .unwrap();
+    run_pass(&app.state, Utc::now()).await.unwrap();
+    assert_eq!(app.state.calendar.file_id(), Some(file));
+    let cal = app.state.calendar.get();
+    assert!(!cal.is_working_day(day));
+    assert_eq!(cal.provisional_years(), vec![2031]);
+    assert_eq!(
+        report(app, &id).await.due_at,
+        before,
+        "a deadline already set does not move"
+    );
+}
+on_both_backends!(holidays_replaced_at_runtime);
