@@ -284,6 +284,190 @@ pub fn ombudsman_open(r: &Report) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::calendar::Zone;
+    use crate::event::{Actor, Submission};
+    use crate::ids::TrackingId;
+    use crate::lifecycle::{Ctx, apply, submit};
+    use crate::report::Channel;
+    use chrono::TimeZone;
+
+    fn at(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
+        // Local WIB time, as UTC.
+        Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap() - TimeDelta::hours(7)
+    }
+
+    /// A complaint filed at `filed`, then put at `stage` with deadline `due`.
+    fn report(filed: DateTime<Utc>, status: Status, stage: Stage, due: DateTime<Utc>) -> Report {
+        let cal = Calendar::embedded();
+        let p = SlaPolicy::default();
+        let sub = Submission {
+            classification: Classification::Pengaduan,
+            needs_investigation: false,
+            category: None,
+            title: "Jalan berlubang di depan sekolah".into(),
+            body: "Lubang besar membahayakan pengendara setiap pagi.".into(),
+            incident_date: None,
+            region_code: None,
+            latitude: None,
+            longitude: None,
+            anonymous: false,
+            confidential: false,
+            channel: Channel::Web,
+            reporter_id: None,
+            suggested_institution: None,
+            policy: p.name.clone(),
+            zone: Zone::Wib,
+        };
+        let ctx = Ctx {
+            now: filed,
+            actor: Actor::System,
+            calendar: &cal,
+            policy: &p,
+        };
+        let mut r = apply(None, &submit(TrackingId::from_random(3), sub, &ctx)).unwrap();
+        r.status = status;
+        r.stage = Some(stage);
+        r.due_at = Some(due);
+        r
+    }
+
+    #[test]
+    fn follow_up_timers_remind_then_climb_the_ladder() {
+        let cal = Calendar::embedded();
+        let p = SlaPolicy::default();
+        // Due Friday 27 Nov 2026, 23:59:59 WIB.
+        let deadline = cal.due_at(at(2026, 11, 26, 10), 1, Zone::Wib);
+        let r = report(at(2026, 11, 2, 9), Status::InProgress, Stage::FollowUp, deadline);
+        let t = timers(&r, &p, &cal);
+        // One working day before: 00:00 WIB on Thursday 26 Nov.
+        assert_eq!(t.remind_at, Some(at(2026, 11, 26, 0)));
+        assert_eq!(t.escalate_at, Some((deadline, 1)));
+        assert_eq!(t.next(), t.remind_at);
+        assert!(super::due(&r, &p, &cal, at(2026, 11, 25, 23)).is_empty());
+        assert_eq!(
+            super::due(&r, &p, &cal, at(2026, 11, 26, 8)),
+            vec![Due::Remind {
+                step: EscalationStep::Liaison
+            }]
+        );
+        // Level 2 two working days after the deadline (Tue 1 Dec), level 3
+        // two more (Thu 3 Dec), level 4 on Mon 7 Dec.
+        let mut r = r;
+        r.reminded_due = Some(deadline);
+        let after = |days| cal.working_days_after(deadline, days, Zone::Wib);
+        assert_eq!(after(2), at(2026, 12, 1, 23) + TimeDelta::seconds(3599));
+        for (level, when, step) in [
+            (1, deadline + TimeDelta::seconds(1), EscalationStep::Liaison),
+            (2, after(2), EscalationStep::InstitutionAdmin),
+            (3, after(4), EscalationStep::Supervisor),
+            (4, after(6), EscalationStep::NationalAdmin),
+        ] {
+            assert_eq!(timers(&r, &p, &cal).escalate_at.map(|x| x.1), Some(level));
+            assert_eq!(
+                super::due(&r, &p, &cal, when),
+                vec![Due::Escalate { level, step }],
+                "level {level}"
+            );
+            r.escalation_level = level;
+        }
+        assert_eq!(timers(&r, &p, &cal).escalate_at, None, "the top of the ladder");
+        // The Ombudsman timer is still there: 60 days after filing.
+        assert_eq!(timers(&r, &p, &cal).next(), Some(r.submitted_at + TimeDelta::days(60)));
+    }
+
+    #[test]
+    fn after_downtime_escalation_jumps_to_the_level_due() {
+        let cal = Calendar::embedded();
+        let p = SlaPolicy::default();
+        let deadline = cal.due_at(at(2026, 11, 26, 10), 1, Zone::Wib);
+        let r = report(at(2026, 11, 20, 9), Status::Dispositioned, Stage::Acceptance, deadline);
+        let late = cal.working_days_after(deadline, 5, Zone::Wib);
+        // Acceptance has three steps; five working days late is step 3.
+        assert_eq!(
+            super::due(&r, &p, &cal, late),
+            vec![Due::Escalate {
+                level: 3,
+                step: EscalationStep::NationalAdmin
+            }]
+        );
+    }
+
+    #[test]
+    fn paused_closed_and_reply_window_reports() {
+        let cal = Calendar::embedded();
+        let p = SlaPolicy::default();
+        let deadline = cal.due_at(at(2026, 11, 26, 10), 1, Zone::Wib);
+        let filed = at(2026, 11, 20, 9);
+        let held = report(filed, Status::OnHold, Stage::FollowUp, deadline);
+        let t = timers(&held, &p, &cal);
+        assert_eq!((t.remind_at, t.escalate_at), (None, None), "on hold: the clock stops");
+        assert_eq!(t.ombudsman_at, Some(filed + TimeDelta::days(60)));
+
+        let done = report(filed, Status::Completed, Stage::ReopenWindow, deadline);
+        assert_eq!(timers(&done, &p, &cal), Timers::default(), "closed: nothing to do");
+
+        let replying = report(filed, Status::Responded, Stage::ReporterReply, deadline);
+        let t = timers(&replying, &p, &cal);
+        assert_eq!(t.auto_complete_at, Some(deadline));
+        assert_eq!(
+            (t.remind_at, t.escalate_at),
+            (None, None),
+            "the reporter is not escalated"
+        );
+        assert_eq!(
+            super::due(&replying, &p, &cal, deadline + TimeDelta::seconds(1)),
+            vec![Due::AutoComplete]
+        );
+        // Completing wins over an Ombudsman offer deadline at the same moment.
+        let both = filed + TimeDelta::days(61);
+        assert_eq!(super::due(&replying, &p, &cal, both), vec![Due::AutoComplete]);
+
+        let verifying = report(filed, Status::Submitted, Stage::Verification, deadline);
+        let t = timers(&verifying, &p, &cal);
+        assert_eq!(t.remind_at, None, "the national queue is the reminder");
+        assert_eq!(
+            super::due(&verifying, &p, &cal, deadline + TimeDelta::seconds(1)),
+            vec![Due::Escalate {
+                level: 1,
+                step: EscalationStep::NationalAdmin
+            }]
+        );
+    }
+
+    #[test]
+    fn missed_reminders_give_way_to_escalation_and_offers_happen_once() {
+        let cal = Calendar::embedded();
+        let p = SlaPolicy::default();
+        let deadline = cal.due_at(at(2026, 11, 26, 10), 1, Zone::Wib);
+        let filed = at(2026, 9, 1, 9);
+        let mut r = report(filed, Status::InProgress, Stage::FollowUp, deadline);
+        // Woken only after the deadline: no stale reminder, straight to
+        // escalation, and the Ombudsman offer that is also deadline.
+        let now = deadline + TimeDelta::hours(1);
+        assert_eq!(
+            super::due(&r, &p, &cal, now),
+            vec![
+                Due::Escalate {
+                    level: 1,
+                    step: EscalationStep::Liaison
+                },
+                Due::OfferOmbudsman
+            ]
+        );
+        r.escalation_level = 1;
+        r.ombudsman = Some(Ombudsman::Offered);
+        let t = timers(&r, &p, &cal);
+        assert_eq!(t.remind_at, None);
+        assert_eq!(t.ombudsman_at, None);
+        assert!(ombudsman_open(&r));
+        // No reminders at all when the policy says so.
+        let quiet = SlaPolicy {
+            remind_before_days: 0,
+            ..SlaPolicy::default()
+        };
+        r.escalation_level = 0;
+        assert_eq!(timers(&r, &quiet, &cal).remind_at, None);
+    }
 
     #[test]
     fn defaults_match_permenpanrb_62_2018() {
