@@ -313,6 +313,15 @@ async fn on_hold_pauses_and_undeliverable_stops(app: &TestApp) {
             .is_some()
     );
     assert_eq!(app.sink.count(), 0);
+    // The metrics count them, and /metrics itself is off without a token.
+    let m = lapor_server::metrics::render(&app.state).await.unwrap();
+    assert!(
+        m.contains("lapor_outbox_jobs{topic=\"notify.reporter.receipt\",state=\"undeliverable\"} 1"),
+        "{m}"
+    );
+    assert!(m.contains("lapor_outbox_oldest_pending_seconds"), "{m}");
+    let (s, _) = app.get("/metrics", None).await;
+    assert_eq!(s, 404);
     // Replay puts them back; they fail the same way without touching SMTP.
     let n = app
         .db
