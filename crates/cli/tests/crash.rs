@@ -6,7 +6,7 @@
 
 use lapor_mailsink::{MailSink, SinkOptions};
 use lapor_store::testing::TestDb;
-use lapor_store::{Jobs, OutboxMessage, Store, Workspace};
+use lapor_store::{OutboxMessage, Store};
 use serde_json::json;
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -160,7 +160,7 @@ async fn crash_and_restart(backend: &str, db: TestDb) {
     let seed = seed();
     let mut rng = Rng(seed);
     let mut running: Vec<Worker> = Vec::new();
-    let (mut kills, mut mid_batch, mut stranded_total, mut resent_total) = (0, 0, 0, 0);
+    let (mut kills, mut checked, mut mid_batch, mut stranded_total, mut resent_total) = (0, 0, 0, 0, 0);
     let mut seen_stranded: HashSet<i64> = HashSet::new();
     for round in 0..ROUNDS {
         // Rising, jittered kill points between about 1,000 and 8,450 keys,
@@ -192,6 +192,7 @@ async fn crash_and_restart(backend: &str, db: TestDb) {
             sink.distinct_keys(),
             new.len()
         );
+        checked += 1;
         mid_batch += usize::from(!new.is_empty());
         stranded_total += new.len();
         resent_total += resent;
@@ -256,7 +257,7 @@ async fn crash_and_restart(backend: &str, db: TestDb) {
     );
     assert!(duplicates < 2_000, "{backend}: {duplicates} duplicates");
     eprintln!(
-        "crash[{backend}]: {JOBS} notifications, {kills} SIGKILLs ({mid_batch} checked mid-batch, \
+        "crash[{backend}]: {JOBS} notifications, {kills} SIGKILLs ({mid_batch}/{checked} checked kills mid-batch, \
          {stranded_total} jobs stranded, {resent_total} already sent), {duplicates} duplicates \
          dropped by key, 0 lost, {elapsed:.1} s (seed {seed})"
     );

@@ -80,8 +80,11 @@ impl TestDb {
 
     /// Drops the database now (Drop does it too, best-effort).
     pub async fn close(mut self) {
-        if let Cleanup::Pg { admin_url, name } = std::mem::replace(&mut self.cleanup, Cleanup::None) {
-            drop_pg(&admin_url, &name).await;
+        // Only PostgreSQL needs the async drop; a SQLite folder is removed
+        // by `Drop` as usual.
+        if let Cleanup::Pg { admin_url, name } = &self.cleanup {
+            drop_pg(admin_url, name).await;
+            self.cleanup = Cleanup::None;
         }
     }
 }

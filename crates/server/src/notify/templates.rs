@@ -256,21 +256,24 @@ fn render_pair(subject: &str, body: &str, ctx: &Value) -> Result<Rendered, minij
     })
 }
 
+/// (name, lang) → (subject, body) of the admins' versions.
+type Overrides = HashMap<(String, String), (String, String)>;
+
 /// Admins' templates, cached briefly; the built-ins fill the gaps.
 #[derive(Default)]
 pub struct Templates {
-    cache: RwLock<Option<(Instant, HashMap<(String, String), (String, String)>)>>,
+    cache: RwLock<Option<(Instant, Overrides)>>,
 }
 
 impl Templates {
-    async fn overrides(&self, store: &dyn Store) -> HashMap<(String, String), (String, String)> {
+    async fn overrides(&self, store: &dyn Store) -> Overrides {
         if let Ok(guard) = self.cache.read()
             && let Some((at, map)) = guard.as_ref()
             && at.elapsed() < CACHE_TTL
         {
             return map.clone();
         }
-        let map: HashMap<_, _> = match store.notification_templates().await {
+        let map: Overrides = match store.notification_templates().await {
             Ok(rows) => rows
                 .into_iter()
                 .map(|t| ((t.name, t.lang), (t.subject, t.body)))
