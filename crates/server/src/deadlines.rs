@@ -62,7 +62,12 @@ pub async fn run_pass(state: &AppState, now: DateTime<Utc>) -> Result<PassStats,
             Err(e) if e.code == ErrorCode::StaleVersion => stats.skipped += 1,
             Err(e) => {
                 stats.failed += 1;
-                tracing::error!(report = %id, error = %e, "deadline scheduler");
+                tracing::error!(report = %id, error = %e, "deadline scheduler; trying again in an hour");
+                // A report that keeps failing must not hold the head of the
+                // index for every pass.
+                if let Err(e) = postpone(state, &id, now + Duration::hours(1)).await {
+                    tracing::error!(report = %id, error = %e, "could not postpone");
+                }
             }
         }
     }
@@ -120,6 +125,26 @@ async fn wake(state: &AppState, id: &TrackingId, now: DateTime<Utc>) -> Result<V
         })
         .await?;
     Ok(due)
+}
+
+/// Moves a report's next wake-up without changing anything else.
+async fn postpone(state: &AppState, id: &TrackingId, until: DateTime<Utc>) -> Result<(), Error> {
+    let Some(stored) = state.store.report(id).await? else {
+        return Ok(());
+    };
+    state
+        .store
+        .append(&Change {
+            expected_version: stored.report.version,
+            report: stored.report,
+            events: Vec::new(),
+            outbox: Vec::new(),
+            audit: Vec::new(),
+            attachments: Vec::new(),
+            reindex: false,
+            wake_at: Some(until),
+        })
+        .await
 }
 
 /// Once a day, after `DIGEST_HOUR` in Jakarta, queue the digest. The key
