@@ -387,6 +387,15 @@ async fn report_event(state: &AppState, job: &Job) -> Result<Handled, SendError>
             None => return Ok(Handled::Done),
         },
     };
+    // National admins hear of each overdue report in the app only; their
+    // e-mail is the daily digest, so a national backlog cannot flood them.
+    let who: Vec<Recipient> = match &event.data {
+        EventData::Escalated {
+            step: EscalationStep::NationalAdmin,
+            ..
+        } => who.into_iter().map(|r| Recipient { email: None, ..r }).collect(),
+        _ => who,
+    };
     notify_staff(state, &job.key, event.data.kind(), template, Some(tid), &who, &ctx)
         .await
         .map_err(transient)?;
