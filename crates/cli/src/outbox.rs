@@ -33,6 +33,7 @@ pub async fn run(store: &dyn Store, cmd: OutboxCmd) -> Result<(), String> {
             let depths = store.queue_depths().await.map_err(|e| e.to_string())?;
             if depths.is_empty() {
                 println!("outbox: nothing waiting, nothing dead");
+                return Ok(());
             }
             println!(
                 "{:<32} {:<14} {:>8} {:>8} {:>12}",
