@@ -217,3 +217,61 @@ fn holiday_files_are_checked_whole_and_the_old_calendar_stays() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn dead_letters_are_listed_and_replayed_from_the_cli() {
+    use lapor_store::ts::Ts;
+    use lapor_store::{JobOutcome, OutboxMessage};
+    let (dir, url) = temp_db("outbox");
+    run_ok(lapor().env("LAPOR_DATABASE_URL", &url).arg("migrate"));
+    let store = lapor_store::connect(&url, &lapor_store::StoreOptions::default())
+        .await
+        .unwrap();
+    store
+        .enqueue(&[OutboxMessage {
+            topic: "notify.staff.email".into(),
+            key: "cli-dead-1".into(),
+            payload: serde_json::json!({ "to": "a@b.test", "subject": "s", "text": "t" }),
+        }])
+        .await
+        .unwrap();
+    let now = Ts::now();
+    let job = store.claim_jobs(now, now, 10).await.unwrap().remove(0);
+    store
+        .finish_jobs(
+            &[JobOutcome::Dead {
+                id: job.id,
+                error: "gave up after 16 attempts: connection refused".into(),
+            }],
+            now,
+        )
+        .await
+        .unwrap();
+    let stats = run_ok(lapor().env("LAPOR_DATABASE_URL", &url).args(["outbox", "stats"]));
+    assert!(
+        stats.contains("notify.staff.email") && stats.contains("dead"),
+        "{stats}"
+    );
+    let dead = run_ok(lapor().env("LAPOR_DATABASE_URL", &url).args(["outbox", "dead"]));
+    assert!(
+        dead.contains(&format!("#{} notify.staff.email [dead] key=cli-dead-1", job.id)),
+        "{dead}"
+    );
+    assert!(dead.contains("connection refused"), "{dead}");
+    let out = lapor()
+        .env("LAPOR_DATABASE_URL", &url)
+        .args(["outbox", "replay"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "replay needs ids or --all");
+    let replayed = run_ok(
+        lapor()
+            .env("LAPOR_DATABASE_URL", &url)
+            .args(["outbox", "replay", "--all"]),
+    );
+    assert!(replayed.contains("1 job(s) back in the queue"), "{replayed}");
+    assert!(store.dead_letters(10).await.unwrap().is_empty());
+    let stats = run_ok(lapor().env("LAPOR_DATABASE_URL", &url).args(["outbox", "stats"]));
+    assert!(stats.contains("pending"), "{stats}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -520,3 +520,52 @@ async fn holidays_replaced_at_runtime(app: &TestApp) {
     );
 }
 on_both_backends!(holidays_replaced_at_runtime);
+
+/// The daily digest: once a day after 07:00 WIB on a working day, each
+/// staff member with overdue reports in their care gets one, however many
+/// passes run.
+async fn daily_digest(app: &TestApp) {
+    let (id, _) = accepted_complaint(app).await;
+    let due = report(app, &id).await.due_at.unwrap();
+    let cal = app.state.calendar.get();
+    // The first working day after the deadline, 06:00 and 08:00 WIB.
+    let day = cal.add_working_days(
+        lapor_domain::calendar::Calendar::local_date(due, lapor_domain::calendar::Zone::Wib),
+        1,
+    );
+    let wib =
+        |h: u32| chrono::TimeZone::from_utc_datetime(&Utc, &day.and_hms_opt(h, 0, 0).unwrap()) - Duration::hours(7);
+    run_pass(&app.state, wib(6)).await.unwrap();
+    drain(app, wib(6)).await;
+    assert!(mailed(app, "Ringkasan harian").is_empty(), "not before 07:00");
+    for _ in 0..3 {
+        run_pass(&app.state, wib(8)).await.unwrap();
+        drain(app, wib(8)).await;
+    }
+    let got = mailed(app, "Ringkasan harian: 1 laporan");
+    // The report's institution (admin and liaison), the province above it
+    // (supervisor) and the national admins; not the unrelated ministry, not
+    // the unit the report is not with, not oversight.
+    assert_eq!(
+        got,
+        vec![
+            "bandung_admin@lapor.test",
+            "bandung_liaison@lapor.test",
+            "jabar_supervisor@lapor.test",
+            "national@lapor.test"
+        ],
+        "one digest each"
+    );
+    assert!(inbox(app, "bandung_admin").await.contains(&"digest".to_string()));
+    let text: String = app
+        .sink
+        .messages()
+        .iter()
+        .filter(|m| {
+            m.rcpt_to == ["bandung_admin@lapor.test"] && m.subject.as_deref().unwrap_or("").contains("Ringkasan")
+        })
+        .map(|m| String::from_utf8_lossy(&m.raw).to_string())
+        .collect();
+    assert!(text.contains(&id), "the digest lists the report");
+}
+on_both_backends!(daily_digest);
