@@ -240,9 +240,10 @@ async fn main() {
         } => {
             let store = open_store(&cfg, progress).await;
             let text = std::fs::read_to_string(&file).unwrap_or_else(|e| fail(format!("{}: {e}", file.display())));
-            match import::import_holidays(store.as_ref(), &file.display().to_string(), &text, provisional).await {
+            use lapor_server::holidays::{HolidayImportError, import};
+            match import(store.as_ref(), &file.display().to_string(), &text, provisional).await {
                 Ok(summary) => println!("{summary}"),
-                Err(import::HolidayImportError::Invalid(errors)) => {
+                Err(HolidayImportError::Invalid(errors)) => {
                     for e in &errors {
                         eprintln!("{}:{}: {}", file.display(), e.line, e.message);
                     }
@@ -252,7 +253,7 @@ async fn main() {
                         errors.len()
                     ))
                 }
-                Err(import::HolidayImportError::Store(e)) => fail(e),
+                Err(HolidayImportError::Store(e)) => fail(e),
             }
         }
         Cmd::Outbox { what } => {

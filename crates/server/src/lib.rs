@@ -7,6 +7,7 @@ pub mod auth;
 pub mod deadlines;
 pub mod error;
 pub mod extract;
+pub mod holidays;
 pub mod metrics;
 pub mod notify;
 pub mod service;

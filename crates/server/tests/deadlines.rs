@@ -376,6 +376,47 @@ async fn operations_pages(app: &TestApp) {
         html.contains("masih sementara"),
         "the queue warns of provisional joint leave"
     );
+    // A holiday file uploaded there: a bad one is refused whole with its
+    // lines, a good one is in use at once.
+    let upload = |html: &str, csv: &str| {
+        reqwest::multipart::Form::new()
+            .text("csrf", hidden(html, "csrf"))
+            .text("ft", hidden(html, "ft"))
+            .text("sementara", "")
+            .part(
+                "berkas",
+                reqwest::multipart::Part::bytes(csv.as_bytes().to_vec()).file_name("libur-2031.csv"),
+            )
+    };
+    let (_, html) = page(&national, &format!("{base}/staf/kalender")).await;
+    let bad = "date,category,name_id,name_en\n2031-03-03,libur_nasional,Uji,Test\n2031-02-30,libur_nasional,Mustahil,Impossible\n";
+    let r = national
+        .post(format!("{base}/staf/kalender"))
+        .multipart(upload(&html, bad))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("baris 3"), "{html}");
+    assert_eq!(app.state.calendar.file_id(), None, "the old calendar stays");
+    let good = "date,category,name_id,name_en\n2031-03-03,libur_nasional,Libur uji (perkiraan),Test (estimated)\n";
+    let r = national
+        .post(format!("{base}/staf/kalender"))
+        .multipart(upload(&html, good))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert!(app.state.calendar.file_id().is_some());
+    assert!(
+        !app.state
+            .calendar
+            .get()
+            .is_working_day(chrono::NaiveDate::from_ymd_opt(2031, 3, 3).unwrap())
+    );
+    let (_, html) = page(&national, &format!("{base}/staf/kalender")).await;
+    assert!(html.contains("libur-2031.csv"), "{html}");
 
     // A broken template is refused with its line and column, and kept for
     // correction; a good one is used for the next message.

@@ -109,7 +109,12 @@ pub fn routes(max_upload: usize) -> Router<AppState> {
             "/staf/templat-notifikasi",
             get(operations::notify_templates).post(operations::notify_templates_post),
         )
-        .route("/staf/kalender", get(operations::calendar))
+        .route(
+            "/staf/kalender",
+            get(operations::calendar)
+                .post(operations::calendar_upload)
+                .layer(axum::extract::DefaultBodyLimit::max(operations::HOLIDAY_FILE_MAX)),
+        )
 }
 
 /// A signed-in staff member and the page context.

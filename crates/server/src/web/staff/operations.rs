@@ -357,9 +357,16 @@ struct CalendarPage<'a> {
     provisional: Vec<i32>,
     joint_leave_is_working: bool,
     upcoming: Vec<(String, String, bool)>,
+    /// Problems of an uploaded file, by line; the calendar in use stays.
+    errors: Vec<String>,
+    form: String,
 }
 
 pub async fn calendar(State(st): State<AppState>, s: Staff) -> Response {
+    calendar_page(&st, &s, Vec::new()).await
+}
+
+async fn calendar_page(st: &AppState, s: &Staff, errors: Vec<String>) -> Response {
     if !s.is_national() {
         return error_page(&s.c, &Error::forbidden());
     }
@@ -388,7 +395,7 @@ pub async fn calendar(State(st): State<AppState>, s: Staff) -> Response {
     }
     let years = cal.covered_years();
     let page = CalendarPage {
-        s: &s,
+        s,
         c: &s.c,
         source,
         first: *years.start(),
@@ -400,6 +407,100 @@ pub async fn calendar(State(st): State<AppState>, s: Staff) -> Response {
             .collect(),
         joint_leave_is_working: cal.joint_leave_is_working(),
         upcoming,
+        form: FormToken::issue(st, &s.c),
+        errors,
     };
-    render(&s.c, StatusCode::OK, &page)
+    let status = if page.errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    render(&s.c, status, &page)
+}
+
+/// Largest holiday file accepted (13 years of holidays are about 15 KB).
+pub const HOLIDAY_FILE_MAX: usize = 1024 * 1024;
+
+/// A new holiday file, uploaded: checked whole, stored, and in use at once
+/// here (other processes switch on their next scheduler pass).
+pub async fn calendar_upload(State(st): State<AppState>, s: Staff, mut mp: axum::extract::Multipart) -> Response {
+    if !s.is_national() {
+        return error_page(&s.c, &Error::forbidden());
+    }
+    let mut fields = std::collections::HashMap::new();
+    let mut file: Option<(String, Vec<u8>)> = None;
+    loop {
+        let field = match mp.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(_) => return error_page(&s.c, &Error::new(lapor_domain::ErrorCode::BodyTooLarge)),
+        };
+        let name = field.name().unwrap_or_default().to_string();
+        if name == "berkas" {
+            let filename = field.file_name().unwrap_or("holidays.csv").to_string();
+            match field.bytes().await {
+                Ok(b) => file = Some((filename, b.to_vec())),
+                Err(_) => return error_page(&s.c, &Error::new(lapor_domain::ErrorCode::BodyTooLarge)),
+            }
+        } else if let Ok(text) = field.text().await {
+            fields.insert(name, text);
+        }
+    }
+    let get = |k: &str| fields.get(k).cloned().unwrap_or_default();
+    if let Err(e) = FormToken::check(&st, &s.c, &get("csrf"), &get("ft")).await {
+        return error_page(&s.c, &e);
+    }
+    let Some((filename, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
+        return calendar_page(
+            &st,
+            &s,
+            vec![s.c.tr("Pilih berkas CSV.", "Choose a CSV file.").to_string()],
+        )
+        .await;
+    };
+    // A text file, sniffed: not the extension, the bytes.
+    let Ok(text) = String::from_utf8(bytes) else {
+        return calendar_page(
+            &st,
+            &s,
+            vec![
+                s.c.tr("Berkas bukan teks UTF-8.", "The file is not UTF-8 text.")
+                    .to_string(),
+            ],
+        )
+        .await;
+    };
+    let provisional = match crate::holidays::parse_years(&get("sementara")) {
+        Ok(p) => p,
+        Err(e) => return calendar_page(&st, &s, vec![message(&s.c, &e)]).await,
+    };
+    let source = format!("{filename} (web, {})", s.user.id);
+    match crate::holidays::import(st.store.as_ref(), &source, &text, provisional).await {
+        Ok(done) => {
+            if let Err(e) = st.calendar.refresh(st.store.as_ref()).await {
+                return error_page(&s.c, &e);
+            }
+            match audit(
+                &st,
+                &s,
+                "calendar.imported",
+                &format!("holiday_file:{}", done.id),
+                Some(done.to_string()),
+            )
+            .await
+            {
+                Ok(()) => see_other(&s.c, "/staf/kalender"),
+                Err(e) => error_page(&s.c, &e),
+            }
+        }
+        Err(crate::holidays::HolidayImportError::Invalid(errors)) => {
+            let line = s.c.tr("baris", "line");
+            let lines = errors
+                .iter()
+                .map(|e| format!("{line} {}: {}", e.line, e.message))
+                .collect();
+            calendar_page(&st, &s, lines).await
+        }
+        Err(crate::holidays::HolidayImportError::Store(e)) => error_page(&s.c, &e),
+    }
 }
