@@ -225,6 +225,8 @@ fn optional_note(note: &Option<String>) -> Result<Option<String>, Error> {
 pub fn statuses_for(action: Action) -> &'static [Status] {
     use Status::*;
     const OPEN: &[Status] = &[Submitted, OnHold, Dispositioned, InProgress];
+    // Open or awaiting the reporter: what the deadline clocks still watch.
+    const UNRESOLVED: &[Status] = &[Submitted, OnHold, Dispositioned, InProgress, Responded];
     const NOT_MERGED: &[Status] = &[
         Submitted,
         OnHold,
@@ -259,8 +261,7 @@ pub fn statuses_for(action: Action) -> &'static [Status] {
         Action::SetPrivacy | Action::Redact => NOT_MERGED,
         Action::AddNote => ANY,
         // Each deadline command checks its own stage in `decide`.
-        Action::RunDeadlines => &[Submitted, Dispositioned, InProgress, Responded, OnHold],
-        Action::EscalateToOmbudsman => &[Submitted, OnHold, Dispositioned, InProgress, Responded],
+        Action::RunDeadlines | Action::EscalateToOmbudsman => UNRESOLVED,
         _ => &[],
     }
 }

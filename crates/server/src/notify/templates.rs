@@ -11,7 +11,7 @@ use lapor_store::{Store, StoredTemplate};
 use minijinja::{Environment, UndefinedBehavior};
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 /// Upper bound on template evaluation steps; plenty for a digest of a
@@ -262,25 +262,26 @@ type Overrides = HashMap<(String, String), (String, String)>;
 /// Admins' templates, cached briefly; the built-ins fill the gaps.
 #[derive(Default)]
 pub struct Templates {
-    cache: RwLock<Option<(Instant, Overrides)>>,
+    cache: RwLock<Option<(Instant, Arc<Overrides>)>>,
 }
 
 impl Templates {
-    async fn overrides(&self, store: &dyn Store) -> Overrides {
+    async fn overrides(&self, store: &dyn Store) -> Arc<Overrides> {
         if let Ok(guard) = self.cache.read()
             && let Some((at, map)) = guard.as_ref()
             && at.elapsed() < CACHE_TTL
         {
             return map.clone();
         }
-        let map: Overrides = match store.notification_templates().await {
+        let map: Arc<Overrides> = match store.notification_templates().await {
             Ok(rows) => rows
                 .into_iter()
                 .map(|t| ((t.name, t.lang), (t.subject, t.body)))
-                .collect(),
+                .collect::<Overrides>()
+                .into(),
             Err(e) => {
                 tracing::warn!(error = %e, "notification templates: using the built-ins");
-                HashMap::new()
+                Arc::default()
             }
         };
         if let Ok(mut guard) = self.cache.write() {

@@ -116,19 +116,30 @@ fn scrub_pin(p: &Value) -> Value {
     p
 }
 
+/// The report and the event a `{tracking_id, seq}` payload points at.
+async fn report_and_event(state: &AppState, p: &Value) -> Result<(Report, Event), SendError> {
+    let (Some(tid), Some(seq)) = (str_of(p, "tracking_id"), p.get("seq").and_then(Value::as_i64)) else {
+        return Err(SendError::Permanent("no tracking_id/seq".into()));
+    };
+    let id = lapor_domain::ids::TrackingId::parse(tid).map_err(|e| SendError::Permanent(e.to_string()))?;
+    let Some(stored) = state.store.report(&id).await.map_err(transient)? else {
+        return Err(SendError::Permanent(format!("report {tid} not found")));
+    };
+    let events = state.store.events(&id).await.map_err(transient)?;
+    let Some(event) = events.into_iter().find(|e| e.seq == seq) else {
+        return Err(SendError::Permanent(format!("{tid}: no event {seq}")));
+    };
+    Ok((stored.report, event))
+}
+
 fn lang_of(s: Option<&str>) -> Lang {
     if s == Some("en") { Lang::En } else { Lang::Id }
 }
 
 async fn reporter_update(state: &AppState, job: &Job) -> Result<Handled, SendError> {
     let p = &job.payload;
-    let tid = str_of(p, "tracking_id").ok_or_else(|| SendError::Permanent("no tracking_id".into()))?;
-    let seq = p.get("seq").and_then(Value::as_i64).unwrap_or(0);
-    let id = lapor_domain::ids::TrackingId::parse(tid).map_err(|e| SendError::Permanent(e.to_string()))?;
-    let Some(stored) = state.store.report(&id).await.map_err(transient)? else {
-        return Err(SendError::Permanent(format!("report {tid} not found")));
-    };
-    let r = stored.report;
+    let (r, event) = report_and_event(state, p).await?;
+    let tid = r.tracking_id.as_str();
     let Some(reporter_id) = r.reporter_id.as_deref() else {
         return Ok(Handled::Done);
     };
@@ -142,10 +153,6 @@ async fn reporter_update(state: &AppState, job: &Job) -> Result<Handled, SendErr
         // The reporter turned e-mail off; other channels honour their own opt-outs.
         return Ok(Handled::Done);
     }
-    let events = state.store.events(&id).await.map_err(transient)?;
-    let Some(event) = events.iter().find(|e| e.seq == seq) else {
-        return Err(SendError::Permanent(format!("{tid}: no event {seq}")));
-    };
     let lang = lang_of(str_of(p, "lang"));
     let m = msg(lang);
     let institution = match &r.institution {
@@ -334,19 +341,9 @@ fn step_of(e: &Event) -> Option<(&'static str, EscalationStep)> {
 }
 
 async fn report_event(state: &AppState, job: &Job) -> Result<Handled, SendError> {
-    let p = &job.payload;
-    let (Some(tid), Some(seq)) = (str_of(p, "tracking_id"), p.get("seq").and_then(Value::as_i64)) else {
-        return Err(SendError::Permanent("no tracking_id/seq".into()));
-    };
-    let id = lapor_domain::ids::TrackingId::parse(tid).map_err(|e| SendError::Permanent(e.to_string()))?;
-    let Some(stored) = state.store.report(&id).await.map_err(transient)? else {
-        return Err(SendError::Permanent(format!("report {tid} not found")));
-    };
-    let r = stored.report;
-    let events = state.store.events(&id).await.map_err(transient)?;
-    let Some(event) = events.iter().find(|e| e.seq == seq) else {
-        return Err(SendError::Permanent(format!("{tid}: no event {seq}")));
-    };
+    let (r, event) = report_and_event(state, &job.payload).await?;
+    let tid = r.tracking_id.as_str();
+    let event = &event;
     let m = msg(Lang::Id);
     let institution = match event.to_institution.as_deref().or(r.institution.as_deref()) {
         Some(code) => state

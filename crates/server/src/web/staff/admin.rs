@@ -20,7 +20,13 @@ use lapor_store::{AuditEntry, AuditQuery, InstitutionQuery, NewUser, ReplyTempla
 
 type FormResult<T> = Result<Form<T>, axum::extract::rejection::FormRejection>;
 
-async fn record(st: &AppState, s: &Staff, action: &str, target: &str, detail: Option<String>) -> Result<(), Error> {
+pub(super) async fn record(
+    st: &AppState,
+    s: &Staff,
+    action: &str,
+    target: &str,
+    detail: Option<String>,
+) -> Result<(), Error> {
     st.store
         .write_audit(&AuditEntry {
             at: Utc::now(),

@@ -17,7 +17,7 @@ use chrono::{Datelike, Duration, Utc};
 use lapor_domain::Error;
 use lapor_domain::calendar::Zone;
 use lapor_store::ts::Ts;
-use lapor_store::{AuditEntry, DeadLetter, QueueDepth, StaffNotification};
+use lapor_store::{DeadLetter, QueueDepth, StaffNotification};
 
 type FormResult<T> = Result<Form<T>, axum::extract::rejection::FormRejection>;
 
@@ -25,18 +25,6 @@ fn when(t: chrono::DateTime<Utc>) -> String {
     t.with_timezone(&Zone::Wib.offset())
         .format("%Y-%m-%d %H:%M WIB")
         .to_string()
-}
-
-async fn audit(st: &AppState, s: &Staff, action: &str, target: &str, detail: Option<String>) -> Result<(), Error> {
-    st.store
-        .write_audit(&AuditEntry {
-            at: Utc::now(),
-            user_id: Some(s.user.id.clone()),
-            action: action.into(),
-            target: target.into(),
-            detail,
-        })
-        .await
 }
 
 // ---------------------------------------------------------------- inbox
@@ -191,7 +179,7 @@ pub async fn replay(State(st): State<AppState>, s: Staff, form: FormResult<Repla
     };
     let res = async {
         let n = st.store.replay_jobs(ids.as_deref(), Ts::now()).await?;
-        audit(&st, &s, "outbox.replayed", "outbox", Some(format!("{} ({n})", f.id))).await?;
+        super::admin::record(&st, &s, "outbox.replayed", "outbox", Some(format!("{} ({n})", f.id))).await?;
         Ok::<_, Error>(n)
     }
     .await;
@@ -325,14 +313,14 @@ pub async fn notify_templates_post(
                 .save(st.store.as_ref(), &f.nama, &f.bahasa, &f.subjek, &f.isi, &s.user.id)
                 .await;
             match saved {
-                Ok(()) => audit(&st, &s, "notification_template.saved", &target, None).await,
+                Ok(()) => super::admin::record(&st, &s, "notification_template.saved", &target, None).await,
                 Err(e) => Err(e),
             }
         }
         "pulihkan" => match st.store.delete_notification_template(&f.nama, &f.bahasa).await {
             Ok(_) => {
                 st.templates.invalidate();
-                audit(&st, &s, "notification_template.restored", &target, None).await
+                super::admin::record(&st, &s, "notification_template.restored", &target, None).await
             }
             Err(e) => Err(e),
         },
@@ -480,7 +468,7 @@ pub async fn calendar_upload(State(st): State<AppState>, s: Staff, mut mp: axum:
             if let Err(e) = st.calendar.refresh(st.store.as_ref()).await {
                 return error_page(&s.c, &e);
             }
-            match audit(
+            match super::admin::record(
                 &st,
                 &s,
                 "calendar.imported",
