@@ -6,7 +6,7 @@ use serde::Serialize;
 use std::fmt;
 
 /// Language of human-readable messages. Indonesian is the default.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Lang {
     #[default]
