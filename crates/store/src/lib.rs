@@ -7,6 +7,7 @@
 //! messages, an audit entry) is committed in one transaction.
 
 mod backend;
+pub mod chat;
 pub mod filter;
 mod intake;
 pub mod jobs;
@@ -24,6 +25,7 @@ use lapor_domain::institution::{Institution, Membership};
 use lapor_domain::{Error, ErrorCode};
 use std::sync::Arc;
 
+pub use chat::*;
 pub use filter::{ReportFilter, ReportPage};
 pub use jobs::*;
 pub use postgres::PgStore;
@@ -40,7 +42,7 @@ pub enum Backend {
 }
 
 #[async_trait]
-pub trait Store: Workspace + Jobs + Send + Sync + 'static {
+pub trait Store: Workspace + Jobs + Chats + Send + Sync + 'static {
     fn backend(&self) -> Backend;
     /// Applies pending migrations; safe to call on every start.
     async fn migrate(&self) -> Result<Vec<i64>>;

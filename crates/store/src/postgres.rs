@@ -30,6 +30,7 @@ impl PgStore {
         (3, include_str!("../migrations/postgres/0003_workspace.sql")),
         (4, include_str!("../migrations/postgres/0004_queue_category.sql")),
         (5, include_str!("../migrations/postgres/0005_deadlines.sql")),
+        (6, include_str!("../migrations/postgres/0006_channels.sql")),
     ];
 
     pub async fn open(url: &str, opts: &crate::StoreOptions) -> crate::Result<PgStore> {
@@ -61,4 +62,5 @@ mod imp {
     crate::backend::backend_impl!(PgStore, sqlx::Postgres, sqlx::postgres::PgRow);
     crate::workspace::workspace_impl!(PgStore, sqlx::Postgres, sqlx::postgres::PgRow);
     crate::jobs::jobs_impl!(PgStore, sqlx::Postgres, sqlx::postgres::PgRow);
+    crate::chat::chats_impl!(PgStore, sqlx::Postgres, sqlx::postgres::PgRow);
 }

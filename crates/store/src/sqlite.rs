@@ -34,6 +34,7 @@ impl SqliteStore {
         (3, include_str!("../migrations/sqlite/0003_workspace.sql")),
         (4, include_str!("../migrations/sqlite/0004_queue_category.sql")),
         (5, include_str!("../migrations/sqlite/0005_deadlines.sql")),
+        (6, include_str!("../migrations/sqlite/0006_channels.sql")),
     ];
 
     pub async fn open(url: &str, opts: &crate::StoreOptions) -> crate::Result<SqliteStore> {
@@ -105,4 +106,5 @@ mod imp {
     crate::backend::backend_impl!(SqliteStore, sqlx::Sqlite, sqlx::sqlite::SqliteRow);
     crate::workspace::workspace_impl!(SqliteStore, sqlx::Sqlite, sqlx::sqlite::SqliteRow);
     crate::jobs::jobs_impl!(SqliteStore, sqlx::Sqlite, sqlx::sqlite::SqliteRow);
+    crate::chat::chats_impl!(SqliteStore, sqlx::Sqlite, sqlx::sqlite::SqliteRow);
 }

@@ -782,6 +782,7 @@ async fn run_contract(s: Arc<dyn Store>) {
     citizen_preferences(&s).await;
     workspace_security(&s).await;
     workspace_data(&s, &fx).await;
+    chats(&s).await;
 }
 
 /// Second factor, lockout, sessions, one-time tokens and form nonces.
@@ -1078,4 +1079,170 @@ async fn postgres_passes_the_contract() {
     };
     run_contract(db.store.clone()).await;
     db.close().await;
+}
+
+/// Chatbot turns: deduplicated on the platform's id, version-guarded,
+/// replies and inbox items in the same commit; identities, time-outs, the
+/// inbox and the block list.
+async fn chats(s: &Arc<dyn Store>) {
+    let at = t0();
+    let turn = |pid: &str, version: Option<i64>, text: &str| ChatTurn {
+        inbound: InboundRecord {
+            channel: "telegram".into(),
+            platform_id: pid.into(),
+            sender: "5123".into(),
+            received_at: at,
+            text: text.into(),
+            outcome: "handled".into(),
+            tracking_id: None,
+        },
+        conversation: Some(ConversationWrite {
+            state: serde_json::json!({ "step": text }),
+            expected_version: version,
+            updated_at: at,
+            expires_at: Some(at + Duration::minutes(30)),
+        }),
+        inbox: None,
+        outbox: vec![OutboxMessage {
+            topic: "channel.send".into(),
+            key: format!("telegram:{pid}"),
+            payload: serde_json::json!({ "to": "5123" }),
+        }],
+    };
+    let before = s.outbox_count().await.unwrap();
+    assert_eq!(
+        s.commit_turn(&turn("u1", None, "a")).await.unwrap(),
+        TurnOutcome::Committed
+    );
+    // The platform redelivers: acknowledged, nothing written twice.
+    assert_eq!(
+        s.commit_turn(&turn("u1", None, "a")).await.unwrap(),
+        TurnOutcome::Duplicate
+    );
+    assert!(s.inbound_seen("telegram", "u1").await.unwrap());
+    assert!(!s.inbound_seen("line", "u1").await.unwrap());
+    let c = s.conversation("telegram", "5123").await.unwrap().unwrap();
+    assert_eq!((c.version, c.state["step"].as_str()), (1, Some("a")));
+    // A turn computed from a stale version loses and writes nothing.
+    assert_eq!(
+        s.commit_turn(&turn("u2", None, "b")).await.unwrap(),
+        TurnOutcome::Conflict
+    );
+    assert!(!s.inbound_seen("telegram", "u2").await.unwrap());
+    assert_eq!(
+        s.commit_turn(&turn("u2", Some(1), "b")).await.unwrap(),
+        TurnOutcome::Committed
+    );
+    assert_eq!(
+        s.commit_turn(&turn("u3", Some(1), "c")).await.unwrap(),
+        TurnOutcome::Conflict
+    );
+    assert_eq!(s.outbox_count().await.unwrap(), before + 2);
+
+    // Identities: first contact creates the reporter; later links keep it.
+    let who = ReporterIdentity {
+        id: "r-chat-1".into(),
+        user_id: None,
+        name: Some("Siti".into()),
+        email: None,
+        phone: None,
+    };
+    let id = s
+        .link_channel_identity("telegram", "5123", &who, Ts::new(at))
+        .await
+        .unwrap();
+    assert_eq!(id, "r-chat-1");
+    let other = ReporterIdentity {
+        id: "r-chat-2".into(),
+        ..who.clone()
+    };
+    assert_eq!(
+        s.link_channel_identity("telegram", "5123", &other, Ts::new(at))
+            .await
+            .unwrap(),
+        "r-chat-1"
+    );
+    assert!(s.reporter("r-chat-2").await.unwrap().is_none());
+    assert_eq!(
+        s.channel_reporter("telegram", "5123").await.unwrap().as_deref(),
+        Some("r-chat-1")
+    );
+    assert_eq!(
+        s.channel_address("r-chat-1", "telegram").await.unwrap().as_deref(),
+        Some("5123")
+    );
+    assert_eq!(s.channel_address("r-chat-1", "line").await.unwrap(), None);
+
+    // Time-outs: the sweep ends the conversation once and files its draft.
+    assert!(
+        s.expired_conversations(Ts::new(at + Duration::minutes(10)), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let due = s
+        .expired_conversations(Ts::new(at + Duration::minutes(31)), 10)
+        .await
+        .unwrap();
+    assert_eq!(due.len(), 1);
+    let item = NewInboxItem {
+        key: "abandoned:telegram:5123:2".into(),
+        channel: "telegram".into(),
+        sender: "5123".into(),
+        sender_name: Some("Siti".into()),
+        received_at: at,
+        reason: "abandoned".into(),
+        text: "Sampah menumpuk".into(),
+        draft: Some(serde_json::json!({ "title": "Sampah menumpuk" })),
+    };
+    let idle = serde_json::json!({ "at": "idle" });
+    let later = Ts::new(at + Duration::minutes(31));
+    assert!(s.end_conversation(&due[0], &idle, later, Some(&item)).await.unwrap());
+    assert!(
+        !s.end_conversation(&due[0], &idle, later, Some(&item)).await.unwrap(),
+        "a second sweep finds it changed"
+    );
+    assert!(s.expired_conversations(later, 10).await.unwrap().is_empty());
+    s.file_inbox_item(&item).await.unwrap();
+    let open = s.inbox_items("open", 10).await.unwrap();
+    assert_eq!(open.len(), 1, "filed once per key");
+    assert_eq!(open[0].draft.as_ref().unwrap()["title"], "Sampah menumpuk");
+    let iid = open[0].id;
+    assert!(
+        s.resolve_inbox_item(iid, "converted", Some("7KQ4-M2XJ"), "u-verifier", later)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.resolve_inbox_item(iid, "dismissed", None, "u-verifier", later)
+            .await
+            .unwrap()
+    );
+    let done = s.inbox_item(iid).await.unwrap().unwrap();
+    assert_eq!(
+        (done.state.as_str(), done.tracking_id.as_deref()),
+        ("converted", Some("7KQ4-M2XJ"))
+    );
+
+    // Block list: per channel or everywhere.
+    let block = |channel: &str, sender: &str| Block {
+        channel: channel.into(),
+        sender: sender.into(),
+        reason: "spam".into(),
+        created_by: None,
+        created_at: at,
+    };
+    s.add_block(&block("sms", "+628111")).await.unwrap();
+    s.add_block(&block("*", "+628222")).await.unwrap();
+    s.add_block(&block("sms", "+628111")).await.unwrap();
+    assert!(s.is_blocked("sms", "+628111").await.unwrap());
+    assert!(!s.is_blocked("whatsapp", "+628111").await.unwrap());
+    assert!(s.is_blocked("whatsapp", "+628222").await.unwrap());
+    assert_eq!(s.blocks().await.unwrap().len(), 2);
+    assert!(s.remove_block("sms", "+628111").await.unwrap());
+    assert!(!s.remove_block("sms", "+628111").await.unwrap());
+    assert!(!s.is_blocked("sms", "+628111").await.unwrap());
+
+    assert_eq!(s.purge_inbound(Ts::new(at + Duration::seconds(1))).await.unwrap(), 2);
+    assert!(!s.inbound_seen("telegram", "u1").await.unwrap());
 }
