@@ -79,7 +79,7 @@ pub struct Capabilities {
 pub struct Ctx<'a> {
     pub now: DateTime<Utc>,
     pub caps: Capabilities,
-    pub dir: &'a dyn Directory,
+    pub dir: &'a (dyn Directory + Sync),
     /// Largest photo accepted, in bytes.
     pub max_photo_bytes: u64,
 }

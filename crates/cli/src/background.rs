@@ -34,6 +34,17 @@ impl Background {
             state.counters.clone(),
             rx.clone(),
         ))];
+        if let Some(sms) = &cfg.channels.sms
+            && sms.send_via == "smpp"
+            && let Some(smpp) = &sms.smpp
+        {
+            tasks.push(tokio::spawn(lapor_server::channels::turn::run_smpp(
+                state.clone(),
+                smpp.clone(),
+                sms.sender_id.clone(),
+                rx.clone(),
+            )));
+        }
         if scheduler {
             tasks.push(tokio::spawn(lapor_server::deadlines::run(
                 state.clone(),

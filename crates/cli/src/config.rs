@@ -48,6 +48,9 @@ pub struct Config {
     pub scheduler_interval_secs: u64,
     /// Bearer token that unlocks `/metrics` (empty: `/metrics` is off).
     pub metrics_token: String,
+    /// Chat and SMS channels (`[channels.telegram]`, `[channels.sms]`, …;
+    /// see docs/channels.md). Each is off unless configured.
+    pub channels: lapor_server::channels::ChannelsConfig,
 }
 
 impl Default for Config {
@@ -73,6 +76,7 @@ impl Default for Config {
             worker_lease_secs: 120,
             scheduler_interval_secs: 30,
             metrics_token: String::new(),
+            channels: Default::default(),
         }
     }
 }

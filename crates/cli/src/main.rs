@@ -183,6 +183,7 @@ async fn build_state(
         tile_url: Some(cfg.tile_url.clone()).filter(|t| !t.is_empty()),
         tile_attribution: Some(cfg.tile_attribution.clone()).filter(|t| !t.is_empty()),
         metrics_token: Some(cfg.metrics_token.clone()).filter(|t| !t.is_empty()),
+        channels: cfg.channels.clone(),
         ..Default::default()
     };
     let mut state = AppState::new(store, load_calendar(cfg), cfg.policies.clone(), server_cfg)
@@ -198,6 +199,10 @@ async fn build_state(
         tracing::warn!("no smtp_url configured: e-mail stays queued in the outbox");
     }
     state.channels = Arc::new(channels);
+    // Say at startup which chat and SMS channels are on, and which are off.
+    for line in cfg.channels.summary() {
+        tracing::info!("channel {line}");
+    }
     (state, sink)
 }
 

@@ -92,6 +92,9 @@ error_codes! {
     RateLimited => "rate_limited", 429, "Terlalu banyak permintaan. Coba lagi nanti.", "Too many requests. Try again later.";
     MethodNotAllowed => "method_not_allowed", 405, "Metode HTTP tidak diizinkan untuk alamat ini.", "HTTP method not allowed for this path.";
     Unavailable => "unavailable", 503, "Layanan sedang sibuk. Coba lagi sebentar lagi.", "The service is busy. Try again shortly.";
+    InvalidSignature => "invalid_signature", 401, "Tanda tangan webhook tidak sah.", "The webhook signature is not valid.";
+    MalformedWebhook => "malformed_webhook", 400, "Isi webhook tidak dapat dibaca.", "The webhook body could not be read.";
+    ChannelOff => "channel_off", 404, "Kanal ini tidak diaktifkan di instans ini.", "This channel is not enabled on this instance.";
     Internal => "internal", 500, "Terjadi kesalahan pada server.", "Something went wrong on the server.";
 }
 

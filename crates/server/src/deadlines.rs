@@ -31,6 +31,8 @@ pub struct PassStats {
     /// Reports another scheduler (or a staff action) changed first.
     pub skipped: u64,
     pub failed: u64,
+    /// Chatbot conversations that timed out (drafts went to the inbox).
+    pub conversations_ended: usize,
 }
 
 /// Reports woken per pass at most; the rest wait for the next pass.
@@ -45,6 +47,10 @@ pub async fn run_pass(state: &AppState, now: DateTime<Utc>) -> Result<PassStats,
         tracing::warn!(error = %e, "holiday calendar refresh failed");
     }
     let mut stats = PassStats::default();
+    match crate::channels::turn::sweep_conversations(state, now).await {
+        Ok(n) => stats.conversations_ended = n,
+        Err(e) => tracing::warn!(error = %e, "conversation sweep failed"),
+    }
     let ids = state.store.reports_to_wake(Ts::new(now), PASS_LIMIT).await?;
     for id in ids {
         stats.woken += 1;
@@ -172,7 +178,7 @@ async fn plan_digest(state: &AppState, now: DateTime<Utc>) -> Result<(), Error> 
 pub async fn run(state: AppState, every: std::time::Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
     loop {
         match run_pass(&state, Utc::now()).await {
-            Ok(s) if s.woken > 0 => tracing::info!(?s, "deadline pass"),
+            Ok(s) if s.woken > 0 || s.conversations_ended > 0 => tracing::info!(?s, "deadline pass"),
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "deadline pass failed"),
         }

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod api;
 pub mod auth;
+pub mod channels;
 pub mod deadlines;
 pub mod error;
 pub mod extract;
@@ -50,6 +51,8 @@ pub struct ServerConfig {
     pub public_url: String,
     /// Bearer token for `/metrics`; None turns the endpoint off.
     pub metrics_token: Option<String>,
+    /// Chat and SMS channels; each is off unless configured.
+    pub channels: channels::ChannelsConfig,
 }
 
 impl Default for ServerConfig {
@@ -64,6 +67,7 @@ impl Default for ServerConfig {
             max_upload_bytes: lapor_domain::media::MAX_FILES * lapor_domain::media::MAX_FILE_BYTES + 1024 * 1024,
             public_url: "http://localhost:8080".into(),
             metrics_token: None,
+            channels: Default::default(),
         }
     }
 }
@@ -93,6 +97,8 @@ pub struct AppState {
     pub templates: Arc<notify::templates::Templates>,
     /// This process's delivery counters (for `/metrics`).
     pub counters: Arc<worker::Counters>,
+    /// Runtime of the chat and SMS channels.
+    pub chat: Arc<channels::ChatRuntime>,
 }
 
 /// The current calendar, swapped whole when holidays are re-imported;
@@ -190,6 +196,7 @@ impl AppState {
             channels: Arc::default(),
             templates: Arc::default(),
             counters: Arc::default(),
+            chat: Arc::default(),
         })
     }
 }
@@ -238,6 +245,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::metrics))
         .merge(web::routes(state.config.max_upload_bytes))
+        .merge(channels::hooks::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))

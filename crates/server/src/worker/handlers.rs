@@ -4,6 +4,7 @@
 //! |---|---|
 //! | `notify.reporter.receipt` | Tracking ID and PIN to the reporter (the PIN is scrubbed once sent) |
 //! | `notify.reporter.update` | a change the reporter may see, on the channel the report came by |
+//! | `channel.send` | a chatbot turn's replies, or a notice, through a platform's API (the text, which may hold a PIN, is dropped once sent) |
 //! | `notify.staff.password_reset` | the reset link |
 //! | `notify.staff.email` | one rendered e-mail to one staff member |
 //! | `notify.staff.digest` | the day's overdue digest, fanned out per staff member |
@@ -40,6 +41,7 @@ pub async fn handle(state: &AppState, job: &Job) -> Result<Handled, SendError> {
     match job.topic.as_str() {
         "notify.reporter.receipt" => receipt(state, job).await,
         "notify.reporter.update" => reporter_update(state, job).await,
+        "channel.send" => channel_send(state, job).await,
         "notify.staff.password_reset" => password_reset(state, job).await,
         "notify.staff.email" => staff_email(state, job).await,
         "notify.staff.digest" => digest(state, job).await,
@@ -184,6 +186,14 @@ async fn reporter_update(state: &AppState, job: &Job) -> Result<Handled, SendErr
         )
         .await
         .map_err(transient)?;
+    // A chat or SMS report hears back where it came from.
+    if let Some(d) = crate::channels::turn::notice_payload(state, reporter_id, r.channel, &rendered.text)
+        .await
+        .map_err(transient)?
+    {
+        crate::channels::deliver::send(state, &job.key, &d).await?;
+        return Ok(Handled::Done);
+    }
     // The channel the report came by when possible, else e-mail.
     for ch in state.channels.for_report(r.channel) {
         let to = match ch.address_kind() {
@@ -208,6 +218,18 @@ async fn reporter_update(state: &AppState, job: &Job) -> Result<Handled, SendErr
     }
     // No address on any channel we can send through.
     Ok(Handled::Done)
+}
+
+async fn channel_send(state: &AppState, job: &Job) -> Result<Handled, SendError> {
+    let d: crate::channels::deliver::Delivery =
+        serde_json::from_value(job.payload.clone()).map_err(|e| SendError::Permanent(format!("bad payload: {e}")))?;
+    crate::channels::deliver::send(state, &job.key, &d).await?;
+    // Replies may carry a PIN: keep only who and how many once sent.
+    Ok(Handled::DoneScrub(json!({
+        "channel": d.channel,
+        "to": d.to,
+        "replies": d.replies.len(),
+    })))
 }
 
 async fn password_reset(state: &AppState, job: &Job) -> Result<Handled, SendError> {
