@@ -43,7 +43,10 @@ async fn execute(state: &AppState, r: &ApiRequest) -> Result<Vec<u8>, SendError>
     if !r.body.is_empty() {
         req = req.body(r.body.clone());
     }
-    let resp = req.send().await.map_err(|e| SendError::Transient(e.without_url().to_string()))?;
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| SendError::Transient(e.without_url().to_string()))?;
     let status = resp.status();
     let body = resp
         .bytes()
@@ -65,7 +68,8 @@ async fn execute(state: &AppState, r: &ApiRequest) -> Result<Vec<u8>, SendError>
 /// Delivers one job's replies. `key` is the job's idempotency key.
 pub async fn send(state: &AppState, key: &str, d: &Delivery) -> Result<(), SendError> {
     let cfg = &state.config.channels;
-    let ch = Channel::parse(&d.channel).ok_or_else(|| SendError::Permanent(format!("unknown channel {}", d.channel)))?;
+    let ch =
+        Channel::parse(&d.channel).ok_or_else(|| SendError::Permanent(format!("unknown channel {}", d.channel)))?;
     match ch {
         Channel::Telegram => {
             let c = cfg.telegram.as_ref().ok_or_else(|| off("telegram"))?;
@@ -157,7 +161,12 @@ pub async fn send(state: &AppState, key: &str, d: &Delivery) -> Result<(), SendE
             let text = d.replies.iter().map(Reply::flattened).collect::<Vec<_>>().join("\n");
             execute(state, &x::reply_request(&c.api_base, &c.user_token, tweet, &text)).await?;
         }
-        other => return Err(SendError::Permanent(format!("{} is not a chat channel", other.as_str()))),
+        other => {
+            return Err(SendError::Permanent(format!(
+                "{} is not a chat channel",
+                other.as_str()
+            )));
+        }
     }
     Ok(())
 }

@@ -19,7 +19,9 @@ pub enum Verdict {
     Allow,
     /// Over the rate: the first refusal in a window gets a polite answer,
     /// the rest are dropped silently.
-    Limited { tell: bool },
+    Limited {
+        tell: bool,
+    },
     Spam(&'static str),
 }
 
@@ -120,7 +122,10 @@ mod tests {
         for _ in 0..MAX_REPEATS {
             assert_eq!(l.check("line", "U1", "BELI SEKARANG", 100, t), Verdict::Allow);
         }
-        assert_eq!(l.check("line", "U1", "beli sekarang", 100, t), Verdict::Spam("repeated_text"));
+        assert_eq!(
+            l.check("line", "U1", "beli sekarang", 100, t),
+            Verdict::Spam("repeated_text")
+        );
         assert_eq!(
             l.check("line", "U2", "http://a http://b https://c www.d", 100, t),
             Verdict::Spam("too_many_links")

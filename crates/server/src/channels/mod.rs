@@ -172,7 +172,11 @@ impl ChannelsConfig {
             on("line", self.line.is_some(), "POST /hooks/line"),
             on("whatsapp", self.whatsapp.is_some(), "GET/POST /hooks/whatsapp"),
             on("messenger", self.messenger.is_some(), "GET/POST /hooks/messenger"),
-            on("sms", self.sms.is_some(), &format!("POST /hooks/sms, /hooks/sms/twilio; {sms_how}")),
+            on(
+                "sms",
+                self.sms.is_some(),
+                &format!("POST /hooks/sms, /hooks/sms/twilio; {sms_how}"),
+            ),
             on("x", self.x.is_some(), "polling mentions"),
         ]
     }
@@ -273,7 +277,12 @@ impl Directory for Places {
         }
         // An exact name wins ("kota bandung"); then the name without its
         // prefix ("bandung" → Kota and Kabupaten Bandung); then a prefix match.
-        let exact: Vec<Place> = self.all.iter().filter(|(n, _)| *n == q).map(|(_, p)| p.clone()).collect();
+        let exact: Vec<Place> = self
+            .all
+            .iter()
+            .filter(|(n, _)| *n == q)
+            .map(|(_, p)| p.clone())
+            .collect();
         if !exact.is_empty() {
             return exact;
         }

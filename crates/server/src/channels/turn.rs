@@ -23,7 +23,9 @@ use lapor_domain::ids::TrackingId;
 use lapor_domain::report::{Channel, Classification};
 use lapor_domain::{Error, ErrorCode, Lang};
 use lapor_store::ts::Ts;
-use lapor_store::{ChatTurn, ConversationWrite, InboundRecord, NewInboxItem, OutboxMessage, ReporterIdentity, TurnOutcome};
+use lapor_store::{
+    ChatTurn, ConversationWrite, InboundRecord, NewInboxItem, OutboxMessage, ReporterIdentity, TurnOutcome,
+};
 
 /// How one inbound message ended, for logs and tests.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +48,11 @@ fn caps(ch: Channel) -> chat::Capabilities {
 }
 
 fn lang_hint(m: &Inbound) -> Lang {
-    if m.lang_hint.as_deref().is_some_and(|l| l.starts_with("en")) { Lang::En } else { Lang::Id }
+    if m.lang_hint.as_deref().is_some_and(|l| l.starts_with("en")) {
+        Lang::En
+    } else {
+        Lang::Id
+    }
 }
 
 fn record(m: &Inbound, outcome: &str, tracking_id: Option<String>) -> InboundRecord {
@@ -253,7 +259,11 @@ async fn sms_action(
     action: Action,
 ) -> Result<(Vec<Reply>, Option<String>, Option<NewInboxItem>), Error> {
     let (o, tid) = run_action(state, m, lang, action).await?;
-    Ok((chat::for_platform(chat::outcome(lang, &o), caps(Channel::Sms)), tid, None))
+    Ok((
+        chat::for_platform(chat::outcome(lang, &o), caps(Channel::Sms)),
+        tid,
+        None,
+    ))
 }
 
 /// The reporter behind a platform account, created on first contact.
@@ -286,7 +296,12 @@ fn refused(e: &Error, lang: Lang) -> Outcome {
 }
 
 /// Carries out what the chatbot asked for, as the sender's reporter.
-async fn run_action(state: &AppState, m: &Inbound, lang: Lang, action: Action) -> Result<(Outcome, Option<String>), Error> {
+async fn run_action(
+    state: &AppState,
+    m: &Inbound,
+    lang: Lang,
+    action: Action,
+) -> Result<(Outcome, Option<String>), Error> {
     let reporter_id = reporter_for(state, m).await?;
     let caller = Caller {
         principal: Principal::Reporter { reporter_id },
@@ -346,7 +361,13 @@ async fn run_action(state: &AppState, m: &Inbound, lang: Lang, action: Action) -
         Action::Track(id) => match service::get_report(state, &caller, id.as_str(), None).await {
             Ok(v) => {
                 let institution = match &v.institution {
-                    Some(code) => Some(state.names.institution(state, code).await.unwrap_or_else(|_| code.clone())),
+                    Some(code) => Some(
+                        state
+                            .names
+                            .institution(state, code)
+                            .await
+                            .unwrap_or_else(|_| code.clone()),
+                    ),
                     None => None,
                 };
                 let latest = v
@@ -409,7 +430,12 @@ fn finish(r: Result<Outcome, Error>, id: TrackingId, lang: Lang) -> Result<(Outc
 
 /// A progress notice on the channel a report came by, when the reporter
 /// is reachable there; false when e-mail should be used instead.
-pub async fn notice_payload(state: &AppState, reporter_id: &str, channel: Channel, text: &str) -> Result<Option<Delivery>, Error> {
+pub async fn notice_payload(
+    state: &AppState,
+    reporter_id: &str,
+    channel: Channel,
+    text: &str,
+) -> Result<Option<Delivery>, Error> {
     if !state.config.channels.enabled(channel) {
         return Ok(None);
     }
@@ -448,7 +474,11 @@ pub async fn sweep_conversations(state: &AppState, now: chrono::DateTime<Utc>) -
         };
         let item = left.as_ref().map(|a| abandoned_item(&stand_in, a));
         let state_json = serde_json::to_value(&conv).map_err(|e| Error::internal(e.to_string()))?;
-        if state.store.end_conversation(&c, &state_json, Ts::new(now), item.as_ref()).await? {
+        if state
+            .store
+            .end_conversation(&c, &state_json, Ts::new(now), item.as_ref())
+            .await?
+        {
             ended += 1;
         }
     }
@@ -458,7 +488,12 @@ pub async fn sweep_conversations(state: &AppState, now: chrono::DateTime<Utc>) -
 /// Keeps an SMPP session bound to the operator's SMSC while SMS replies go
 /// out that way: publishes each session for the senders, and runs every
 /// message that arrives through the same turn as the HTTP gateways.
-pub async fn run_smpp(state: AppState, cfg: super::SmppConfig, sender_id: String, mut stop: tokio::sync::watch::Receiver<bool>) {
+pub async fn run_smpp(
+    state: AppState,
+    cfg: super::SmppConfig,
+    sender_id: String,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     use lapor_smpp::esme::{Backoff, Config, run_with_reconnect};
     use std::ops::ControlFlow;
     let mut c = Config::new(cfg.address.clone(), cfg.system_id.clone(), cfg.password.clone());

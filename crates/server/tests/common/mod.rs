@@ -81,8 +81,12 @@ pub async fn seed(store: &Arc<dyn Store>) -> HashMap<&'static str, String> {
 
 impl TestApp {
     pub async fn start(db: TestDb) -> TestApp {
+        TestApp::start_with(db, ServerConfig::default()).await
+    }
+
+    pub async fn start_with(db: TestDb, config: ServerConfig) -> TestApp {
         let tokens = seed(&db.store).await;
-        let mut state = AppState::new(db.store.clone(), Calendar::embedded(), vec![], ServerConfig::default())
+        let mut state = AppState::new(db.store.clone(), Calendar::embedded(), vec![], config)
             .await
             .unwrap();
         let sink = lapor_mailsink::MailSink::start(

@@ -1,0 +1,818 @@
+//! Every chat and SMS channel end to end, against a real Lapor server and a
+//! local HTTP stand-in for the platform APIs that records each outbound
+//! call: submit → track → staff follow-up → the reporter hears it on that
+//! channel → replies → rates. Also the refusals: bad signatures (401),
+//! malformed bodies (400), redeliveries (acknowledged, handled once).
+
+mod common;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use common::TestApp;
+use lapor_channels::signature;
+use lapor_server::ServerConfig;
+use lapor_server::channels::*;
+use lapor_server::worker::{Counters, WorkerConfig, run_batch};
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+
+#[derive(Debug, Clone)]
+struct Seen {
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Seen {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Clone, Default)]
+struct Recorder {
+    seen: Arc<Mutex<Vec<Seen>>>,
+    /// Path prefixes answered with an error status, once each.
+    fail_once: Arc<Mutex<Vec<(String, u16)>>>,
+    base: Arc<Mutex<String>>,
+}
+
+/// A minimal JPEG the media cleaner accepts.
+fn jpeg() -> Vec<u8> {
+    let mut j = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10];
+    j.extend(b"JFIF\0\x01\x01\0\0\x01\0\x01\0\0");
+    j.extend([0xFF, 0xDB, 0x00, 0x43, 0x00]);
+    j.extend([1u8; 64]);
+    j.extend([
+        0xFF, 0xC0, 0x00, 0x0B, 0x08, 0x00, 0x01, 0x00, 0x01, 0x01, 0x01, 0x11, 0x00,
+    ]);
+    j.extend([0xFF, 0xC4, 0x00, 0x14, 0x00, 0x01]);
+    j.extend([0u8; 15]);
+    j.push(0x00);
+    j.extend([0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3F, 0x00]);
+    j.extend([0x00, 0xFF, 0xD9]);
+    j
+}
+
+async fn platform(State(r): State<Recorder>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let path = uri.path_and_query().map(|p| p.to_string()).unwrap_or_default();
+    r.seen.lock().unwrap().push(Seen {
+        method: method.to_string(),
+        path: path.clone(),
+        headers: headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
+            .collect(),
+        body: body.to_vec(),
+    });
+    {
+        let mut f = r.fail_once.lock().unwrap();
+        if let Some(i) = f.iter().position(|(p, _)| path.starts_with(p.as_str())) {
+            let (_, code) = f.remove(i);
+            return (
+                StatusCode::from_u16(code).unwrap(),
+                "{\"message\":\"Invalid reply token\"}",
+            )
+                .into_response();
+        }
+    }
+    let base = r.base.lock().unwrap().clone();
+    if path.contains("/getFile") {
+        return axum::Json(json!({ "ok": true, "result": { "file_id": "F1", "file_unique_id": "u", "file_size": 300, "file_path": "photos/file_1.jpg" } })).into_response();
+    }
+    if path.starts_with("/file/") || path.starts_with("/media/") || path.contains("/content") {
+        return jpeg().into_response();
+    }
+    if method == Method::GET && path.starts_with("/v21.0/MEDIA") {
+        return axum::Json(json!({ "url": format!("{base}/media/1.jpg"), "mime_type": "image/jpeg", "file_size": 300, "id": "MEDIA1" })).into_response();
+    }
+    axum::Json(json!({ "ok": true, "result": { "message_id": 1 } })).into_response()
+}
+
+async fn stand_in() -> (String, Recorder) {
+    let rec = Recorder::default();
+    let app = axum::Router::new().fallback(platform).with_state(rec.clone());
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", l.local_addr().unwrap());
+    *rec.base.lock().unwrap() = base.clone();
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    (base, rec)
+}
+
+impl Recorder {
+    fn take(&self) -> Vec<Seen> {
+        std::mem::take(&mut *self.seen.lock().unwrap())
+    }
+}
+
+fn config(base: &str) -> ServerConfig {
+    ServerConfig {
+        channels: ChannelsConfig {
+            telegram: Some(TelegramConfig {
+                bot_token: "123:ABC".into(),
+                secret_token: "tg-secret".into(),
+                api_base: base.into(),
+            }),
+            line: Some(LineConfig {
+                channel_secret: "line-secret".into(),
+                access_token: "LINE-TOKEN".into(),
+                api_base: base.into(),
+                data_api_base: base.into(),
+            }),
+            whatsapp: Some(WhatsappConfig {
+                app_secret: "wa-secret".into(),
+                verify_token: "wa-verify".into(),
+                access_token: "WA-TOKEN".into(),
+                phone_number_id: "1122334455667".into(),
+                notice_template: Some("lapor_update".into()),
+                graph_base: base.into(),
+                graph_version: "v21.0".into(),
+            }),
+            messenger: Some(MessengerConfig {
+                app_secret: "fb-secret".into(),
+                verify_token: "fb-verify".into(),
+                page_access_token: "PAGE-TOKEN".into(),
+                graph_base: base.into(),
+                graph_version: "v21.0".into(),
+            }),
+            sms: Some(SmsConfig {
+                inbound_secret: Some("sms-secret".into()),
+                twilio_auth_token: Some("12345".into()),
+                twilio_hook_url: Some("https://lapor.example.go.id/hooks/sms/twilio".into()),
+                send_via: "http".into(),
+                sender_id: "1708".into(),
+                http_send_url: Some(format!("{base}/sms/send")),
+                http_send_token: Some("GW-TOKEN".into()),
+                twilio_account_sid: None,
+                twilio_api_base: base.into(),
+                smpp: None,
+            }),
+            x: None,
+            per_sender_per_minute: Some(60),
+        },
+        ..Default::default()
+    }
+}
+
+async fn start(db: lapor_store::testing::TestDb) -> (TestApp, Recorder) {
+    let (base, rec) = stand_in().await;
+    (TestApp::start_with(db, config(&base)).await, rec)
+}
+
+async fn drain(app: &TestApp) {
+    let cfg = WorkerConfig::default();
+    let counters = Counters::default();
+    for _ in 0..50 {
+        if run_batch(&app.state, &cfg, &counters).await.unwrap() == 0 {
+            return;
+        }
+    }
+    panic!("the outbox did not drain");
+}
+
+async fn hook(app: &TestApp, path: &str, headers: &[(&str, String)], body: Vec<u8>) -> (u16, String) {
+    let mut r = app.client.post(format!("{}{path}", app.base)).body(body);
+    for (k, v) in headers {
+        r = r.header(*k, v);
+    }
+    let resp = r.send().await.unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap())
+}
+
+// ---------------------------------------------------------------- Telegram
+
+struct Tg<'a> {
+    app: &'a TestApp,
+    next: i64,
+}
+
+impl Tg<'_> {
+    async fn send(&mut self, update: Value) -> (u16, String) {
+        self.next += 1;
+        let mut u = update;
+        u["update_id"] = json!(self.next);
+        self.raw(&u).await
+    }
+    async fn raw(&self, u: &Value) -> (u16, String) {
+        hook(
+            self.app,
+            "/hooks/telegram",
+            &[("x-telegram-bot-api-secret-token", "tg-secret".into())],
+            serde_json::to_vec(u).unwrap(),
+        )
+        .await
+    }
+    async fn text(&mut self, t: &str) {
+        let (s, b) = self.send(json!({ "message": { "message_id": 1, "from": { "id": 5123, "is_bot": false, "first_name": "Siti", "language_code": "id" }, "chat": { "id": 5123, "type": "private" }, "date": 1795137206, "text": t } })).await;
+        assert_eq!(s, 200, "{b}");
+    }
+    async fn press(&mut self, data: &str) {
+        let (s, b) = self.send(json!({ "callback_query": { "id": format!("cb{}", self.next), "from": { "id": 5123, "is_bot": false, "first_name": "Siti" }, "message": { "message_id": 2, "chat": { "id": 5123, "type": "private" }, "date": 1795137206 }, "chat_instance": "1", "data": data } })).await;
+        assert_eq!(s, 200, "{b}");
+        assert!(b.contains("answerCallbackQuery"), "{b}");
+    }
+    async fn other(&mut self, message: Value) {
+        let mut m = message;
+        m["message_id"] = json!(3);
+        m["from"] = json!({ "id": 5123, "is_bot": false, "first_name": "Siti" });
+        m["chat"] = json!({ "id": 5123, "type": "private" });
+        m["date"] = json!(1795137206);
+        let (s, b) = self.send(json!({ "message": m })).await;
+        assert_eq!(s, 200, "{b}");
+    }
+}
+
+fn texts(seen: &[Seen]) -> String {
+    seen.iter()
+        .map(|s| {
+            let j = s.json();
+            j["text"]
+                .as_str()
+                .or(j["messages"][0]["text"].as_str())
+                .or(j["interactive"]["body"]["text"].as_str())
+                .or(j["message"]["text"].as_str())
+                .map(str::to_string)
+                .or(j["template"]["components"][0]["parameters"][0]["text"]
+                    .as_str()
+                    .map(str::to_string))
+                .unwrap_or_else(|| String::from_utf8_lossy(&s.body).to_string())
+        })
+        .collect::<Vec<_>>()
+        .join("\n---\n")
+}
+
+fn tracking_id_in(text: &str) -> String {
+    let re = regex_lite(text);
+    re.expect("a Tracking ID in the reply")
+}
+
+/// The `XXXX-XXXX` after "ID Pelacakan: ".
+fn regex_lite(text: &str) -> Option<String> {
+    let at = text.find("ID Pelacakan: ")? + "ID Pelacakan: ".len();
+    Some(text[at..at + 9].to_string())
+}
+
+/// The institution answers: disposition, acceptance, follow-up.
+async fn staff_answers(app: &TestApp, id: &str, body: &str) {
+    for (path, who, payload) in [
+        ("disposition", "national", json!({ "institution": "pemkot-32.73" })),
+        ("accept", "bandung_admin", json!({})),
+        ("follow-up", "bandung_admin", json!({ "body": body })),
+    ] {
+        let (s, v) = app
+            .post(&format!("/api/v1/reports/{id}/{path}"), Some(who), payload)
+            .await;
+        assert_eq!(s, 200, "{path}: {v}");
+    }
+}
+
+async fn kinds(app: &TestApp, id: &str) -> Vec<String> {
+    let tid = lapor_domain::ids::TrackingId::parse(id).unwrap();
+    app.db
+        .store
+        .events(&tid)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.data.kind().to_string())
+        .collect()
+}
+
+async fn telegram_end_to_end(app: &TestApp, rec: &Recorder) {
+    let mut tg = Tg { app, next: 9000 };
+    tg.text("/start").await;
+    drain(app).await;
+    let out = rec.take();
+    assert_eq!(out.len(), 1);
+    // The exact call Telegram documents for sendMessage.
+    assert_eq!(out[0].method, "POST");
+    assert_eq!(out[0].path, "/bot123:ABC/sendMessage");
+    assert_eq!(out[0].header("content-type"), Some("application/json"));
+    let body = out[0].json();
+    assert_eq!(body["chat_id"], 5123);
+    assert!(body["text"].as_str().unwrap().starts_with("Selamat datang di LAPOR!"));
+    assert_eq!(
+        body["reply_markup"]["inline_keyboard"][0][0],
+        json!({ "text": "Buat laporan", "callback_data": "report" })
+    );
+
+    tg.press("report").await;
+    tg.press("c:pengaduan").await;
+    tg.text("Jalan berlubang di Dago").await;
+    tg.text("Lubang besar di Jl. Ir. H. Juanda dekat simpang Dago, sudah dua minggu.")
+        .await;
+    tg.other(json!({ "location": { "latitude": -6.9025, "longitude": 107.6186 } }))
+        .await;
+    tg.other(json!({ "photo": [{ "file_id": "F0", "file_unique_id": "a", "file_size": 90, "width": 90, "height": 60 }, { "file_id": "F1", "file_unique_id": "b", "file_size": 300, "width": 800, "height": 600 }] })).await;
+    tg.press("skip").await;
+    tg.press("anon:no").await;
+    tg.press("send").await;
+    drain(app).await;
+    let out = rec.take();
+    // The photo was fetched through getFile, then downloaded.
+    assert!(
+        out.iter()
+            .any(|s| s.method == "GET" && s.path == "/bot123:ABC/getFile?file_id=F1"),
+        "{out:?}"
+    );
+    assert!(out.iter().any(|s| s.path == "/file/bot123:ABC/photos/file_1.jpg"));
+    let said = texts(&out);
+    let id = tracking_id_in(&said);
+    assert!(said.contains("PIN: "), "{said}");
+    let stored = app
+        .db
+        .store
+        .report(&lapor_domain::ids::TrackingId::parse(&id).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.report.channel.as_str(), "telegram");
+    assert_eq!(stored.report.region_code.as_deref(), Some("32.73"));
+    assert_eq!(
+        app.db
+            .store
+            .attachments(&stored.report.tracking_id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // The PIN does not outlive its delivery in the outbox.
+    let rows = app.db.store.outbox(500).await.unwrap();
+    assert!(
+        !rows.iter().any(|r| r.payload.to_string().contains("PIN: ")),
+        "PIN scrubbed"
+    );
+
+    // Redelivery of an update already handled: acknowledged, nothing new.
+    let before = app.outbox_count().await;
+    let (s, _) = tg.raw(&json!({ "update_id": tg.next, "callback_query": { "id": "x", "from": { "id": 5123, "is_bot": false }, "data": "send" } })).await;
+    assert_eq!(s, 200);
+    assert_eq!(app.outbox_count().await, before);
+
+    // Tracking by ID.
+    tg.text(&id).await;
+    drain(app).await;
+    assert!(texts(&rec.take()).contains(&format!("Laporan {id}")));
+
+    // The institution answers; the reporter hears it on Telegram.
+    staff_answers(app, &id, "Lubang sudah ditambal oleh Dinas PU pada 20 November.").await;
+    drain(app).await;
+    let notices = rec.take();
+    assert!(
+        notices.iter().any(|s| s.path == "/bot123:ABC/sendMessage"
+            && s.json()["chat_id"] == 5123
+            && texts(std::slice::from_ref(s)).contains("ditambal")),
+        "{}",
+        texts(&notices)
+    );
+
+    // Replies and rates from the chat.
+    tg.press("reply").await;
+    tg.text(&id).await;
+    tg.text("Terima kasih, tapi marka jalannya belum dicat ulang.").await;
+    // A reply sends the report back to the institution, which answers again.
+    let (st, v) = app
+        .post(
+            &format!("/api/v1/reports/{id}/follow-up"),
+            Some("bandung_admin"),
+            json!({ "body": "Marka dicat ulang hari ini." }),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+    tg.press("rate").await;
+    tg.text(&id).await;
+    tg.press("star:4").await;
+    drain(app).await;
+    let said = texts(&rec.take());
+    assert!(said.contains("Balasan Anda sudah diteruskan"), "{said}");
+    assert!(said.contains("(4/5)"), "{said}");
+    let k = kinds(app, &id).await;
+    assert!(
+        k.contains(&"reporter_replied".to_string()) || k.iter().any(|x| x.contains("repl")),
+        "{k:?}"
+    );
+    assert!(k.iter().any(|x| x.contains("rat")), "{k:?}");
+}
+
+async fn refusals(app: &TestApp, rec: &Recorder) {
+    let body = br#"{"update_id":1,"message":{"message_id":1,"chat":{"id":1},"text":"halo"}}"#.to_vec();
+    let (s, b) = hook(
+        app,
+        "/hooks/telegram",
+        &[("x-telegram-bot-api-secret-token", "wrong".into())],
+        body.clone(),
+    )
+    .await;
+    assert_eq!(s, 401, "{b}");
+    assert!(b.contains("invalid_signature"));
+    let (s, _) = hook(app, "/hooks/telegram", &[], body).await;
+    assert_eq!(s, 401);
+    let (s, b) = hook(
+        app,
+        "/hooks/telegram",
+        &[("x-telegram-bot-api-secret-token", "tg-secret".into())],
+        b"{not json".to_vec(),
+    )
+    .await;
+    assert_eq!(s, 400, "{b}");
+    assert!(b.contains("malformed_webhook"));
+    for (path, header, secret) in [
+        ("/hooks/line", "x-line-signature", "line-secret"),
+        ("/hooks/whatsapp", "x-hub-signature-256", "wa-secret"),
+        ("/hooks/messenger", "x-hub-signature-256", "fb-secret"),
+        ("/hooks/sms", "x-lapor-signature", "sms-secret"),
+    ] {
+        let good = br#"{"object":"page"#.to_vec();
+        let sig = if header == "x-line-signature" {
+            signature::line_sign(secret, &good)
+        } else {
+            signature::meta_sign(secret, &good)
+        };
+        let (s, _) = hook(app, path, &[(header, "sha256=00".into())], good.clone()).await;
+        assert_eq!(s, 401, "{path}");
+        let (s, b) = hook(app, path, &[(header, sig)], good).await;
+        assert_eq!(s, 400, "{path}: {b}");
+    }
+    let (s, _) = hook(
+        app,
+        "/hooks/sms/twilio",
+        &[("x-twilio-signature", "AAAA".into())],
+        b"From=%2B62&Body=x".to_vec(),
+    )
+    .await;
+    assert_eq!(s, 401);
+    // Nothing of this was processed or answered.
+    drain(app).await;
+    assert!(rec.take().is_empty());
+}
+
+// ---------------------------------------------------------------- WhatsApp
+
+fn wa_body(id: &str, message: Value) -> Vec<u8> {
+    let mut m = message;
+    m["from"] = json!("6281234567890");
+    m["id"] = json!(id);
+    m["timestamp"] = json!("1795137206");
+    serde_json::to_vec(&json!({
+        "object": "whatsapp_business_account",
+        "entry": [{ "id": "1", "changes": [{ "field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": { "display_phone_number": "1708", "phone_number_id": "1122334455667" },
+            "contacts": [{ "profile": { "name": "Budi" }, "wa_id": "6281234567890" }],
+            "messages": [m]
+        }}]}]
+    }))
+    .unwrap()
+}
+
+async fn wa(app: &TestApp, n: &mut u32, message: Value) {
+    *n += 1;
+    let body = wa_body(&format!("wamid.T{n}"), message);
+    let sig = signature::meta_sign("wa-secret", &body);
+    let (s, b) = hook(app, "/hooks/whatsapp", &[("x-hub-signature-256", sig)], body).await;
+    assert_eq!(s, 200, "{b}");
+}
+
+fn wa_button(id: &str) -> Value {
+    json!({ "type": "interactive", "interactive": { "type": "button_reply", "button_reply": { "id": id, "title": id } } })
+}
+
+fn wa_text(t: &str) -> Value {
+    json!({ "type": "text", "text": { "body": t } })
+}
+
+async fn whatsapp_end_to_end(app: &TestApp, rec: &Recorder) {
+    // Meta's subscription handshake.
+    let r = app
+        .client
+        .get(format!(
+            "{}/hooks/whatsapp?hub.mode=subscribe&hub.verify_token=wa-verify&hub.challenge=1158201444",
+            app.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), "1158201444");
+    let r = app
+        .client
+        .get(format!(
+            "{}/hooks/whatsapp?hub.mode=subscribe&hub.verify_token=nope&hub.challenge=1",
+            app.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+
+    let mut n = 0;
+    wa(app, &mut n, wa_text("menu")).await;
+    drain(app).await;
+    let out = rec.take();
+    assert_eq!(out[0].method, "POST");
+    assert_eq!(out[0].path, "/v21.0/1122334455667/messages");
+    assert_eq!(out[0].header("authorization"), Some("Bearer WA-TOKEN"));
+    let b = out[0].json();
+    assert_eq!(b["messaging_product"], "whatsapp");
+    assert_eq!(b["to"], "6281234567890");
+    assert_eq!(b["interactive"]["type"], "list", "five menu choices make a list");
+    assert_eq!(
+        b["interactive"]["action"]["sections"][0]["rows"][0],
+        json!({ "id": "report", "title": "Buat laporan" })
+    );
+
+    wa(app, &mut n, wa_button("report")).await;
+    wa(app, &mut n, wa_button("c:aspirasi")).await;
+    wa(app, &mut n, wa_text("Perbanyak tempat sampah")).await;
+    wa(
+        app,
+        &mut n,
+        wa_text("Mohon tambah tempat sampah di sepanjang Jl. Braga agar tidak berserakan."),
+    )
+    .await;
+    wa(app, &mut n, wa_text("kota bandung")).await;
+    wa(
+        app,
+        &mut n,
+        json!({ "type": "image", "image": { "id": "MEDIA1", "mime_type": "image/jpeg", "sha256": "x" } }),
+    )
+    .await;
+    wa(app, &mut n, wa_button("skip")).await;
+    wa(app, &mut n, wa_button("anon:yes")).await;
+    wa(app, &mut n, wa_button("send")).await;
+    drain(app).await;
+    let out = rec.take();
+    assert!(
+        out.iter().any(|s| s.method == "GET" && s.path == "/v21.0/MEDIA1"),
+        "media object fetched"
+    );
+    assert!(
+        out.iter()
+            .any(|s| s.path == "/media/1.jpg" && s.header("authorization") == Some("Bearer WA-TOKEN"))
+    );
+    let id = tracking_id_in(&texts(&out));
+    let stored = app
+        .db
+        .store
+        .report(&lapor_domain::ids::TrackingId::parse(&id).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stored.report.anonymous);
+    assert_eq!(stored.report.channel.as_str(), "whatsapp");
+
+    staff_answers(app, &id, "Lima tempat sampah baru dipasang minggu ini.").await;
+    drain(app).await;
+    let notices = rec.take();
+    let notice = notices
+        .iter()
+        .find(|s| s.json()["type"] == "template")
+        .expect("a template notice");
+    assert_eq!(notice.json()["template"]["name"], "lapor_update");
+    assert!(texts(std::slice::from_ref(notice)).contains("tempat sampah"));
+
+    wa(app, &mut n, wa_text("balas")).await;
+    wa(app, &mut n, wa_text(&id)).await;
+    wa(app, &mut n, wa_text("Terima kasih, sudah saya lihat.")).await;
+    let (st, v) = app
+        .post(
+            &format!("/api/v1/reports/{id}/follow-up"),
+            Some("bandung_admin"),
+            json!({ "body": "Sama-sama." }),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+    wa(app, &mut n, wa_text("nilai")).await;
+    wa(app, &mut n, wa_text(&id)).await;
+    wa(app, &mut n, json!({ "type": "interactive", "interactive": { "type": "list_reply", "list_reply": { "id": "star:5", "title": "5" } } })).await;
+    drain(app).await;
+    let said = texts(&rec.take());
+    assert!(
+        said.contains("Balasan Anda sudah diteruskan") && said.contains("(5/5)"),
+        "{said}"
+    );
+}
+
+// ---------------------------------------------------------------- SMS
+
+async fn sms(app: &TestApp, id: &str, from: &str, text: &str) -> (u16, String) {
+    let body = serde_json::to_vec(&json!({ "id": id, "from": from, "to": "1708", "text": text })).unwrap();
+    let sig = signature::meta_sign("sms-secret", &body);
+    hook(app, "/hooks/sms", &[("x-lapor-signature", sig)], body).await
+}
+
+async fn sms_end_to_end(app: &TestApp, rec: &Recorder) {
+    let (s, b) = sms(
+        app,
+        "gw-1",
+        "+6281311112222",
+        "LAPOR Pungutan liar di loket KTP Kecamatan Coblong, diminta Rp50.000",
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    drain(app).await;
+    let out = rec.take();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].path, "/sms/send");
+    assert_eq!(out[0].header("authorization"), Some("Bearer GW-TOKEN"));
+    assert_eq!(out[0].header("idempotency-key"), Some("sms:gw-1:reply"));
+    let b = out[0].json();
+    assert_eq!(
+        (b["from"].as_str(), b["to"].as_str()),
+        (Some("1708"), Some("+6281311112222"))
+    );
+    let id = tracking_id_in(b["text"].as_str().unwrap());
+
+    sms(app, "gw-2", "+6281311112222", &format!("LACAK {id}")).await;
+    drain(app).await;
+    assert!(texts(&rec.take()).contains(&id));
+
+    staff_answers(app, &id, "Petugas loket telah diperiksa Inspektorat.").await;
+    drain(app).await;
+    assert!(texts(&rec.take()).contains("Inspektorat"));
+
+    sms(
+        app,
+        "gw-3",
+        "+6281311112222",
+        &format!("BALAS {id} Terima kasih atas tindak lanjutnya"),
+    )
+    .await;
+    let (st, v) = app
+        .post(
+            &format!("/api/v1/reports/{id}/follow-up"),
+            Some("bandung_admin"),
+            json!({ "body": "Kasus diteruskan ke Inspektorat." }),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+    sms(app, "gw-4", "+6281311112222", &format!("NILAI {id} 5")).await;
+    // Something that is no form: help, and the message goes to the inbox.
+    sms(
+        app,
+        "gw-5",
+        "+6281311112222",
+        "tolong bantu jalan depan rumah saya rusak",
+    )
+    .await;
+    drain(app).await;
+    let said = texts(&rec.take());
+    assert!(said.contains("(5/5)") && said.contains("LAPOR <isi laporan>"), "{said}");
+    let inbox = app.db.store.inbox_items("open", 50).await.unwrap();
+    assert!(
+        inbox
+            .iter()
+            .any(|i| i.channel == "sms" && i.text.contains("jalan depan rumah"))
+    );
+
+    // Twilio's form, signed over the configured URL.
+    let params = vec![
+        ("MessageSid".to_string(), "SM1".to_string()),
+        ("From".to_string(), "+6281399998888".to_string()),
+        ("To".to_string(), "1708".to_string()),
+        ("Body".to_string(), format!("CEK {id}")),
+    ];
+    let sig = signature::twilio_sign("12345", "https://lapor.example.go.id/hooks/sms/twilio", &params);
+    let body = serde_urlencoded::to_string(&params).unwrap().into_bytes();
+    let (s, b) = hook(
+        app,
+        "/hooks/sms/twilio",
+        &[
+            ("x-twilio-signature", sig),
+            ("content-type", "application/x-www-form-urlencoded".into()),
+        ],
+        body,
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(b.contains("<Response>"));
+    drain(app).await;
+    assert!(texts(&rec.take()).contains(&id));
+}
+
+// ---------------------------------------------------------------- LINE & Messenger
+
+async fn line_and_messenger(app: &TestApp, rec: &Recorder) {
+    // A new friend gets the menu through the reply API; when the reply token
+    // is refused, the push API delivers instead.
+    let body = serde_json::to_vec(&json!({ "destination": "U0", "events": [{
+        "type": "follow", "mode": "active", "timestamp": 1795137206000i64, "replyToken": "rt-1",
+        "source": { "type": "user", "userId": "U206d25c2ea6bd87c17655609a1c37cb8" },
+        "webhookEventId": "01HLINE1", "deliveryContext": { "isRedelivery": false }
+    }]}))
+    .unwrap();
+    let sig = signature::line_sign("line-secret", &body);
+    rec.fail_once
+        .lock()
+        .unwrap()
+        .push(("/v2/bot/message/reply".into(), 400));
+    let (s, b) = hook(app, "/hooks/line", &[("x-line-signature", sig)], body).await;
+    assert_eq!(s, 200, "{b}");
+    drain(app).await;
+    let out = rec.take();
+    assert_eq!(out.len(), 2, "{out:?}");
+    assert_eq!(out[0].path, "/v2/bot/message/reply");
+    assert_eq!(out[0].json()["replyToken"], "rt-1");
+    assert_eq!(out[1].path, "/v2/bot/message/push");
+    assert_eq!(out[1].header("authorization"), Some("Bearer LINE-TOKEN"));
+    assert_eq!(out[1].header("x-line-retry-key").map(str::len), Some(36));
+    assert_eq!(out[1].json()["to"], "U206d25c2ea6bd87c17655609a1c37cb8");
+    assert_eq!(
+        out[1].json()["messages"][0]["quickReply"]["items"][0]["action"]["data"],
+        "report"
+    );
+
+    let body = serde_json::to_vec(
+        &json!({ "object": "page", "entry": [{ "id": "PAGE", "time": 1795137206000i64, "messaging": [{
+            "sender": { "id": "PSID-77" }, "recipient": { "id": "PAGE" }, "timestamp": 1795137206000i64,
+            "message": { "mid": "m_1", "text": "menu" }
+        }]}]}),
+    )
+    .unwrap();
+    let sig = signature::meta_sign("fb-secret", &body);
+    let (s, _) = hook(app, "/hooks/messenger", &[("x-hub-signature-256", sig)], body).await;
+    assert_eq!(s, 200);
+    drain(app).await;
+    let out = rec.take();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].path, "/v21.0/me/messages");
+    assert_eq!(out[0].header("authorization"), Some("Bearer PAGE-TOKEN"));
+    let b = out[0].json();
+    assert_eq!(b["recipient"]["id"], "PSID-77");
+    assert_eq!(b["messaging_type"], "RESPONSE");
+    assert_eq!(
+        b["message"]["quick_replies"][0],
+        json!({ "content_type": "text", "title": "Buat laporan", "payload": "report" })
+    );
+}
+
+// ---------------------------------------------------------------- limits & inbox
+
+async fn block_list_limits_and_inbox(app: &TestApp, rec: &Recorder) {
+    app.db
+        .store
+        .add_block(&lapor_store::Block {
+            channel: "*".into(),
+            sender: "+6289999".into(),
+            reason: "spam".into(),
+            created_by: None,
+            created_at: chrono::Utc::now(),
+        })
+        .await
+        .unwrap();
+    let (s, _) = sms(app, "gw-b1", "+6289999", "LAPOR iklan pinjaman online murah sekali").await;
+    assert_eq!(s, 200, "acknowledged so the gateway stops retrying");
+    drain(app).await;
+    assert!(rec.take().is_empty(), "a blocked sender gets no answer");
+
+    // A chat abandoned midway lands in the handler inbox.
+    let mut tg = Tg { app, next: 70_000 };
+    tg.press("report").await;
+    tg.press("c:pengaduan").await;
+    tg.text("Antrean puskesmas sangat panjang").await;
+    tg.text("batal").await;
+    let inbox = app.db.store.inbox_items("open", 50).await.unwrap();
+    assert!(
+        inbox
+            .iter()
+            .any(|i| i.reason == "abandoned" && i.text.contains("Antrean puskesmas")),
+        "{inbox:?}"
+    );
+    drain(app).await;
+    rec.take();
+}
+
+macro_rules! both {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                let (app, rec) = super::start(lapor_store::testing::TestDb::sqlite().await).await;
+                super::$name(&app, &rec).await;
+            }
+            #[tokio::test]
+            async fn postgres() {
+                let Some(db) = lapor_store::testing::TestDb::postgres().await else {
+                    eprintln!("LAPOR_TEST_PG_URL not set: skipped");
+                    return;
+                };
+                let (app, rec) = super::start(db).await;
+                super::$name(&app, &rec).await;
+            }
+        }
+    };
+}
+
+both!(telegram_end_to_end);
+both!(whatsapp_end_to_end);
+both!(sms_end_to_end);
+both!(line_and_messenger);
+both!(refusals);
+both!(block_list_limits_and_inbox);
