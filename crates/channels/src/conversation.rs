@@ -589,12 +589,7 @@ pub fn step(conv: &Conversation, input: &Input, ctx: &Ctx<'_>) -> Turn {
     }
     replies.append(&mut turn.replies);
     turn.replies = replies;
-    if !ctx.caps.buttons {
-        for r in &mut turn.replies {
-            r.text = r.flattened();
-            r.buttons.clear();
-        }
-    }
+    turn.replies = for_platform(std::mem::take(&mut turn.replies), ctx.caps);
     turn
 }
 
@@ -948,54 +943,41 @@ fn draft_step(mut conv: Conversation, step: Step, mut draft: Draft, input: &Inpu
                 None => again(conv, &step, &draft, None),
             }
         }
-        Step::Title => match input {
-            Input::Text(s) => {
-                let n = s.trim().chars().count();
-                if n < MIN_TITLE {
-                    again(
-                        conv,
-                        &step,
-                        &draft,
-                        Some(t(lang, "Judul terlalu pendek.", "The title is too short.")),
-                    )
-                } else if n > TITLE_MAX {
-                    again(
-                        conv,
-                        &step,
-                        &draft,
-                        Some(t(lang, "Judul terlalu panjang.", "The title is too long.")),
-                    )
+        Step::Title | Step::Body => {
+            let title = step == Step::Title;
+            let (min, max, short, long) = if title {
+                (
+                    MIN_TITLE,
+                    TITLE_MAX,
+                    t(lang, "Judul terlalu pendek.", "The title is too short."),
+                    t(lang, "Judul terlalu panjang.", "The title is too long."),
+                )
+            } else {
+                (
+                    MIN_BODY,
+                    BODY_MAX,
+                    t(lang, "Ceritakan lebih rinci.", "Please tell us more."),
+                    t(lang, "Isi terlalu panjang.", "The text is too long."),
+                )
+            };
+            let Input::Text(s) = input else {
+                return again(conv, &step, &draft, None);
+            };
+            let text = s.trim().to_string();
+            let n = text.chars().count();
+            if n < min {
+                again(conv, &step, &draft, Some(short))
+            } else if n > max {
+                again(conv, &step, &draft, Some(long))
+            } else {
+                if title {
+                    draft.title = Some(text);
                 } else {
-                    draft.title = Some(s.trim().to_string());
-                    advance(conv, &step, draft)
+                    draft.body = Some(text);
                 }
+                advance(conv, &step, draft)
             }
-            _ => again(conv, &step, &draft, None),
-        },
-        Step::Body => match input {
-            Input::Text(s) => {
-                let n = s.trim().chars().count();
-                if n < MIN_BODY {
-                    again(
-                        conv,
-                        &step,
-                        &draft,
-                        Some(t(lang, "Ceritakan lebih rinci.", "Please tell us more.")),
-                    )
-                } else if n > BODY_MAX {
-                    again(
-                        conv,
-                        &step,
-                        &draft,
-                        Some(t(lang, "Isi terlalu panjang.", "The text is too long.")),
-                    )
-                } else {
-                    draft.body = Some(s.trim().to_string());
-                    advance(conv, &step, draft)
-                }
-            }
-            _ => again(conv, &step, &draft, None),
-        },
+        }
         Step::Location | Step::PickRegion { .. } => {
             if let Step::PickRegion { choices } = &step {
                 let buttons = ask(&step, &draft, lang).buttons;

@@ -1,6 +1,6 @@
 //! What every webhook parser produces, and what every sender builds.
 
-use crate::conversation::{Input, Reply};
+use crate::conversation::Input;
 use chrono::{DateTime, Utc};
 use lapor_domain::report::Channel;
 
@@ -86,19 +86,6 @@ impl ApiRequest {
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
-}
-
-/// A message to send on a chat platform: the replies of one turn, to one
-/// recipient (LINE may use its reply token for the first batch).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Outbound {
-    pub to: String,
-    pub replies: Vec<Reply>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reply_token: Option<String>,
-    /// Thread the answer under this message (X replies, e-mail).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub in_reply_to: Option<String>,
 }
 
 /// Cuts text to at most `max` characters on a character boundary.

@@ -430,21 +430,19 @@ macro_rules! chats_impl {
             }
 
             async fn resolve_inbox_item(&self, id: i64, state: &str, tracking_id: Option<&str>, by: &str, now: Ts) -> Result<bool> {
-                let mut tx = self.begin_write().await?;
-                let n = sqlx::query(
-                    "UPDATE inbox_items SET state = $2, tracking_id = $3, handled_by = $4, handled_at = $5 \
-                     WHERE id = $1 AND state = 'open'",
-                )
-                .bind(id)
-                .bind(state)
-                .bind(tracking_id)
-                .bind(by)
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?
-                .rows_affected();
-                tx.commit().await.map_err(db_err)?;
+                let n = self
+                    .write_one(
+                        sqlx::query(
+                            "UPDATE inbox_items SET state = $2, tracking_id = $3, handled_by = $4, handled_at = $5 \
+                             WHERE id = $1 AND state = 'open'",
+                        )
+                        .bind(id)
+                        .bind(state)
+                        .bind(tracking_id)
+                        .bind(by)
+                        .bind(now),
+                    )
+                    .await?;
                 Ok(n > 0)
             }
 
@@ -484,16 +482,10 @@ macro_rules! chats_impl {
             }
 
             async fn remove_block(&self, channel: &str, sender: &str) -> Result<bool> {
-                let mut tx = self.begin_write().await?;
-                let n = sqlx::query("DELETE FROM channel_blocks WHERE channel = $1 AND sender = $2")
+                let q = sqlx::query("DELETE FROM channel_blocks WHERE channel = $1 AND sender = $2")
                     .bind(channel)
-                    .bind(sender)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?
-                    .rows_affected();
-                tx.commit().await.map_err(db_err)?;
-                Ok(n > 0)
+                    .bind(sender);
+                Ok(self.write_one(q).await? > 0)
             }
 
             async fn is_blocked(&self, channel: &str, sender: &str) -> Result<bool> {
@@ -509,15 +501,8 @@ macro_rules! chats_impl {
             }
 
             async fn purge_inbound(&self, before: Ts) -> Result<u64> {
-                let mut tx = self.begin_write().await?;
-                let n = sqlx::query("DELETE FROM inbound_messages WHERE received_at < $1")
-                    .bind(before)
-                    .execute(&mut *tx)
+                self.write_one(sqlx::query("DELETE FROM inbound_messages WHERE received_at < $1").bind(before))
                     .await
-                    .map_err(db_err)?
-                    .rows_affected();
-                tx.commit().await.map_err(db_err)?;
-                Ok(n)
             }
         }
     };
