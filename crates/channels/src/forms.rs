@@ -99,11 +99,15 @@ pub fn title_from(body: &str) -> String {
 /// The report text of a tweet in the `#LAPOR <isi> @account` form, or None
 /// when the tweet is not one (no tag, or the tag without content).
 pub fn tweet(text: &str, account: &str) -> Option<String> {
-    let lower = text.to_lowercase();
-    let tag_at = lower.find("#lapor")?;
+    // Byte offsets come from the text itself: lowercasing can change
+    // lengths ("İ"), so they must not come from a lowercased copy.
+    let tag_at = text
+        .as_bytes()
+        .windows(6)
+        .position(|w| w.eq_ignore_ascii_case(b"#lapor"))?;
     // "#LAPORAN" is another hashtag.
     let after_tag = tag_at + "#lapor".len();
-    if lower[after_tag..]
+    if text[after_tag..]
         .chars()
         .next()
         .is_some_and(|c| c.is_alphanumeric() || c == '_')
@@ -139,6 +143,16 @@ pub fn tweet(text: &str, account: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn tweet_offsets_survive_letters_that_grow_when_lowercased() {
+        // "İ" is 2 bytes but lowercases to 3; the tag must still be found.
+        let t = "İİİİ jalan rusak parah #LAPOR depan pasar @LAPOR1708";
+        assert_eq!(
+            tweet(t, "LAPOR1708").as_deref(),
+            Some("İİİİ jalan rusak parah depan pasar")
+        );
+    }
+
     use super::*;
 
     fn id() -> TrackingId {

@@ -45,6 +45,12 @@ impl Background {
                 rx.clone(),
             )));
         }
+        if cfg.channels.x.is_some() {
+            tasks.push(tokio::spawn(lapor_server::channels::x_poll::run(
+                state.clone(),
+                rx.clone(),
+            )));
+        }
         if scheduler {
             tasks.push(tokio::spawn(lapor_server::deadlines::run(
                 state.clone(),

@@ -41,6 +41,8 @@ struct Recorder {
     /// Path prefixes answered with an error status, once each.
     fail_once: Arc<Mutex<Vec<(String, u16)>>>,
     base: Arc<Mutex<String>>,
+    /// Path prefixes answered with this JSON, once each, in order.
+    canned: Arc<Mutex<Vec<(String, Value)>>>,
 }
 
 /// A minimal JPEG the media cleaner accepts.
@@ -80,6 +82,12 @@ async fn platform(State(r): State<Recorder>, method: Method, uri: Uri, headers: 
                 "{\"message\":\"Invalid reply token\"}",
             )
                 .into_response();
+        }
+    }
+    {
+        let mut c = r.canned.lock().unwrap();
+        if let Some(i) = c.iter().position(|(p, _)| path.starts_with(p.as_str())) {
+            return axum::Json(c.remove(i).1).into_response();
         }
     }
     let base = r.base.lock().unwrap().clone();
@@ -153,7 +161,14 @@ fn config(base: &str) -> ServerConfig {
                 twilio_api_base: base.into(),
                 smpp: None,
             }),
-            x: None,
+            x: Some(XConfig {
+                bearer_token: "X-APP-BEARER".into(),
+                user_token: "X-USER-TOKEN".into(),
+                account_id: X_ACCOUNT.into(),
+                account_handle: "LAPOR1708".into(),
+                api_base: base.into(),
+                poll_secs: 60,
+            }),
             per_sender_per_minute: Some(60),
         },
         ..Default::default()
@@ -697,6 +712,111 @@ async fn sms_end_to_end(app: &TestApp, rec: &Recorder) {
     assert!(texts(&rec.take()).contains(&id));
 }
 
+// ---------------------------------------------------------------- X
+
+const X_ACCOUNT: &str = "1455678901234561708";
+
+/// The documented mentions page (three mentions: one `#LAPOR`, two
+/// without the tag), plus a reply of our own that mentions us.
+fn mentions_page() -> Value {
+    let mut page: Value = serde_json::from_str(include_str!("../../channels/tests/fixtures/x/mentions.json")).unwrap();
+    page["data"].as_array_mut().unwrap().insert(
+        0,
+        json!({ "id": "2123590000000000001", "text": "@rinakusuma_bdg Terima kasih, ID Pelacakan: ABCD-EFGH", "author_id": X_ACCOUNT, "created_at": "2026-11-20T01:20:00.000Z" }),
+    );
+    page
+}
+
+async fn x_end_to_end(app: &TestApp, rec: &Recorder) {
+    use lapor_server::channels::x_poll::{PollStats, poll_once};
+    let mentions = format!("/2/users/{X_ACCOUNT}/mentions");
+    rec.canned.lock().unwrap().push((mentions.clone(), mentions_page()));
+    let stats = poll_once(&app.state).await.unwrap();
+    assert_eq!(
+        stats,
+        PollStats {
+            fetched: 4,
+            handled: 3,
+            duplicates: 0,
+            dropped: 1
+        }
+    );
+    drain(app).await;
+    let out = rec.take();
+    let get = &out[0];
+    assert_eq!(
+        (get.method.as_str(), get.header("authorization")),
+        ("GET", Some("Bearer X-APP-BEARER"))
+    );
+    assert!(
+        get.path.starts_with(&format!("{mentions}?max_results=100&")),
+        "{}",
+        get.path
+    );
+    assert!(get.path.contains("expansions=author_id") && !get.path.contains("since_id"));
+    // One public reply, under the #LAPOR tweet, with the ID and no PIN.
+    let posts: Vec<&Seen> = out.iter().filter(|s| s.method == "POST").collect();
+    assert_eq!(posts.len(), 1, "untagged mentions and our own tweet get no reply");
+    assert_eq!(posts[0].path, "/2/tweets");
+    assert_eq!(posts[0].header("authorization"), Some("Bearer X-USER-TOKEN"));
+    let b = posts[0].json();
+    assert_eq!(b["reply"]["in_reply_to_tweet_id"], "2123585880979714050");
+    let text = b["text"].as_str().unwrap();
+    assert!(text.chars().count() <= 280 && !text.contains("PIN"), "{text}");
+    let id = tracking_id_in(text);
+    let report = app
+        .db
+        .store
+        .report(&lapor_domain::ids::TrackingId::parse(&id).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.report.channel, lapor_domain::report::Channel::Twitter);
+    assert!(
+        report.report.body.starts_with("Lampu jalan mati"),
+        "{}",
+        report.report.body
+    );
+    let inbox = app.db.store.inbox_items("open", 50).await.unwrap();
+    let untagged: Vec<_> = inbox.iter().filter(|i| i.channel == "twitter").collect();
+    assert_eq!(untagged.len(), 2, "{inbox:?}");
+    assert!(untagged.iter().all(|i| i.reason == "untagged"));
+    assert!(untagged.iter().any(|i| i.sender_name.as_deref() == Some("@aguspras")));
+
+    // The next poll asks only for newer tweets; X sending the same page
+    // again changes nothing.
+    rec.canned.lock().unwrap().push((mentions.clone(), mentions_page()));
+    let again = poll_once(&app.state).await.unwrap();
+    assert_eq!((again.handled, again.duplicates), (0, 3));
+    drain(app).await;
+    let out = rec.take();
+    assert!(out[0].path.contains("since_id=2123585880979714050"), "{}", out[0].path);
+    assert!(
+        out.iter().all(|s| s.method == "GET"),
+        "nothing answered twice: {}",
+        texts(&out)
+    );
+    // Catching up follows X's pagination token.
+    assert!(out[1].path.contains("pagination_token="), "{}", out[1].path);
+
+    // Progress goes back under the tweet: the status and a link, never the
+    // follow-up's text (X is public).
+    staff_answers(app, &id, "Petugas PJU dijadwalkan Kamis, hubungi 0812-3456-7890.").await;
+    drain(app).await;
+    let notices: Vec<Seen> = rec.take().into_iter().filter(|s| s.path == "/2/tweets").collect();
+    assert!(!notices.is_empty());
+    for n in &notices {
+        let b = n.json();
+        assert_eq!(b["reply"]["in_reply_to_tweet_id"], "2123585880979714050");
+        let t = b["text"].as_str().unwrap();
+        assert!(t.contains(&id) && t.contains("/lacak/") && !t.contains("0812"), "{t}");
+    }
+    // X down: the poll fails cleanly and the next one catches up.
+    rec.fail_once.lock().unwrap().push((mentions.clone(), 503));
+    assert!(poll_once(&app.state).await.is_err());
+    rec.take();
+}
+
 // ---------------------------------------------------------------- LINE & Messenger
 
 async fn line_and_messenger(app: &TestApp, rec: &Recorder) {
@@ -816,3 +936,4 @@ both!(sms_end_to_end);
 both!(line_and_messenger);
 both!(refusals);
 both!(block_list_limits_and_inbox);
+both!(x_end_to_end);

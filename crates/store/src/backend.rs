@@ -992,6 +992,28 @@ macro_rules! backend_impl {
                 Ok(v)
             }
 
+            async fn setting(&self, key: &str) -> Result<Option<String>> {
+                sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+                    .bind(key)
+                    .fetch_optional(&self.reader)
+                    .await
+                    .map_err(db_err)
+            }
+
+            async fn put_setting(&self, key: &str, value: &str) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "INSERT INTO settings (key, value) VALUES ($1, $2) \
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                )
+                .bind(key)
+                .bind(value)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                tx.commit().await.map_err(db_err)
+            }
+
             async fn write_audit(&self, a: &AuditEntry) -> Result<()> {
                 let mut tx = self.begin_write().await?;
                 insert_audit(&mut tx, a).await?;

@@ -123,6 +123,9 @@ pub trait Chats {
     ) -> Result<String>;
     /// Where to reach a reporter on a channel.
     async fn channel_address(&self, reporter_id: &str, channel: &str) -> Result<Option<String>>;
+    /// The platform id of the message a report was submitted by (a tweet
+    /// to reply under), while the inbound record is kept.
+    async fn source_message(&self, channel: &str, tracking_id: &str) -> Result<Option<String>>;
     async fn expired_conversations(&self, now: Ts, limit: i64) -> Result<Vec<ExpiredConversation>>;
     /// Ends a timed-out conversation (if nobody wrote since) and files what
     /// it left behind.
@@ -348,6 +351,18 @@ macro_rules! chats_impl {
                 )
                 .bind(reporter_id)
                 .bind(channel)
+                .fetch_optional(&self.reader)
+                .await
+                .map_err(db_err)
+            }
+
+            async fn source_message(&self, channel: &str, tracking_id: &str) -> Result<Option<String>> {
+                sqlx::query_scalar(
+                    "SELECT platform_id FROM inbound_messages WHERE channel = $1 AND tracking_id = $2 \
+                     ORDER BY received_at LIMIT 1",
+                )
+                .bind(channel)
+                .bind(tracking_id)
                 .fetch_optional(&self.reader)
                 .await
                 .map_err(db_err)

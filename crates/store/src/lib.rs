@@ -90,6 +90,9 @@ pub trait Store: Workspace + Jobs + Chats + Send + Sync + 'static {
     /// Returns the stored value, or stores `value` and returns it when the
     /// key is new (first writer wins, even across nodes).
     async fn setting_or_init(&self, key: &str, value: &str) -> Result<String>;
+    async fn setting(&self, key: &str) -> Result<Option<String>>;
+    /// Stores `value` under `key`, replacing what was there.
+    async fn put_setting(&self, key: &str, value: &str) -> Result<()>;
 
     // Audit and outbox.
     async fn write_audit(&self, e: &AuditEntry) -> Result<()>;

@@ -211,6 +211,11 @@ async fn reference_data(s: &Arc<dyn Store>) {
         "first",
         "first writer wins"
     );
+    assert_eq!(s.setting("absent").await.unwrap(), None);
+    s.put_setting("k", "third").await.unwrap();
+    s.put_setting("k2", "x").await.unwrap();
+    assert_eq!(s.setting("k").await.unwrap().as_deref(), Some("third"), "put replaces");
+    assert_eq!(s.setting("k2").await.unwrap().as_deref(), Some("x"));
 
     s.upsert_categories(&[Category {
         code: "jalan".into(),

@@ -172,7 +172,7 @@ pub async fn send(state: &AppState, key: &str, d: &Delivery) -> Result<(), SendE
 }
 
 /// Reads a body, refusing more than `max` bytes.
-async fn download(state: &AppState, r: &ApiRequest, max: usize) -> Result<Vec<u8>, String> {
+pub(crate) async fn download(state: &AppState, r: &ApiRequest, max: usize) -> Result<Vec<u8>, String> {
     let method = reqwest::Method::from_bytes(r.method.as_bytes()).map_err(|e| e.to_string())?;
     let mut req = state.chat.http.request(method, &r.url);
     for (k, v) in &r.headers {

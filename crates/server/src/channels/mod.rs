@@ -8,6 +8,7 @@ pub mod deliver;
 pub mod hooks;
 pub mod limits;
 pub mod turn;
+pub mod x_poll;
 
 use lapor_channels::conversation::{Directory, Place};
 use lapor_domain::report::Channel;

@@ -159,6 +159,7 @@ pub async fn handle(state: &AppState, m: &Inbound) -> Result<Handled, Error> {
     }
     match m.channel {
         Channel::Sms => sms_turn(state, m).await,
+        Channel::Twitter => tweet_turn(state, m).await,
         _ => chat_turn(state, m).await,
     }
 }
@@ -240,16 +241,61 @@ async fn sms_turn(state: &AppState, m: &Inbound) -> Result<Handled, Error> {
         SmsForm::Reply { tracking_id, text } => sms_action(state, m, lang, Action::Reply { tracking_id, text }).await?,
         SmsForm::Rate { tracking_id, stars } => sms_action(state, m, lang, Action::Rate { tracking_id, stars }).await?,
     };
+    commit_form_turn(state, m, &replies, tid, inbox).await
+}
+
+/// Commits a turn of a one-message form channel (SMS, X): no conversation.
+async fn commit_form_turn(
+    state: &AppState,
+    m: &Inbound,
+    replies: &[Reply],
+    tid: Option<String>,
+    inbox: Option<NewInboxItem>,
+) -> Result<Handled, Error> {
     let commit = ChatTurn {
         inbound: record(m, if inbox.is_some() { "inbox" } else { "handled" }, tid),
         conversation: None,
         inbox,
-        outbox: reply_row(m, &replies).into_iter().collect(),
+        outbox: reply_row(m, replies).into_iter().collect(),
     };
     Ok(match state.store.commit_turn(&commit).await? {
         TurnOutcome::Duplicate => Handled::Duplicate,
         _ => Handled::Done,
     })
+}
+
+/// A mention of our X account: `#LAPOR …` becomes a report answered in
+/// public (so without the PIN: the report is tied to the X account, which
+/// tracks it); anything else goes to the handler inbox unanswered.
+async fn tweet_turn(state: &AppState, m: &Inbound) -> Result<Handled, Error> {
+    let handle = state
+        .config
+        .channels
+        .x
+        .as_ref()
+        .map(|c| c.account_handle.as_str())
+        .unwrap_or_default();
+    let text = m.text();
+    let Some(body) = forms::tweet(&text, handle) else {
+        let inbox = inbox_row(m, "untagged", text, None);
+        return commit_form_turn(state, m, &[], None, Some(inbox)).await;
+    };
+    let draft = chat::Draft {
+        classification: Some(Classification::Pengaduan),
+        title: Some(forms::title_from(&body)),
+        body: Some(body),
+        ..Default::default()
+    };
+    let (o, tid) = run_action(state, m, Lang::Id, Action::Submit(draft)).await?;
+    let replies = match &o {
+        Outcome::Submitted { tracking_id, .. } => vec![Reply::text(format!(
+            "Terima kasih, laporan Anda kami terima. ID Pelacakan: {tracking_id}. Perkembangannya kami kabarkan, \
+             juga di {}/lacak",
+            state.config.public_url.trim_end_matches('/')
+        ))],
+        _ => chat::for_platform(chat::outcome(Lang::Id, &o), caps(Channel::Twitter)),
+    };
+    commit_form_turn(state, m, &replies, tid, None).await
 }
 
 async fn sms_action(
@@ -430,26 +476,46 @@ fn finish(r: Result<Outcome, Error>, id: TrackingId, lang: Lang) -> Result<(Outc
 
 /// A progress notice on the channel a report came by, when the reporter
 /// is reachable there; false when e-mail should be used instead.
-pub async fn notice_payload(
-    state: &AppState,
-    reporter_id: &str,
-    channel: Channel,
-    text: &str,
-) -> Result<Option<Delivery>, Error> {
+/// X is public: there the notice is a reply under the reporter's tweet
+/// that says only the new status and where to read the rest.
+pub async fn notice_payload(state: &AppState, reporter_id: &str, n: &Notice<'_>) -> Result<Option<Delivery>, Error> {
+    let channel = n.channel;
     if !state.config.channels.enabled(channel) {
         return Ok(None);
     }
     let Some(to) = state.store.channel_address(reporter_id, channel.as_str()).await? else {
         return Ok(None);
     };
+    let (text, in_reply_to) = if channel == Channel::Twitter {
+        let Some(tweet) = state.store.source_message(channel.as_str(), n.tracking_id).await? else {
+            return Ok(None);
+        };
+        let text = format!(
+            "Laporan {}: {}. Selengkapnya: {}",
+            n.tracking_id, n.status_label, n.track_url
+        );
+        (text, Some(tweet))
+    } else {
+        (n.text.to_string(), None)
+    };
     Ok(Some(Delivery {
         channel: channel.as_str().to_string(),
         to,
         replies: vec![Reply::text(text)],
         reply_token: None,
-        in_reply_to: None,
+        in_reply_to,
         notice: true,
     }))
+}
+
+/// A progress notice to send on the channel a report came by.
+pub struct Notice<'a> {
+    pub channel: Channel,
+    pub tracking_id: &'a str,
+    /// The full notice, for private channels.
+    pub text: &'a str,
+    pub status_label: &'a str,
+    pub track_url: &'a str,
 }
 
 /// Ends conversations nobody came back to, filing what they left behind in

@@ -187,7 +187,15 @@ async fn reporter_update(state: &AppState, job: &Job) -> Result<Handled, SendErr
         .await
         .map_err(transient)?;
     // A chat or SMS report hears back where it came from.
-    if let Some(d) = crate::channels::turn::notice_payload(state, reporter_id, r.channel, &rendered.text)
+    let track_url = format!("{}/lacak/{tid}", public_url(state));
+    let notice = crate::channels::turn::Notice {
+        channel: r.channel,
+        tracking_id: &tid.to_string(),
+        text: &rendered.text,
+        status_label: m.status(r.status.as_str()),
+        track_url: &track_url,
+    };
+    if let Some(d) = crate::channels::turn::notice_payload(state, reporter_id, &notice)
         .await
         .map_err(transient)?
     {
