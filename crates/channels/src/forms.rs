@@ -20,7 +20,7 @@ pub enum SmsForm {
 }
 
 /// Shortest report body accepted by SMS (the web form's minimum).
-const MIN_BODY: usize = 10;
+pub const MIN_BODY: usize = 10;
 
 fn split_word(s: &str) -> (String, &str) {
     let s = s.trim_start();

@@ -7,6 +7,7 @@
 //! benchmarks call it directly.
 
 pub mod conversation;
+pub mod email;
 pub mod forms;
 pub mod inbound;
 pub mod line;

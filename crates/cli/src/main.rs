@@ -308,6 +308,10 @@ async fn main() {
                 .unwrap_or_else(|e| fail(format!("bind {bind}: {e}")));
             let addr = listener.local_addr().unwrap_or_else(|e| fail(e));
             println!("Lapor is running at http://{addr}/  (API docs: http://{addr}/api/v1/docs/)");
+            // Inbound e-mail is an entry point like HTTP: it lives with `serve`.
+            let _smtp = lapor_server::channels::email::listen(&state)
+                .await
+                .unwrap_or_else(|e| fail(e));
             if demo {
                 println!("Demo logins (password for all: {}):", demo::DEMO_PASSWORD);
                 for (login, _, role, inst) in demo::DEMO_USERS {

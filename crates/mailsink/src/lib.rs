@@ -1,16 +1,22 @@
-//! A small, real SMTP server (a subset of RFC 5321, plain TCP, no TLS or AUTH)
-//! that stands in for a mail relay in tests, benchmarks and the demo mode.
-//! Lapor's delivery worker talks to it with `lettre` exactly as it would talk
-//! to a production relay, and the sink records what arrived so callers can
-//! check delivery, idempotency (duplicate keys) and failure handling (domains
-//! configured to fail permanently or transiently).
+//! A small, real SMTP server (a subset of RFC 5321, plain TCP, no TLS or
+//! AUTH). What happens to a message is up to a [`Mailbox`]:
+//!
+//! - [`MailSink`] stands in for a mail relay in tests, benchmarks and the
+//!   demo mode. Lapor's delivery worker talks to it with `lettre` exactly as
+//!   it would talk to a production relay, and the sink records what arrived
+//!   so callers can check delivery, idempotency (duplicate keys) and failure
+//!   handling (domains configured to fail permanently or transiently);
+//! - Lapor's inbound e-mail channel is another mailbox, behind the
+//!   organisation's MTA (which does TLS and sender authentication).
 
 mod headers;
 mod session;
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -66,6 +72,79 @@ pub struct Received {
     pub raw: Vec<u8>,
 }
 
+/// The envelope of one SMTP transaction.
+#[derive(Clone, Debug)]
+pub struct Envelope {
+    pub mail_from: String,
+    pub rcpt_to: Vec<String>,
+    pub peer: SocketAddr,
+}
+
+/// The answer to one `RCPT TO`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rcpt {
+    Accept,
+    /// 550: no such mailbox here.
+    Reject,
+    /// 451: try again later.
+    TempFail,
+}
+
+/// Why a complete message was not taken: 451 (the client keeps it and
+/// retries) or 554 (it bounces).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refused {
+    Temporary(String),
+    Permanent(String),
+}
+
+pub type Delivered<'a> = Pin<Box<dyn Future<Output = Result<String, Refused>> + Send + 'a>>;
+
+/// Where accepted mail goes. `deliver` answers with a queue id once the
+/// message is kept: only then does the client hear 250.
+pub trait Mailbox: Send + Sync + 'static {
+    /// The word after `ESMTP` in the greeting.
+    fn banner(&self) -> &str {
+        "lapor"
+    }
+    /// Largest message taken (advertised with SIZE, 552 above it).
+    fn max_size(&self) -> usize;
+    /// Whether a client may talk to us at all (421 and close otherwise).
+    fn admits(&self, _peer: SocketAddr) -> bool {
+        true
+    }
+    fn rcpt(&self, to: &str) -> Rcpt;
+    fn deliver(&self, envelope: Envelope, raw: Vec<u8>) -> Delivered<'_>;
+}
+
+/// A running SMTP listener; dropping it stops the listener and closes every
+/// open connection.
+pub struct SmtpServer {
+    addr: SocketAddr,
+    server: JoinHandle<()>,
+}
+
+impl SmtpServer {
+    pub async fn start(bind: &str, mailbox: Arc<dyn Mailbox>) -> std::io::Result<SmtpServer> {
+        let listener = TcpListener::bind(bind).await?;
+        let addr = listener.local_addr()?;
+        let server = tokio::spawn(serve(listener, mailbox));
+        Ok(SmtpServer { addr, server })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        // Aborting the accept loop drops its JoinSet, which aborts every
+        // connection task, and drops the listener, which frees the port.
+        self.server.abort();
+    }
+}
+
 /// State shared by the accept loop, every connection task and the handle.
 pub(crate) struct Shared {
     pub(crate) opts: SinkOptions,
@@ -109,14 +188,70 @@ impl Shared {
         // way that matters to a test sink, so keep serving after poisoning.
         self.store.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    /// Stores a complete message (and its copy in `out_dir`; a failed
+    /// write is a 451). The message is recorded before the reply is queued,
+    /// so a client that saw 250 can rely on `count()`.
+    async fn keep(&self, env: Envelope, mut msg: Vec<u8>) -> Result<String, Refused> {
+        let id = self.next_id();
+        if let Some(dir) = &self.opts.out_dir {
+            let path = dir.join(format!("{id}.eml"));
+            if let Err(e) = tokio::fs::write(&path, &msg).await {
+                tracing::warn!(path = %path.display(), error = %e, "mail sink could not write message");
+                return Err(Refused::Temporary("could not store message".into()));
+            }
+        }
+        let found = headers::parse(&msg);
+        if !self.opts.keep_raw {
+            msg = Vec::new();
+        }
+        tracing::trace!(id, key = ?found.key, "mail sink accepted message");
+        self.record(Received {
+            mail_from: env.mail_from,
+            rcpt_to: env.rcpt_to,
+            message_id: found.message_id,
+            key: found.key,
+            subject: found.subject,
+            raw: msg,
+        });
+        Ok(id.to_string())
+    }
+}
+
+impl Mailbox for Shared {
+    fn banner(&self) -> &str {
+        "lapor-mailsink"
+    }
+
+    fn max_size(&self) -> usize {
+        self.opts.max_size
+    }
+
+    fn rcpt(&self, to: &str) -> Rcpt {
+        let domain = to
+            .rsplit_once('@')
+            .map_or("", |(_, d)| d)
+            .trim_end_matches('.')
+            .to_ascii_lowercase();
+        if session::domain_listed(&self.opts.reject_domains, &domain) {
+            Rcpt::Reject
+        } else if session::domain_listed(&self.opts.tempfail_domains, &domain) {
+            Rcpt::TempFail
+        } else {
+            Rcpt::Accept
+        }
+    }
+
+    fn deliver(&self, envelope: Envelope, raw: Vec<u8>) -> Delivered<'_> {
+        Box::pin(self.keep(envelope, raw))
+    }
 }
 
 /// Handle to a running sink. Dropping it (or calling [`MailSink::shutdown`])
 /// stops the listener and closes every open connection.
 pub struct MailSink {
-    addr: SocketAddr,
     shared: Arc<Shared>,
-    server: JoinHandle<()>,
+    server: SmtpServer,
 }
 
 impl MailSink {
@@ -126,8 +261,6 @@ impl MailSink {
         if let Some(dir) = &opts.out_dir {
             tokio::fs::create_dir_all(dir).await?;
         }
-        let listener = TcpListener::bind(bind).await?;
-        let addr = listener.local_addr()?;
         let opts = SinkOptions {
             reject_domains: lowercase(opts.reject_domains),
             tempfail_domains: lowercase(opts.tempfail_domains),
@@ -139,13 +272,13 @@ impl MailSink {
             store: Mutex::new(Store::default()),
             arrived: Notify::new(),
         });
-        let server = tokio::spawn(serve(listener, shared.clone()));
-        tracing::debug!(%addr, "mail sink listening");
-        Ok(MailSink { addr, shared, server })
+        let server = SmtpServer::start(bind, shared.clone()).await?;
+        tracing::debug!(addr = %server.addr(), "mail sink listening");
+        Ok(MailSink { shared, server })
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// All accepted messages so far (clone).
@@ -192,14 +325,6 @@ impl MailSink {
     }
 }
 
-impl Drop for MailSink {
-    fn drop(&mut self) {
-        // Aborting the accept loop drops its JoinSet, which aborts every
-        // connection task, and drops the listener, which frees the port.
-        self.server.abort();
-    }
-}
-
 fn lowercase(domains: Vec<String>) -> Vec<String> {
     domains
         .into_iter()
@@ -212,15 +337,23 @@ fn lowercase(domains: Vec<String>) -> Vec<String> {
         .collect()
 }
 
-async fn serve(listener: TcpListener, shared: Arc<Shared>) {
+async fn serve(listener: TcpListener, mailbox: Arc<dyn Mailbox>) {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
+                Ok((mut stream, peer)) => {
+                    if !mailbox.admits(peer) {
+                        tracing::warn!(%peer, "SMTP client not admitted");
+                        tokio::spawn(async move {
+                            use tokio::io::AsyncWriteExt;
+                            let _ = stream.write_all(b"421 4.7.0 not accepting mail from you\r\n").await;
+                        });
+                        continue;
+                    }
                     // Replies are batched by the session, so Nagle only adds latency.
                     let _ = stream.set_nodelay(true);
-                    connections.spawn(session::run(stream, peer, shared.clone()));
+                    connections.spawn(session::run(stream, peer, mailbox.clone()));
                 }
                 Err(e) => {
                     // Typically EMFILE under load; back off instead of spinning.

@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-use crate::{Received, Shared, headers};
+use crate::{Envelope, Mailbox, Rcpt, Refused};
 
 const HOST: &str = "localhost";
 /// RFC 5321 allows 512 octets for a command line and 1000 for a text line;
@@ -22,14 +22,15 @@ const MAX_RECIPIENTS: usize = 1000;
 /// RFC 5321 section 4.5.3.2.7 suggests at least five minutes.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 
-pub(crate) async fn run(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
+pub(crate) async fn run(stream: TcpStream, peer: SocketAddr, mailbox: Arc<dyn Mailbox>) {
     let mut conn = Conn {
         ack: EagerAck::new(&stream),
         io: BufReader::with_capacity(16 * 1024, stream),
         out: Vec::with_capacity(512),
     };
     let mut session = Session {
-        shared,
+        mailbox,
+        peer,
         txn: None,
         accepted: 0,
     };
@@ -167,14 +168,15 @@ enum Next {
 }
 
 struct Session {
-    shared: Arc<Shared>,
+    mailbox: Arc<dyn Mailbox>,
+    peer: SocketAddr,
     txn: Option<Txn>,
     accepted: usize,
 }
 
 impl Session {
     async fn serve(&mut self, conn: &mut Conn) -> io::Result<()> {
-        conn.reply(&format!("220 {HOST} ESMTP lapor-mailsink"));
+        conn.reply(&format!("220 {HOST} ESMTP {}", self.mailbox.banner()));
         let mut line = Vec::with_capacity(256);
         let mut msg = Vec::new();
         loop {
@@ -191,7 +193,7 @@ impl Session {
                 Next::Command => {}
                 Next::Quit => return conn.flush().await,
                 Next::Data => {
-                    let max = self.shared.opts.max_size;
+                    let max = self.mailbox.max_size();
                     match receive_data(conn, &mut msg, &mut line, max).await? {
                         // Closed mid-DATA: the transaction is abandoned, nothing is recorded.
                         None => return Ok(()),
@@ -223,7 +225,7 @@ impl Session {
                 conn.reply("250-PIPELINING");
                 conn.reply("250-8BITMIME");
                 conn.reply("250-SMTPUTF8");
-                conn.reply(&format!("250-SIZE {}", self.shared.opts.max_size));
+                conn.reply(&format!("250-SIZE {}", self.mailbox.max_size()));
                 conn.reply("250 ENHANCEDSTATUSCODES");
             }
             "HELO" => {
@@ -272,7 +274,7 @@ impl Session {
             let (name, value) = param.split_once('=').unwrap_or((param, ""));
             if name.eq_ignore_ascii_case("SIZE") {
                 match value.parse::<u64>() {
-                    Ok(size) if size > self.shared.opts.max_size as u64 => {
+                    Ok(size) if size > self.mailbox.max_size() as u64 => {
                         return conn.reply("552 5.3.4 message size exceeds fixed maximum message size");
                     }
                     Ok(_) => {}
@@ -301,55 +303,45 @@ impl Session {
         if txn.rcpts.len() >= MAX_RECIPIENTS {
             return conn.reply("452 4.5.3 too many recipients");
         }
-        let domain = to
-            .rsplit_once('@')
-            .map_or("", |(_, d)| d)
-            .trim_end_matches('.')
-            .to_ascii_lowercase();
-        let opts = &self.shared.opts;
-        if domain_listed(&opts.reject_domains, &domain) {
-            conn.reply("550 5.1.1 mailbox unavailable");
-        } else if domain_listed(&opts.tempfail_domains, &domain) {
-            conn.reply("451 4.3.0 try again later");
-        } else {
-            txn.rcpts.push(to.to_string());
-            conn.reply("250 2.1.5 OK");
+        match self.mailbox.rcpt(to) {
+            Rcpt::Reject => conn.reply("550 5.1.1 mailbox unavailable"),
+            Rcpt::TempFail => conn.reply("451 4.3.0 try again later"),
+            Rcpt::Accept => {
+                txn.rcpts.push(to.to_string());
+                conn.reply("250 2.1.5 OK");
+            }
         }
     }
 
-    /// Stores a complete message and answers 250 (or 451 if the copy in
-    /// `out_dir` cannot be written). The message is recorded before the reply
-    /// is queued, so a client that saw 250 can rely on `count()`.
+    /// Hands a complete message to the mailbox and answers as it says. The
+    /// 250 is queued only after the mailbox has kept the message, so a client
+    /// that saw it can rely on the message being stored.
     async fn deliver(&mut self, conn: &mut Conn, msg: &mut Vec<u8>) {
         let Some(txn) = self.txn.take() else {
             return; // unreachable: DATA is only entered with a transaction
         };
-        let id = self.shared.next_id();
-        if let Some(dir) = &self.shared.opts.out_dir {
-            let path = dir.join(format!("{id}.eml"));
-            if let Err(e) = tokio::fs::write(&path, &msg).await {
-                tracing::warn!(path = %path.display(), error = %e, "mail sink could not write message");
-                return conn.reply("451 4.3.0 could not store message");
-            }
-        }
-        let found = headers::parse(msg);
-        let raw = if self.shared.opts.keep_raw {
-            std::mem::take(msg)
-        } else {
-            Vec::new()
-        };
-        tracing::trace!(id, key = ?found.key, "mail sink accepted message");
-        self.shared.record(Received {
+        let env = Envelope {
             mail_from: txn.from,
             rcpt_to: txn.rcpts,
-            message_id: found.message_id,
-            key: found.key,
-            subject: found.subject,
-            raw,
-        });
-        self.accepted += 1;
-        conn.reply(&format!("250 2.0.0 OK queued as {id}"));
+            peer: self.peer,
+        };
+        match self.mailbox.deliver(env, std::mem::take(msg)).await {
+            Ok(id) => {
+                self.accepted += 1;
+                conn.reply(&format!("250 2.0.0 OK queued as {id}"));
+            }
+            Err(Refused::Temporary(why)) => conn.reply(&format!("451 4.3.0 {}", one_line(&why))),
+            Err(Refused::Permanent(why)) => conn.reply(&format!("554 5.6.0 {}", one_line(&why))),
+        }
     }
+}
+
+/// A reply text must stay on its line.
+fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(200)
+        .collect()
 }
 
 /// Reads message content up to the lone "." line, undoing dot-stuffing.
@@ -420,7 +412,7 @@ fn parse_path(s: &str) -> Option<(&str, &str)> {
 }
 
 /// True if `domain` is a listed domain or a subdomain of one.
-fn domain_listed(list: &[String], domain: &str) -> bool {
+pub(crate) fn domain_listed(list: &[String], domain: &str) -> bool {
     list.iter().any(|d| {
         !d.is_empty() && (domain == d || domain.strip_suffix(d.as_str()).is_some_and(|head| head.ends_with('.')))
     })

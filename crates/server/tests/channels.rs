@@ -169,6 +169,12 @@ fn config(base: &str) -> ServerConfig {
                 api_base: base.into(),
                 poll_secs: 60,
             }),
+            email: Some(EmailConfig {
+                bind: "127.0.0.1:0".into(),
+                addresses: vec!["lapor@lapor.example.go.id".into()],
+                relays: vec!["127.0.0.1".into()],
+                max_bytes: 5 << 20,
+            }),
             per_sender_per_minute: Some(60),
         },
         ..Default::default()
@@ -817,6 +823,216 @@ async fn x_end_to_end(app: &TestApp, rec: &Recorder) {
     rec.take();
 }
 
+// ---------------------------------------------------------------- e-mail
+
+/// A mail as a citizen's client writes it: multipart, base64 attachments,
+/// an RFC 2047 encoded From name.
+fn citizen_mail(
+    id: &str,
+    from: &str,
+    subject: &str,
+    extra_headers: &str,
+    text: &str,
+    files: &[(&str, &str, &[u8])],
+) -> Vec<u8> {
+    use base64::Engine;
+    let mut m = format!(
+        "From: =?UTF-8?B?{}?= <{from}>\r\nTo: LAPOR! <lapor@lapor.example.go.id>\r\nSubject: {subject}\r\n\
+         Message-ID: <{id}>\r\nDate: Tue, 24 Nov 2026 08:15:00 +0700\r\n{extra_headers}MIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\n\
+         Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{text}\r\n",
+        base64::engine::general_purpose::STANDARD.encode("Budi Santoso")
+    );
+    for (name, ctype, bytes) in files {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+        m.push_str(&format!(
+            "--b1\r\nContent-Type: {ctype}; name=\"{name}\"\r\nContent-Disposition: attachment; filename=\"{name}\"\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n{b64}\r\n"
+        ));
+    }
+    m.push_str("--b1--\r\n");
+    m.into_bytes()
+}
+
+/// Hands a mail over SMTP the way the MTA would; the final reply code.
+async fn smtp_send(addr: std::net::SocketAddr, from: &str, to: &str, raw: &[u8]) -> String {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut s = BufReader::new(s);
+    let mut last;
+    async fn read_reply(s: &mut BufReader<tokio::net::TcpStream>) -> String {
+        let mut all = String::new();
+        loop {
+            let mut line = String::new();
+            s.read_line(&mut line).await.unwrap();
+            all.push_str(&line);
+            if line.len() < 4 || line.as_bytes()[3] != b'-' {
+                return all;
+            }
+        }
+    }
+    read_reply(&mut s).await;
+    for cmd in [
+        "EHLO mta.lapor.example.go.id".to_string(),
+        format!("MAIL FROM:<{from}>"),
+        format!("RCPT TO:<{to}>"),
+        "DATA".into(),
+    ] {
+        s.get_mut().write_all(format!("{cmd}\r\n").as_bytes()).await.unwrap();
+        last = read_reply(&mut s).await;
+        if !last.starts_with('2') && !last.starts_with('3') {
+            return last;
+        }
+    }
+    s.get_mut().write_all(raw).await.unwrap();
+    s.get_mut().write_all(b".\r\n").await.unwrap();
+    last = read_reply(&mut s).await;
+    s.get_mut().write_all(b"QUIT\r\n").await.unwrap();
+    last
+}
+
+fn header_of<'a>(raw: &'a str, name: &str) -> Option<&'a str> {
+    raw.lines()
+        .find(|l| {
+            l.len() > name.len() && l[..name.len()].eq_ignore_ascii_case(name) && l[name.len()..].starts_with(':')
+        })
+        .map(|l| l[name.len() + 1..].trim())
+}
+
+async fn email_end_to_end(app: &TestApp, rec: &Recorder) {
+    let smtp = lapor_server::channels::email::listen(&app.state)
+        .await
+        .unwrap()
+        .unwrap();
+    let addr = smtp.addr();
+    let to = "lapor@lapor.example.go.id";
+    let exe: &[u8] = b"MZ\x90\x00 this is not evidence";
+    let first = citizen_mail(
+        "m1@mail.example.id",
+        "budi@mail.example.id",
+        "Jalan berlubang di Jl. Dago",
+        "",
+        "Lubang besar di depan Jl. Dago no. 10 sudah dua minggu, membahayakan pengendara motor.",
+        &[("lubang.jpg", "image/jpeg", &jpeg()), ("foto.jpg", "image/jpeg", exe)],
+    );
+    let r = smtp_send(addr, "budi@mail.example.id", to, &first).await;
+    assert!(r.starts_with("250"), "{r}");
+    // The MTA retries (it did not see our 250, say): handled once.
+    let r = smtp_send(addr, "budi@mail.example.id", to, &first).await;
+    assert!(r.starts_with("250"), "{r}");
+    drain(app).await;
+    let mails = app.sink.messages();
+    let ours: Vec<_> = mails.iter().filter(|m| m.rcpt_to == ["budi@mail.example.id"]).collect();
+    assert_eq!(ours.len(), 1, "one answer");
+    let raw = String::from_utf8_lossy(&ours[0].raw).to_string();
+    assert_eq!(header_of(&raw, "In-Reply-To"), Some("<m1@mail.example.id>"), "{raw}");
+    assert_eq!(header_of(&raw, "References"), Some("<m1@mail.example.id>"));
+    let subject = ours[0].subject.clone().unwrap();
+    assert!(
+        subject.starts_with("Re: Jalan berlubang di Jl. Dago [LAPOR "),
+        "{subject}"
+    );
+    let id = subject[subject.len() - 10..subject.len() - 1].to_string();
+    assert!(
+        raw.contains("PIN") && raw.contains("foto.jpg"),
+        "the PIN, and the file left out: {raw}"
+    );
+    let tid = lapor_domain::ids::TrackingId::parse(&id).unwrap();
+    let report = app.db.store.report(&tid).await.unwrap().unwrap().report;
+    assert_eq!(report.channel, lapor_domain::report::Channel::Email);
+    assert_eq!(report.title, "Jalan berlubang di Jl. Dago");
+    assert_eq!(
+        app.db.store.attachments(&tid).await.unwrap().len(),
+        1,
+        "the photo kept, the disguised file not"
+    );
+
+    // The institution answers: the notice threads under the first mail.
+    staff_answers(app, &id, "Tim UPT Jalan menambal lubang hari Kamis.").await;
+    drain(app).await;
+    let notices: Vec<_> = app
+        .sink
+        .messages()
+        .into_iter()
+        .filter(|m| m.rcpt_to == ["budi@mail.example.id"])
+        .skip(1)
+        .collect();
+    assert!(!notices.is_empty());
+    let last = String::from_utf8_lossy(&notices.last().unwrap().raw).to_string();
+    assert_eq!(header_of(&last, "In-Reply-To"), Some("<m1@mail.example.id>"));
+    assert!(
+        notices
+            .iter()
+            .any(|n| String::from_utf8_lossy(&n.raw).contains("Kamis"))
+    );
+
+    // The citizen answers by replying: only what they wrote counts.
+    let reply = citizen_mail(
+        "m2@mail.example.id",
+        "budi@mail.example.id",
+        &format!("Re: Jalan berlubang di Jl. Dago [LAPOR {id}]"),
+        "In-Reply-To: <x@lapor.test>\r\n",
+        "Terima kasih, akan saya pantau.\r\n\r\nPada Sel, 24 Nov 2026, LAPOR! menulis:\r\n> Tim UPT Jalan",
+        &[],
+    );
+    assert!(
+        smtp_send(addr, "budi@mail.example.id", to, &reply)
+            .await
+            .starts_with("250")
+    );
+    let events = app.db.store.events(&tid).await.unwrap();
+    let said = events.iter().rev().find_map(|e| e.body.clone()).unwrap_or_default();
+    assert_eq!(said, "Terima kasih, akan saya pantau.");
+    drain(app).await;
+
+    // Someone else cannot answer for Budi; an auto-reply gets no answer.
+    let other = citizen_mail(
+        "m3@x.example.id",
+        "eve@x.example.id",
+        &format!("Re: [LAPOR {id}]"),
+        "",
+        "Laporan ini palsu, tutup saja.",
+        &[],
+    );
+    assert!(smtp_send(addr, "eve@x.example.id", to, &other).await.starts_with("250"));
+    let auto = citizen_mail(
+        "m4@mail.example.id",
+        "budi@mail.example.id",
+        "Out of office",
+        "Auto-Submitted: auto-replied\r\n",
+        "Saya sedang cuti sampai 1 Desember.",
+        &[],
+    );
+    assert!(
+        smtp_send(addr, "budi@mail.example.id", to, &auto)
+            .await
+            .starts_with("250")
+    );
+    let before = app.sink.count();
+    drain(app).await;
+    let new: Vec<_> = app.sink.messages().into_iter().skip(before).collect();
+    let rcpts: Vec<_> = new.iter().map(|m| m.rcpt_to.join(",")).collect();
+    assert_eq!(
+        rcpts,
+        ["eve@x.example.id"],
+        "eve hears 'not found'; the auto-reply nothing"
+    );
+    assert_eq!(new[0].rcpt_to, ["eve@x.example.id"]);
+    assert_eq!(
+        app.db.store.events(&tid).await.unwrap().len(),
+        events.len(),
+        "eve's mail changed nothing"
+    );
+
+    // Refusals at the SMTP level.
+    let r = smtp_send(addr, "budi@mail.example.id", "someone@else.example", &first).await;
+    assert!(r.starts_with("550"), "{r}");
+    let r = smtp_send(addr, "x@y.example", to, b"this is not a mail\r\n").await;
+    assert!(r.starts_with("554"), "{r}");
+    drop(smtp);
+    rec.take();
+}
+
 // ---------------------------------------------------------------- LINE & Messenger
 
 async fn line_and_messenger(app: &TestApp, rec: &Recorder) {
@@ -937,3 +1153,4 @@ both!(line_and_messenger);
 both!(refusals);
 both!(block_list_limits_and_inbox);
 both!(x_end_to_end);
+both!(email_end_to_end);

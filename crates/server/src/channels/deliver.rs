@@ -19,8 +19,12 @@ pub struct Delivery {
     pub replies: Vec<Reply>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_token: Option<String>,
+    /// The tweet or e-mail (Message-ID) this answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub in_reply_to: Option<String>,
+    /// E-mail only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
     /// A progress notice rather than an answer in a conversation (platforms
     /// treat messages outside their reply window differently).
     #[serde(default)]
@@ -152,6 +156,11 @@ pub async fn send(state: &AppState, key: &str, d: &Delivery) -> Result<(), SendE
                 other => return Err(SendError::Permanent(format!("sms send_via {other:?} is not known"))),
             }
         }
+        Channel::Email => {
+            let text = d.replies.iter().map(Reply::flattened).collect::<Vec<_>>().join("\n\n");
+            let subject = d.subject.clone().unwrap_or_else(|| "LAPOR!".into());
+            crate::worker::handlers::email(state, key, &d.to, subject, text, d.in_reply_to.clone()).await?;
+        }
         Channel::Twitter => {
             let c = cfg.x.as_ref().ok_or_else(|| off("x"))?;
             let Some(tweet) = &d.in_reply_to else {
@@ -247,11 +256,16 @@ pub async fn fetch_photo(state: &AppState, ch: Channel, m: &MediaRef) -> Result<
         }
         other => return Err(format!("{} carries no photos", other.as_str())),
     };
-    let cleaned = lapor_domain::media::clean(&bytes).map_err(|e| e.code.as_str().to_string())?;
+    attachment_from(&bytes, "foto").map_err(|e| e.code.as_str().to_string())
+}
+
+/// Sniffs and cleans a file a citizen sent, like a web upload.
+pub fn attachment_from(bytes: &[u8], name: &str) -> Result<NewAttachment, lapor_domain::Error> {
+    let cleaned = lapor_domain::media::clean(bytes)?;
     Ok(NewAttachment {
         id: crate::auth::new_id("a-"),
         media_type: cleaned.media_type.as_str().to_string(),
-        filename: lapor_domain::media::safe_filename("foto", cleaned.media_type),
+        filename: lapor_domain::media::safe_filename(name, cleaned.media_type),
         sha256: hex::encode(Sha256::digest(&cleaned.bytes)),
         data: Arc::new(cleaned.bytes),
     })

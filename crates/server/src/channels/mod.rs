@@ -5,6 +5,7 @@
 //! are in `lapor-channels`.
 
 pub mod deliver;
+pub mod email;
 pub mod hooks;
 pub mod limits;
 pub mod turn;
@@ -24,6 +25,7 @@ pub struct ChannelsConfig {
     pub messenger: Option<MessengerConfig>,
     pub sms: Option<SmsConfig>,
     pub x: Option<XConfig>,
+    pub email: Option<EmailConfig>,
     /// Messages one sender may send per minute on one channel.
     pub per_sender_per_minute: Option<u32>,
 }
@@ -54,6 +56,15 @@ fn sms_sender() -> String {
 }
 fn poll_secs() -> u64 {
     60
+}
+fn smtp_bind() -> String {
+    "127.0.0.1:2525".into()
+}
+fn relays() -> Vec<String> {
+    vec!["127.0.0.1".into(), "::1".into()]
+}
+fn mail_max() -> usize {
+    25 << 20
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -153,6 +164,22 @@ pub struct XConfig {
     pub poll_secs: u64,
 }
 
+/// The inbound SMTP listener, behind the organisation's own MTA (see
+/// docs/channels.md): it takes mail for `addresses` from `relays` only.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailConfig {
+    #[serde(default = "smtp_bind")]
+    pub bind: String,
+    /// The addresses citizens write to, e.g. `lapor@lapor.go.id`.
+    pub addresses: Vec<String>,
+    /// IP addresses of the MTAs allowed to hand mail over.
+    #[serde(default = "relays")]
+    pub relays: Vec<String>,
+    #[serde(default = "mail_max")]
+    pub max_bytes: usize,
+}
+
 impl ChannelsConfig {
     /// One line per channel: on, or off and why, for the startup log.
     pub fn summary(&self) -> Vec<String> {
@@ -179,6 +206,14 @@ impl ChannelsConfig {
                 &format!("POST /hooks/sms, /hooks/sms/twilio; {sms_how}"),
             ),
             on("x", self.x.is_some(), "polling mentions"),
+            on(
+                "email",
+                self.email.is_some(),
+                &format!(
+                    "SMTP on {}",
+                    self.email.as_ref().map(|e| e.bind.as_str()).unwrap_or_default()
+                ),
+            ),
         ]
     }
 
@@ -190,6 +225,7 @@ impl ChannelsConfig {
             Channel::Messenger => self.messenger.is_some(),
             Channel::Sms => self.sms.is_some(),
             Channel::Twitter => self.x.is_some(),
+            Channel::Email => self.email.is_some(),
             _ => false,
         }
     }

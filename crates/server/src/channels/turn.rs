@@ -17,6 +17,7 @@ use crate::web::i18n::msg;
 use chrono::Utc;
 use lapor_channels::Inbound;
 use lapor_channels::conversation::{self as chat, Abandoned, Action, Conversation, Ctx, Outcome, Reply, Summary};
+use lapor_channels::email::{self, Mail};
 use lapor_channels::forms::{self, SmsForm};
 use lapor_domain::authz::Principal;
 use lapor_domain::ids::TrackingId;
@@ -24,7 +25,8 @@ use lapor_domain::report::{Channel, Classification};
 use lapor_domain::{Error, ErrorCode, Lang};
 use lapor_store::ts::Ts;
 use lapor_store::{
-    ChatTurn, ConversationWrite, InboundRecord, NewInboxItem, OutboxMessage, ReporterIdentity, TurnOutcome,
+    ChatTurn, ConversationWrite, InboundRecord, NewAttachment, NewInboxItem, OutboxMessage, ReporterIdentity,
+    TurnOutcome,
 };
 
 /// How one inbound message ended, for logs and tests.
@@ -67,24 +69,29 @@ fn record(m: &Inbound, outcome: &str, tracking_id: Option<String>) -> InboundRec
     }
 }
 
-/// The outbox row that carries a turn's replies back.
-fn reply_row(m: &Inbound, replies: &[Reply]) -> Option<OutboxMessage> {
-    if replies.is_empty() {
-        return None;
-    }
-    let d = Delivery {
+fn delivery(m: &Inbound, replies: &[Reply]) -> Delivery {
+    Delivery {
         channel: m.channel.as_str().to_string(),
         to: m.sender.clone(),
         replies: replies.to_vec(),
         reply_token: m.reply_token.clone(),
-        in_reply_to: (m.channel == Channel::Twitter).then(|| m.platform_id.clone()),
+        in_reply_to: matches!(m.channel, Channel::Twitter | Channel::Email).then(|| m.platform_id.clone()),
+        subject: None,
         notice: false,
-    };
-    Some(OutboxMessage {
+    }
+}
+
+fn outbox_row(m: &Inbound, d: &Delivery) -> OutboxMessage {
+    OutboxMessage {
         topic: "channel.send".into(),
         key: format!("{}:{}:reply", m.channel.as_str(), m.platform_id),
-        payload: serde_json::to_value(&d).unwrap_or_default(),
-    })
+        payload: serde_json::to_value(d).unwrap_or_default(),
+    }
+}
+
+/// The outbox row that carries a turn's replies back.
+fn reply_row(m: &Inbound, replies: &[Reply]) -> Option<OutboxMessage> {
+    (!replies.is_empty()).then(|| outbox_row(m, &delivery(m, replies)))
 }
 
 fn inbox_row(m: &Inbound, reason: &str, text: String, draft: Option<serde_json::Value>) -> NewInboxItem {
@@ -114,22 +121,39 @@ pub(crate) fn abandoned_item(m: &Inbound, a: &Abandoned) -> NewInboxItem {
     }
 }
 
-/// Handles one message end to end (see the module comment).
-pub async fn handle(state: &AppState, m: &Inbound) -> Result<Handled, Error> {
-    let ch = m.channel.as_str();
-    if state.store.inbound_seen(ch, &m.platform_id).await? {
-        return Ok(Handled::Duplicate);
-    }
-    let simple = |outcome: &str, replies: Vec<Reply>| ChatTurn {
+fn simple(m: &Inbound, outcome: &str, replies: Vec<Reply>) -> ChatTurn {
+    ChatTurn {
         inbound: record(m, outcome, None),
         conversation: None,
         inbox: None,
         outbox: reply_row(m, &replies).into_iter().collect(),
-    };
+    }
+}
+
+/// Handles one message end to end (see the module comment).
+pub async fn handle(state: &AppState, m: &Inbound) -> Result<Handled, Error> {
+    if let Some(dropped) = admit(state, m).await? {
+        return Ok(dropped);
+    }
+    match m.channel {
+        Channel::Sms => sms_turn(state, m).await,
+        Channel::Twitter => tweet_turn(state, m).await,
+        _ => chat_turn(state, m).await,
+    }
+}
+
+/// What every message passes first: a redelivery, a blocked sender or a
+/// flood is recorded and goes no further.
+async fn admit(state: &AppState, m: &Inbound) -> Result<Option<Handled>, Error> {
+    let ch = m.channel.as_str();
+    if state.store.inbound_seen(ch, &m.platform_id).await? {
+        return Ok(Some(Handled::Duplicate));
+    }
+    let simple = |outcome: &str, replies: Vec<Reply>| simple(m, outcome, replies);
     if state.store.is_blocked(ch, &m.sender).await? {
         tracing::info!(channel = ch, "message from a blocked sender dropped");
         state.store.commit_turn(&simple("blocked", Vec::new())).await?;
-        return Ok(Handled::Blocked);
+        return Ok(Some(Handled::Blocked));
     }
     let per_minute = state
         .config
@@ -141,7 +165,6 @@ pub async fn handle(state: &AppState, m: &Inbound) -> Result<Handled, Error> {
         .limits
         .check(ch, &m.sender, &m.text(), per_minute, std::time::Instant::now())
     {
-        Verdict::Allow => {}
         Verdict::Limited { tell } => {
             let replies = if tell {
                 vec![Reply::text(ErrorCode::RateLimited.message(lang_hint(m)))]
@@ -149,18 +172,14 @@ pub async fn handle(state: &AppState, m: &Inbound) -> Result<Handled, Error> {
                 Vec::new()
             };
             state.store.commit_turn(&simple("limited", replies)).await?;
-            return Ok(Handled::Limited);
+            Ok(Some(Handled::Limited))
         }
         Verdict::Spam(rule) => {
             tracing::info!(channel = ch, rule, "message dropped as spam");
             state.store.commit_turn(&simple("spam", Vec::new())).await?;
-            return Ok(Handled::Spam);
+            Ok(Some(Handled::Spam))
         }
-    }
-    match m.channel {
-        Channel::Sms => sms_turn(state, m).await,
-        Channel::Twitter => tweet_turn(state, m).await,
-        _ => chat_turn(state, m).await,
+        Verdict::Allow => Ok(None),
     }
 }
 
@@ -187,7 +206,7 @@ async fn chat_turn(state: &AppState, m: &Inbound) -> Result<Handled, Error> {
         if acted.is_none()
             && let Some(action) = turn.action.take()
         {
-            let (o, tid) = run_action(state, m, lang, action).await?;
+            let (o, tid) = run_action(state, m, lang, action, Vec::new()).await?;
             acted = Some((chat::for_platform(chat::outcome(lang, &o), ctx.caps), tid));
         }
         let (outcome_replies, tid) = acted.clone().unwrap_or_default();
@@ -244,6 +263,111 @@ async fn sms_turn(state: &AppState, m: &Inbound) -> Result<Handled, Error> {
     commit_form_turn(state, m, &replies, tid, inbox).await
 }
 
+/// One inbound e-mail: a new mail becomes a report with its attachments;
+/// a mail whose subject carries `[LAPOR <ID>]` answers that report. The
+/// answer is mailed back in the same thread. Auto-replies are recorded and
+/// never answered.
+pub async fn handle_mail(state: &AppState, mail: &Mail) -> Result<Handled, Error> {
+    use sha2::{Digest, Sha256};
+    let platform_id = mail.message_id.clone().unwrap_or_else(|| {
+        // No Message-ID (rare, but legal): the content stands in for one.
+        let d = Sha256::digest(format!("{}\n{}\n{}", mail.from, mail.subject, mail.text).as_bytes());
+        format!("sha256:{}", hex::encode(&d[..16]))
+    });
+    let m = Inbound {
+        channel: Channel::Email,
+        platform_id,
+        sender: mail.from.clone(),
+        sender_name: mail.from_name.clone(),
+        sent_at: mail.sent_at,
+        input: chat::Input::Text(format!("{}\n{}", mail.subject, mail.text)),
+        reply_token: None,
+        lang_hint: None,
+    };
+    if let Some(dropped) = admit(state, &m).await? {
+        return Ok(dropped);
+    }
+    if mail.automatic {
+        state.store.commit_turn(&simple(&m, "automatic", Vec::new())).await?;
+        return Ok(Handled::Spam);
+    }
+    let lang = Lang::Id;
+    let (replies, tid) = if let Some(id) = email::tagged_report(&mail.subject) {
+        if mail.text.chars().count() < 2 {
+            let r = Reply::text(format!(
+                "Balasan Anda untuk laporan {id} kosong. Tulis tanggapan Anda di atas kutipan e-mail kami."
+            ));
+            (vec![r], None)
+        } else {
+            let (o, tid) = run_action(
+                state,
+                &m,
+                lang,
+                Action::Reply {
+                    tracking_id: id,
+                    text: mail.text.clone(),
+                },
+                Vec::new(),
+            )
+            .await?;
+            (chat::for_platform(chat::outcome(lang, &o), caps(Channel::Email)), tid)
+        }
+    } else if mail.text.chars().count() < forms::MIN_BODY {
+        let r = Reply::text(
+            "E-mail Anda kami terima, tetapi isinya terlalu singkat untuk dijadikan laporan. \
+             Ceritakan apa yang terjadi, di mana dan kapan di badan e-mail, lalu kirim lagi. \
+             Untuk menanggapi laporan yang ada, balas e-mail kami (subjeknya memuat [LAPOR ID]).",
+        );
+        (vec![r], None)
+    } else {
+        let mut files = Vec::new();
+        let mut left_out = Vec::new();
+        for a in &mail.attachments {
+            let name = a.name.clone().unwrap_or_else(|| "lampiran".into());
+            match super::deliver::attachment_from(&a.bytes, &name) {
+                Ok(f) if files.len() < lapor_domain::media::MAX_FILES => files.push(f),
+                Ok(_) => left_out.push(format!("{name} (batas {} berkas)", lapor_domain::media::MAX_FILES)),
+                Err(e) => left_out.push(format!("{name} ({})", e.code.message(lang))),
+            }
+        }
+        let title = if mail.subject.chars().count() >= 5 {
+            lapor_channels::inbound::clip(&mail.subject, lapor_domain::report::TITLE_MAX)
+        } else {
+            forms::title_from(&mail.text)
+        };
+        let draft = chat::Draft {
+            classification: Some(Classification::Pengaduan),
+            title: Some(title),
+            body: Some(mail.text.clone()),
+            ..Default::default()
+        };
+        let (o, tid) = run_action(state, &m, lang, Action::Submit(draft), files).await?;
+        let mut replies = chat::for_platform(chat::outcome(lang, &o), caps(Channel::Email));
+        if !left_out.is_empty() {
+            replies.push(Reply::text(format!(
+                "Lampiran yang tidak kami simpan: {}.",
+                left_out.join("; ")
+            )));
+        }
+        (replies, tid)
+    };
+    let mut d = delivery(&m, &replies);
+    d.subject = Some(match &tid {
+        Some(t) => email::answer_subject(&mail.subject, t),
+        None => format!("Re: {}", mail.subject),
+    });
+    let commit = ChatTurn {
+        inbound: record(&m, "handled", tid),
+        conversation: None,
+        inbox: None,
+        outbox: vec![outbox_row(&m, &d)],
+    };
+    Ok(match state.store.commit_turn(&commit).await? {
+        TurnOutcome::Duplicate => Handled::Duplicate,
+        _ => Handled::Done,
+    })
+}
+
 /// Commits a turn of a one-message form channel (SMS, X): no conversation.
 async fn commit_form_turn(
     state: &AppState,
@@ -286,7 +410,7 @@ async fn tweet_turn(state: &AppState, m: &Inbound) -> Result<Handled, Error> {
         body: Some(body),
         ..Default::default()
     };
-    let (o, tid) = run_action(state, m, Lang::Id, Action::Submit(draft)).await?;
+    let (o, tid) = run_action(state, m, Lang::Id, Action::Submit(draft), Vec::new()).await?;
     let replies = match &o {
         Outcome::Submitted { tracking_id, .. } => vec![Reply::text(format!(
             "Terima kasih, laporan Anda kami terima. ID Pelacakan: {tracking_id}. Perkembangannya kami kabarkan, \
@@ -304,7 +428,7 @@ async fn sms_action(
     lang: Lang,
     action: Action,
 ) -> Result<(Vec<Reply>, Option<String>, Option<NewInboxItem>), Error> {
-    let (o, tid) = run_action(state, m, lang, action).await?;
+    let (o, tid) = run_action(state, m, lang, action, Vec::new()).await?;
     Ok((
         chat::for_platform(chat::outcome(lang, &o), caps(Channel::Sms)),
         tid,
@@ -347,6 +471,8 @@ async fn run_action(
     m: &Inbound,
     lang: Lang,
     action: Action,
+    // Files that came with the message itself (e-mail attachments).
+    mut attachments: Vec<NewAttachment>,
 ) -> Result<(Outcome, Option<String>), Error> {
     let reporter_id = reporter_for(state, m).await?;
     let caller = Caller {
@@ -356,7 +482,6 @@ async fn run_action(
     };
     match action {
         Action::Submit(d) => {
-            let mut attachments = Vec::new();
             let mut dropped = 0;
             for p in &d.photos {
                 match fetch_photo(state, m.channel, p).await {
@@ -486,6 +611,7 @@ pub async fn notice_payload(state: &AppState, reporter_id: &str, n: &Notice<'_>)
     let Some(to) = state.store.channel_address(reporter_id, channel.as_str()).await? else {
         return Ok(None);
     };
+    let mut subject = None;
     let (text, in_reply_to) = if channel == Channel::Twitter {
         let Some(tweet) = state.store.source_message(channel.as_str(), n.tracking_id).await? else {
             return Ok(None);
@@ -495,6 +621,11 @@ pub async fn notice_payload(state: &AppState, reporter_id: &str, n: &Notice<'_>)
             n.tracking_id, n.status_label, n.track_url
         );
         (text, Some(tweet))
+    } else if channel == Channel::Email {
+        // Threads under the mail the report came by.
+        subject = Some(lapor_channels::email::answer_subject(n.title, n.tracking_id));
+        let source = state.store.source_message(channel.as_str(), n.tracking_id).await?;
+        (n.text.to_string(), source)
     } else {
         (n.text.to_string(), None)
     };
@@ -504,6 +635,7 @@ pub async fn notice_payload(state: &AppState, reporter_id: &str, n: &Notice<'_>)
         replies: vec![Reply::text(text)],
         reply_token: None,
         in_reply_to,
+        subject,
         notice: true,
     }))
 }
@@ -512,6 +644,7 @@ pub async fn notice_payload(state: &AppState, reporter_id: &str, n: &Notice<'_>)
 pub struct Notice<'a> {
     pub channel: Channel,
     pub tracking_id: &'a str,
+    pub title: &'a str,
     /// The full notice, for private channels.
     pub text: &'a str,
     pub status_label: &'a str,

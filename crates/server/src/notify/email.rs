@@ -45,7 +45,7 @@ impl EmailChannel {
             .map_err(|e| SendError::Undeliverable(format!("address {:?}: {e}", msg.to)))?;
         // Message-IDs must be short and plain; the key may be neither.
         let digest = hex::encode(&Sha256::digest(msg.key.as_bytes())[..16]);
-        MessageBuilder::new()
+        let builder = MessageBuilder::new()
             .from(self.from.clone())
             .to(to)
             .subject(msg.subject.clone())
@@ -54,7 +54,16 @@ impl EmailChannel {
                 HeaderName::new_from_ascii_str("X-Lapor-Key"),
                 msg.key.chars().filter(|c| c.is_ascii_graphic()).take(200).collect(),
             ))
-            .header(ContentType::TEXT_PLAIN)
+            .header(ContentType::TEXT_PLAIN);
+        // Answers thread under the citizen's own mail in their client.
+        let builder = match &msg.in_reply_to {
+            Some(id) => {
+                let id = format!("<{}>", id.trim_matches(|c| c == '<' || c == '>'));
+                builder.in_reply_to(id.clone()).references(id)
+            }
+            None => builder,
+        };
+        builder
             .body(msg.text.clone())
             .map_err(|e| SendError::Permanent(format!("message: {e}")))
     }

@@ -19,6 +19,8 @@ pub struct Outgoing {
     pub to: String,
     pub subject: String,
     pub text: String,
+    /// The Message-ID this answers (e-mail threads on it).
+    pub in_reply_to: Option<String>,
 }
 
 /// Why a message did not go out.

@@ -55,7 +55,14 @@ fn str_of<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
 }
 
 /// Sends an e-mail unless the address is known to bounce.
-async fn email(state: &AppState, key: &str, to: &str, subject: String, text: String) -> Result<(), SendError> {
+pub(crate) async fn email(
+    state: &AppState,
+    key: &str,
+    to: &str,
+    subject: String,
+    text: String,
+    in_reply_to: Option<String>,
+) -> Result<(), SendError> {
     let Some(ch) = state.channels.email() else {
         return Err(SendError::Transient("no e-mail channel configured".into()));
     };
@@ -67,6 +74,7 @@ async fn email(state: &AppState, key: &str, to: &str, subject: String, text: Str
         to: to.to_string(),
         subject,
         text,
+        in_reply_to,
     };
     match ch.send(&msg).await {
         Err(SendError::Undeliverable(reason)) => {
@@ -106,7 +114,7 @@ async fn receipt(state: &AppState, job: &Job) -> Result<Handled, SendError> {
         .render(state.store.as_ref(), "reporter.receipt", lang, &ctx)
         .await
         .map_err(transient)?;
-    email(state, &job.key, to, r.subject, r.text).await?;
+    email(state, &job.key, to, r.subject, r.text, None).await?;
     Ok(Handled::DoneScrub(scrub_pin(p)))
 }
 
@@ -191,6 +199,7 @@ async fn reporter_update(state: &AppState, job: &Job) -> Result<Handled, SendErr
     let notice = crate::channels::turn::Notice {
         channel: r.channel,
         tracking_id: &tid.to_string(),
+        title: &r.title,
         text: &rendered.text,
         status_label: m.status(r.status.as_str()),
         track_url: &track_url,
@@ -212,13 +221,22 @@ async fn reporter_update(state: &AppState, job: &Job) -> Result<Handled, SendErr
             continue;
         };
         if ch.address_kind() == AddressKind::Email {
-            email(state, &job.key, to, rendered.subject.clone(), rendered.text.clone()).await?;
+            email(
+                state,
+                &job.key,
+                to,
+                rendered.subject.clone(),
+                rendered.text.clone(),
+                None,
+            )
+            .await?;
         } else {
             ch.send(&Outgoing {
                 key: job.key.clone(),
                 to: to.to_string(),
                 subject: rendered.subject.clone(),
                 text: rendered.text.clone(),
+                in_reply_to: None,
             })
             .await?;
         }
@@ -250,7 +268,7 @@ async fn password_reset(state: &AppState, job: &Job) -> Result<Handled, SendErro
         .render(state.store.as_ref(), "staff.password_reset", "id", p)
         .await
         .map_err(transient)?;
-    email(state, &job.key, to, r.subject, r.text).await?;
+    email(state, &job.key, to, r.subject, r.text, None).await?;
     // The link is a credential: do not keep it once sent.
     Ok(Handled::DoneScrub(
         json!({ "to": p.get("to"), "user_id": p.get("user_id") }),
@@ -262,7 +280,7 @@ async fn staff_email(state: &AppState, job: &Job) -> Result<Handled, SendError> 
     let (Some(to), Some(subject), Some(text)) = (str_of(p, "to"), str_of(p, "subject"), str_of(p, "text")) else {
         return Err(SendError::Permanent("incomplete staff e-mail".into()));
     };
-    email(state, &job.key, to, subject.to_string(), text.to_string()).await?;
+    email(state, &job.key, to, subject.to_string(), text.to_string(), None).await?;
     Ok(Handled::Done)
 }
 

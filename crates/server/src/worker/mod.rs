@@ -8,7 +8,7 @@
 //! attempt, then the job is dead-lettered for an admin to inspect and
 //! replay. Addresses that do not exist stop retries at once.
 
-mod handlers;
+pub(crate) mod handlers;
 
 use crate::AppState;
 use crate::notify::SendError;

@@ -1,0 +1,175 @@
+//! Inbound e-mail: one RFC 5322 message in, what Lapor acts on out. A new
+//! mail becomes a report (subject → title, text → description, attachments
+//! kept); a reply to one of our mails (its subject keeps the `[LAPOR ID]`
+//! tag every client preserves after "Re:") answers that report.
+
+use crate::inbound::{ParseError, bad, clip};
+use chrono::{DateTime, Utc};
+use lapor_domain::ids::TrackingId;
+use mail_parser::{MessageParser, MimeHeaders};
+
+/// Attachments beyond this count are left out (and the reporter told).
+pub const MAX_ATTACHMENTS: usize = 5;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mail {
+    /// Without angle brackets.
+    pub message_id: Option<String>,
+    /// The sender's address, lowercased.
+    pub from: String,
+    pub from_name: Option<String>,
+    pub subject: String,
+    /// What the sender wrote: quoted history and signature removed.
+    pub text: String,
+    pub attachments: Vec<MailAttachment>,
+    /// Auto-replies, bounces and list mail, which must never be answered
+    /// (two autoresponders answering each other never stop).
+    pub automatic: bool,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MailAttachment {
+    pub name: Option<String>,
+    /// As declared by the sender; the bytes are sniffed again before use.
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+fn plausible_address(a: &str) -> bool {
+    let Some((local, domain)) = a.rsplit_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && a.len() <= 254
+        && !a
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
+}
+
+pub fn parse(raw: &[u8]) -> Result<Mail, ParseError> {
+    let m = MessageParser::default()
+        .parse(raw)
+        .ok_or_else(|| bad("not an RFC 5322 message"))?;
+    let from = m.from().and_then(|a| a.first()).ok_or_else(|| bad("no From address"))?;
+    let address = from
+        .address()
+        .map(|a| a.trim().to_lowercase())
+        .filter(|a| plausible_address(a))
+        .ok_or_else(|| bad("the From address is not usable"))?;
+    let header = |name: &str| m.header_raw(name).map(|v| v.trim().to_ascii_lowercase());
+    let automatic = header("auto-submitted").is_some_and(|v| !v.starts_with("no"))
+        || header("precedence").is_some_and(|v| matches!(v.as_str(), "bulk" | "junk" | "list"))
+        || m.header_raw("list-id").is_some()
+        || header("x-autoreply").is_some()
+        || address.starts_with("mailer-daemon@")
+        || address.starts_with("postmaster@");
+    let text = m.body_text(0).map(|t| fresh_text(&t)).unwrap_or_default();
+    let mut attachments = Vec::new();
+    for part in m.attachments() {
+        // A forwarded message is an attachment too; it is not evidence.
+        if part.is_message() || attachments.len() == MAX_ATTACHMENTS {
+            continue;
+        }
+        let content_type = part
+            .content_type()
+            .map(|c| match c.subtype() {
+                Some(s) => format!("{}/{}", c.ctype(), s),
+                None => c.ctype().to_string(),
+            })
+            .unwrap_or_else(|| "application/octet-stream".into())
+            .to_ascii_lowercase();
+        attachments.push(MailAttachment {
+            name: part.attachment_name().map(|n| clip(n, 120)),
+            content_type,
+            bytes: part.contents().to_vec(),
+        });
+    }
+    Ok(Mail {
+        message_id: m.message_id().map(|i| clip(i.trim(), 250)).filter(|i| !i.is_empty()),
+        from: address,
+        from_name: from.name().map(|n| clip(n.trim(), 120)).filter(|n| !n.is_empty()),
+        subject: clip(m.subject().unwrap_or_default().trim(), 250),
+        text: clip(&text, 20_000),
+        attachments,
+        automatic,
+        sent_at: m
+            .date()
+            .and_then(|d| DateTime::<Utc>::from_timestamp(d.to_timestamp(), 0)),
+    })
+}
+
+/// The text the sender wrote in this mail: stops at the quoted history a
+/// reply carries ("On … wrote:", "Pada … menulis:", a forwarded header
+/// block) and at the signature separator, and drops `>` lines.
+pub fn fresh_text(body: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for line in body.lines() {
+        let t = line.trim_end();
+        let lower = t.trim_start().to_lowercase();
+        let history = (lower.starts_with("on ") && lower.ends_with("wrote:"))
+            || (lower.starts_with("pada ") && lower.ends_with("menulis:"))
+            || lower.starts_with("-----original message-----")
+            || lower.starts_with("---------- forwarded message")
+            || lower.starts_with("-----pesan asli-----");
+        if t == "--" || t == "-- " || line == "-- " || history {
+            break;
+        }
+        if t.trim_start().starts_with('>') {
+            continue;
+        }
+        out.push(t);
+    }
+    out.join("\n").trim().to_string()
+}
+
+/// The Tracking ID of a `[LAPOR XXXX-XXXX]` tag in a subject.
+pub fn tagged_report(subject: &str) -> Option<TrackingId> {
+    let upper = subject.to_ascii_uppercase();
+    let at = upper.find("[LAPOR ")? + "[LAPOR ".len();
+    let end = upper[at..].find(']')? + at;
+    TrackingId::parse(&subject[at..end]).ok()
+}
+
+/// The subject of our answer: the sender's subject as a reply, tagged with
+/// the report so their answer finds it again.
+pub fn answer_subject(subject: &str, tracking_id: &str) -> String {
+    let base = if subject.is_empty() { "Laporan" } else { subject };
+    let re = if base.len() >= 3 && base[..3].eq_ignore_ascii_case("re:") {
+        String::new()
+    } else {
+        "Re: ".into()
+    };
+    let tag = format!("[LAPOR {tracking_id}]");
+    if base.to_ascii_uppercase().contains(&tag.to_ascii_uppercase()) {
+        format!("{re}{base}")
+    } else {
+        format!("{re}{base} {tag}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn history_and_signature_are_not_the_message() {
+        let body = "Sudah diperbaiki, terima kasih.\n\n-- \nBudi\n";
+        assert_eq!(fresh_text(body), "Sudah diperbaiki, terima kasih.");
+        let reply = "Belum, masih bocor.\n\nPada Sen, 23 Nov 2026 10.00, LAPOR! <lapor@lapor.go.id> menulis:\n> Laporan Anda ditanggapi";
+        assert_eq!(fresh_text(reply), "Belum, masih bocor.");
+        assert_eq!(fresh_text("> only quoted\n> text"), "");
+    }
+
+    #[test]
+    fn subjects_carry_the_report() {
+        let s = answer_subject("Jalan rusak", "ABCD-EFGH");
+        assert_eq!(s, "Re: Jalan rusak [LAPOR ABCD-EFGH]");
+        assert_eq!(answer_subject(&s, "ABCD-EFGH"), s, "not tagged or prefixed twice");
+        assert_eq!(answer_subject("", "ABCD-EFGH"), "Re: Laporan [LAPOR ABCD-EFGH]");
+        assert!(tagged_report("Re: Jalan [LAPOR not-an-id]").is_none());
+        assert!(tagged_report("Re: Jalan [lapor").is_none());
+        assert!(tagged_report("ÄÖ [LAPOR ÄÖ]").is_none());
+    }
+}
