@@ -358,6 +358,23 @@ test('the national admin\'s pages and the password-reset pages are accessible to
   await page.goto('/staf/kalender');
   assert.match(await page.textContent('main'), /2027/);
   await axeOnce(page, 'national');
+  // The channels' handler inbox: a WhatsApp chat abandoned midway becomes
+  // a report filed for its sender; then the block list.
+  await page.goto('/staf/saluran');
+  assert.match(await page.textContent('main'), /TPS Cicadas/);
+  await axeOnce(page, 'national');
+  const item = page.locator('section.card', { hasText: 'TPS Cicadas' });
+  await item.locator('summary').click();
+  await axe(page, 'national channel inbox, form open');
+  await item.getByRole('button', { name: 'Catat sebagai laporan' }).click();
+  await page.waitForURL(/\/staf\/laporan\//);
+  assert.match(await page.textContent('main'), /Sampah menumpuk di TPS Cicadas/);
+  await page.goto('/staf/saluran/blokir');
+  await page.fill('#pengirim', '6281200001111');
+  await page.fill('#alasan', 'iklan berulang');
+  await page.getByRole('button', { name: 'Blokir', exact: true }).click();
+  await page.waitForSelector('text=iklan berulang');
+  await axeOnce(page, 'national');
   const ctx = await newContext();
   const anon = await ctx.newPage();
   await anon.goto('/staf/lupa-sandi');

@@ -146,5 +146,36 @@ pub async fn seed(store: &dyn Store, data_dir: &Path, progress: bool) -> Result<
                 .map_err(|e| e.to_string())?;
         }
     }
+    // Two channel messages waiting in the handler inbox, so the verifier's
+    // page shows what it is for (filed once: the keys are fixed).
+    let now = chrono::Utc::now();
+    for item in [
+        lapor_store::NewInboxItem {
+            key: "demo:twitter:1".into(),
+            channel: "twitter".into(),
+            sender: "1382947105638912001".into(),
+            sender_name: Some("@warga_bdg".into()),
+            received_at: now - chrono::Duration::hours(3),
+            reason: "untagged".into(),
+            text: "@LAPOR1708 lampu PJU di Jl. Riau Bandung mati sejak seminggu, gelap sekali kalau malam".into(),
+            draft: None,
+        },
+        lapor_store::NewInboxItem {
+            key: "demo:whatsapp:1".into(),
+            channel: "whatsapp".into(),
+            sender: "6281298765432".into(),
+            sender_name: Some("Ibu Sari".into()),
+            received_at: now - chrono::Duration::hours(1),
+            reason: "abandoned".into(),
+            text: "Sampah menumpuk di TPS Cicadas\nSampah di TPS Cicadas sudah tiga hari tidak diangkut dan baunya menyebar ke permukiman.".into(),
+            draft: Some(serde_json::json!({
+                "classification": "pengaduan",
+                "title": "Sampah menumpuk di TPS Cicadas",
+                "body": "Sampah di TPS Cicadas sudah tiga hari tidak diangkut dan baunya menyebar ke permukiman."
+            })),
+        },
+    ] {
+        store.file_inbox_item(&item).await.map_err(|e| e.to_string())?;
+    }
     Ok(())
 }

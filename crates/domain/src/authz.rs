@@ -65,10 +65,13 @@ pub enum Action {
     RunDeadlines,
     /// The reporter accepts the offer to take the report to the Ombudsman.
     EscalateToOmbudsman,
+    /// Work the chat and social channels' handler inbox (turn messages into
+    /// reports, dismiss them) and edit the channels' block list.
+    HandleChannelInbox,
 }
 
 impl Action {
-    pub const ALL: [Action; 32] = [
+    pub const ALL: [Action; 33] = [
         Action::ReadPublic,
         Action::ReadAsReporter,
         Action::ReadInternal,
@@ -101,6 +104,7 @@ impl Action {
         Action::AssignLiaison,
         Action::RunDeadlines,
         Action::EscalateToOmbudsman,
+        Action::HandleChannelInbox,
     ];
 }
 
@@ -223,7 +227,13 @@ fn staff_may_on_system(m: &Membership, action: Action) -> bool {
     match m.role {
         Role::NationalAdmin => matches!(
             action,
-            ListReports | ManageInstitutions | ManageUsers | ReadAudit | ImportReferenceData | SubmitOnBehalf
+            ListReports
+                | ManageInstitutions
+                | ManageUsers
+                | ReadAudit
+                | ImportReferenceData
+                | SubmitOnBehalf
+                | HandleChannelInbox
         ),
         Role::Oversight => action == ListReports,
         Role::Auditor => matches!(action, ListReports | ReadAudit),

@@ -24,7 +24,7 @@ fn staff(role: Role, inst: &str) -> Principal {
     }
 }
 
-const A: [Action; 32] = Action::ALL;
+const A: [Action; 33] = Action::ALL;
 
 /// One row per (principal, where): the actions allowed, by letter code, on a
 /// non-anonymous, public report. Codes (in `Action::ALL` order):
@@ -34,8 +34,8 @@ const A: [Action; 32] = Action::ALL;
 /// X Archive, M Merge, O Reopen, L ListReports, Q ManageInstitutions,
 /// W ManageUsers, Z ReadAudit, K ImportReferenceData, e Edit, p SetPrivacy,
 /// r Redact, n AddNote, x RequestExtension, l AssignLiaison, d RunDeadlines,
-/// o EscalateToOmbudsman.
-const CODES: &str = "PRIDSBVHUANTFYGCXMOLQWZKeprnxldo";
+/// o EscalateToOmbudsman, h HandleChannelInbox.
+const CODES: &str = "PRIDSBVHUANTFYGCXMOLQWZKeprnxldoh";
 
 fn allowed_set(p: &Principal, scope: &ReportScope<'_>) -> String {
     let t = Target::Report(scope.clone());
@@ -163,11 +163,23 @@ fn institution_and_system_targets() {
         assert_eq!(set(&p, &t), on_inst, "{p:?} on institution");
         assert_eq!(set(&p, &Target::System), on_system, "{p:?} on system");
     }
-    // Only the national admin loads reference data.
-    for role in Role::ALL {
-        assert_eq!(
-            authorize(&staff(role, "lapor"), Action::ImportReferenceData, &Target::System),
-            role == Role::NationalAdmin
-        );
+    // Only the national admin loads reference data and works the channels'
+    // handler inbox and block list; no citizen or PIN ever does.
+    for action in [Action::ImportReferenceData, Action::HandleChannelInbox] {
+        for role in Role::ALL {
+            assert_eq!(
+                authorize(&staff(role, "lapor"), action, &Target::System),
+                role == Role::NationalAdmin,
+                "{role:?} {action:?}"
+            );
+        }
+        for p in [
+            Principal::Public,
+            Principal::Reporter {
+                reporter_id: "r".into(),
+            },
+        ] {
+            assert!(!authorize(&p, action, &Target::System));
+        }
     }
 }

@@ -394,6 +394,9 @@ pub struct Intake {
     pub attachments: Vec<NewAttachment>,
     /// The channel a citizen used (staff name theirs in the request).
     pub via: Channel,
+    /// Staff filing for a reporter Lapor already knows (a message from the
+    /// channels' handler inbox): the report is theirs, so answers reach them.
+    pub for_reporter: Option<String>,
 }
 
 impl Intake {
@@ -402,6 +405,7 @@ impl Intake {
             idempotency_key,
             attachments: Vec::new(),
             via: Channel::Api,
+            for_reporter: None,
         }
     }
 }
@@ -416,6 +420,7 @@ pub async fn submit_report(
         idempotency_key,
         attachments,
         via,
+        for_reporter,
     } = intake;
     if attachments.len() > lapor_domain::media::MAX_FILES {
         return Err(Error::new(ErrorCode::TooManyFiles));
@@ -479,16 +484,18 @@ pub async fn submit_report(
             if !authorize(&caller.principal, Action::SubmitOnBehalf, &Target::System) {
                 return Err(Error::forbidden());
             }
-            let id = new_id("r-");
-            let rep = contact.as_ref().map(|(name, email, phone)| ReporterIdentity {
-                id: id.clone(),
-                user_id: None,
-                name: name.clone(),
-                email: email.clone(),
-                phone: phone.clone(),
-            });
+            let rep = match &for_reporter {
+                Some(_) => None,
+                None => contact.as_ref().map(|(name, email, phone)| ReporterIdentity {
+                    id: new_id("r-"),
+                    user_id: None,
+                    name: name.clone(),
+                    email: email.clone(),
+                    phone: phone.clone(),
+                }),
+            };
             (
-                rep.as_ref().map(|r| r.id.clone()),
+                for_reporter.or_else(|| rep.as_ref().map(|r| r.id.clone())),
                 rep,
                 req.channel.unwrap_or(Channel::Staff),
             )

@@ -1123,6 +1123,143 @@ async fn block_list_limits_and_inbox(app: &TestApp, rec: &Recorder) {
     );
     drain(app).await;
     rec.take();
+    staff_pages(app).await;
+}
+
+/// The verifier's pages: the handler inbox (turn a message into a report
+/// for its sender) and the block list; nobody else may use them.
+async fn staff_pages(app: &TestApp) {
+    use common::{hidden, page, signed_in};
+    let base = &app.base;
+    let item = app
+        .db
+        .store
+        .inbox_items("open", 50)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|i| i.text.contains("Antrean puskesmas"))
+        .unwrap();
+    let admin = signed_in(app, "bandung_admin").await;
+    for path in ["/staf/saluran", "/staf/saluran/blokir"] {
+        assert_eq!(page(&admin, &format!("{base}{path}")).await.0, 403, "{path}");
+    }
+    let national = signed_in(app, "national").await;
+    let (s, html) = page(&national, &format!("{base}/staf/saluran")).await;
+    assert_eq!(s, 200);
+    assert!(
+        html.contains("Antrean puskesmas") && html.contains("Percakapan ditinggalkan"),
+        "{html}"
+    );
+    // The institution admin cannot convert even with a valid form.
+    let form = |html: &str| vec![("csrf", hidden(html, "csrf")), ("ft", hidden(html, "ft"))];
+    let mut f = form(&html);
+    f.extend([
+        ("classification", "pengaduan".to_string()),
+        ("title", "Antrean puskesmas sangat panjang".to_string()),
+        (
+            "body",
+            "Antrean puskesmas sangat panjang setiap pagi, pasien menunggu sampai siang.".to_string(),
+        ),
+    ]);
+    let r = admin
+        .post(format!("{base}/staf/saluran/{}/jadikan", item.id))
+        .form(&f)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = national
+        .post(format!("{base}/staf/saluran/{}/jadikan", item.id))
+        .form(&f)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    let tid = to.trim_start_matches("/staf/laporan/").to_string();
+    let report = app
+        .db
+        .store
+        .report(&lapor_domain::ids::TrackingId::parse(&tid).unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .report;
+    assert_eq!(report.channel, lapor_domain::report::Channel::Telegram);
+    let reporter = report.reporter_id.clone().unwrap();
+    assert_eq!(
+        app.db
+            .store
+            .channel_address(&reporter, "telegram")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("5123"),
+        "filed for the sender, so answers go back on Telegram"
+    );
+    let done = app.db.store.inbox_item(item.id).await.unwrap().unwrap();
+    assert_eq!(
+        (done.state.as_str(), done.tracking_id.as_deref()),
+        ("converted", Some(tid.as_str()))
+    );
+    assert!(
+        done.text.contains("Antrean puskesmas"),
+        "the message is kept as the source"
+    );
+    let (_, html) = page(&national, &format!("{base}/staf/saluran")).await;
+    assert!(!html.contains("Antrean puskesmas"), "no longer waiting");
+
+    // Block list: add, refuse nonsense, remove.
+    let (s, html) = page(&national, &format!("{base}/staf/saluran/blokir")).await;
+    assert_eq!(s, 200);
+    assert!(html.contains("+6289999"), "the block added earlier is listed");
+    let mut f = form(&html);
+    f.extend([
+        ("channel", "whatsapp".into()),
+        ("sender", "6281200001111".into()),
+        ("reason", "iklan".into()),
+    ]);
+    let r = national
+        .post(format!("{base}/staf/saluran/blokir"))
+        .form(&f)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert!(app.db.store.is_blocked("whatsapp", "6281200001111").await.unwrap());
+    let (_, html) = page(&national, &format!("{base}/staf/saluran/blokir")).await;
+    let mut f = form(&html);
+    f.extend([("channel", "fax".into()), ("sender", "1".into())]);
+    let r = national
+        .post(format!("{base}/staf/saluran/blokir"))
+        .form(&f)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.text().await.unwrap().contains("role=\"alert\""),
+        "an unknown channel is refused"
+    );
+    let (_, html) = page(&national, &format!("{base}/staf/saluran/blokir")).await;
+    let mut f = form(&html);
+    f.extend([
+        ("op", "hapus".into()),
+        ("channel", "whatsapp".into()),
+        ("sender", "6281200001111".into()),
+    ]);
+    let r = national
+        .post(format!("{base}/staf/saluran/blokir"))
+        .form(&f)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert!(!app.db.store.is_blocked("whatsapp", "6281200001111").await.unwrap());
+    let audit = app.db.store.audit_entries(None, 50).await.unwrap();
+    for a in ["channel.inbox.converted", "channel.blocked", "channel.unblocked"] {
+        assert!(audit.iter().any(|e| e.action == a), "{a} audited");
+    }
 }
 
 macro_rules! both {

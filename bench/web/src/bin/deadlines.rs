@@ -328,6 +328,7 @@ async fn raw_smtp(m: usize) -> Delivery {
                     to,
                     subject,
                     text,
+                    in_reply_to: None,
                 };
                 if ch.send(&msg).await.is_err() {
                     failed.fetch_add(1, Ordering::Relaxed);

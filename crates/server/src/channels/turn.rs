@@ -512,6 +512,7 @@ async fn run_action(
                 idempotency_key: Some(format!("{}:{}", m.channel.as_str(), m.platform_id)),
                 attachments,
                 via: m.channel,
+                for_reporter: None,
             };
             match service::submit_report(state, &caller, req, intake).await {
                 Ok(r) => {

@@ -495,6 +495,7 @@ pub async fn submit(State(st): State<AppState>, c: Ctx, mp: Multipart) -> Respon
         idempotency_key: Some(format!("web:{}", f.form_id)),
         attachments,
         via: Channel::Web,
+        for_reporter: None,
     };
     match service::submit_report(&st, &c.caller, req, intake).await {
         Ok(res) => {

@@ -198,7 +198,7 @@ async fn reporter_update(state: &AppState, job: &Job) -> Result<Handled, SendErr
     let track_url = format!("{}/lacak/{tid}", public_url(state));
     let notice = crate::channels::turn::Notice {
         channel: r.channel,
-        tracking_id: &tid.to_string(),
+        tracking_id: tid,
         title: &r.title,
         text: &rendered.text,
         status_label: m.status(r.status.as_str()),

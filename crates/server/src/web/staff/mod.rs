@@ -15,6 +15,7 @@ mod handle;
 mod operations;
 mod queue;
 mod signin;
+mod social;
 
 use super::Ctx;
 use crate::AppState;
@@ -103,6 +104,10 @@ pub fn routes(max_upload: usize) -> Router<AppState> {
         .route("/staf/audit", get(admin::audit))
         .route("/staf/kotak-masuk", get(operations::inbox))
         .route("/staf/kotak-masuk/baca", post(operations::inbox_read))
+        .route("/staf/saluran", get(social::inbox))
+        .route("/staf/saluran/{id}/jadikan", post(social::convert))
+        .route("/staf/saluran/{id}/abaikan", post(social::dismiss))
+        .route("/staf/saluran/blokir", get(social::blocks).post(social::blocks_post))
         .route("/staf/pengiriman", get(operations::deliveries))
         .route("/staf/pengiriman/ulang", post(operations::replay))
         .route(
