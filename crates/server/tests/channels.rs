@@ -1262,12 +1262,57 @@ async fn staff_pages(app: &TestApp) {
     }
 }
 
+// ---------------------------------------------------------------- limits over HTTP
+
+/// Three messages a minute per sender.
+async fn start_strict(db: lapor_store::testing::TestDb) -> (TestApp, Recorder) {
+    let (base, rec) = stand_in().await;
+    let mut cfg = config(&base);
+    cfg.channels.per_sender_per_minute = Some(3);
+    (TestApp::start_with(db, cfg).await, rec)
+}
+
+async fn rate_limits(app: &TestApp, rec: &Recorder) {
+    let from = "+6281355550000";
+    for i in 0..5 {
+        let (s, b) = sms(app, &format!("rl-{i}"), from, "LACAK ABCD-EFGH").await;
+        assert_eq!(s, 200, "always acknowledged, or the gateway retries: {b}");
+    }
+    // Links galore is spam, whoever sends it.
+    let (s, _) = sms(
+        app,
+        "rl-spam",
+        "+6281366660000",
+        "PROMO http://a.example http://b.example http://c.example http://d.example",
+    )
+    .await;
+    assert_eq!(s, 200);
+    // Another sender is not held back by the first.
+    let (s, _) = sms(app, "rl-other", "+6281377770000", "LACAK ABCD-EFGH").await;
+    assert_eq!(s, 200);
+    drain(app).await;
+    let out = rec.take();
+    let to = |n: &str| out.iter().filter(|s| s.json()["to"] == n).count();
+    assert_eq!(to(from), 4, "three answers and one polite refusal, then silence");
+    assert!(texts(&out).contains(lapor_domain::ErrorCode::RateLimited.message(lapor_domain::Lang::Id)));
+    assert_eq!(to("+6281366660000"), 0, "spam gets no answer");
+    assert_eq!(to("+6281377770000"), 1);
+    // Each was recorded once, so a redelivery of a dropped one stays dropped.
+    let (s, _) = sms(app, "rl-4", from, "LACAK ABCD-EFGH").await;
+    assert_eq!(s, 200);
+    drain(app).await;
+    assert!(rec.take().is_empty());
+}
+
 macro_rules! both {
     ($name:ident) => {
+        both!($name, start);
+    };
+    ($name:ident, $start:ident) => {
         mod $name {
             #[tokio::test]
             async fn sqlite() {
-                let (app, rec) = super::start(lapor_store::testing::TestDb::sqlite().await).await;
+                let (app, rec) = super::$start(lapor_store::testing::TestDb::sqlite().await).await;
                 super::$name(&app, &rec).await;
             }
             #[tokio::test]
@@ -1276,7 +1321,7 @@ macro_rules! both {
                     eprintln!("LAPOR_TEST_PG_URL not set: skipped");
                     return;
                 };
-                let (app, rec) = super::start(db).await;
+                let (app, rec) = super::$start(db).await;
                 super::$name(&app, &rec).await;
             }
         }
@@ -1291,3 +1336,4 @@ both!(refusals);
 both!(block_list_limits_and_inbox);
 both!(x_end_to_end);
 both!(email_end_to_end);
+both!(rate_limits, start_strict);

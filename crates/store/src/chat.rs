@@ -153,8 +153,9 @@ pub trait Chats {
     async fn add_block(&self, b: &Block) -> Result<()>;
     async fn remove_block(&self, channel: &str, sender: &str) -> Result<bool>;
     async fn is_blocked(&self, channel: &str, sender: &str) -> Result<bool>;
-    /// Forgets inbound message records older than `before` (their ids only
-    /// matter while a platform may still redeliver).
+    /// Forgets inbound message records older than `before` that touched no
+    /// report (their ids only matter while a platform may still redeliver;
+    /// a report's own stay as its source).
     async fn purge_inbound(&self, before: Ts) -> Result<u64>;
 }
 
@@ -516,7 +517,9 @@ macro_rules! chats_impl {
             }
 
             async fn purge_inbound(&self, before: Ts) -> Result<u64> {
-                self.write_one(sqlx::query("DELETE FROM inbound_messages WHERE received_at < $1").bind(before))
+                self.write_one(
+                    sqlx::query("DELETE FROM inbound_messages WHERE received_at < $1 AND tracking_id IS NULL").bind(before),
+                )
                     .await
             }
         }

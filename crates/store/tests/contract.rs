@@ -1248,6 +1248,24 @@ async fn chats(s: &Arc<dyn Store>) {
     assert!(!s.remove_block("sms", "+628111").await.unwrap());
     assert!(!s.is_blocked("sms", "+628111").await.unwrap());
 
+    // A message that filed a report is its source: found again by the
+    // report (to reply under the tweet or mail), and kept by the purge.
+    let mut sourced = turn("t1", None, "#LAPOR lampu mati");
+    sourced.inbound.channel = "twitter".into();
+    sourced.inbound.tracking_id = Some("ABCD-EFGH".into());
+    sourced.conversation = None;
+    sourced.outbox.clear();
+    assert_eq!(s.commit_turn(&sourced).await.unwrap(), TurnOutcome::Committed);
+    assert_eq!(
+        s.source_message("twitter", "ABCD-EFGH").await.unwrap().as_deref(),
+        Some("t1")
+    );
+    assert_eq!(s.source_message("email", "ABCD-EFGH").await.unwrap(), None);
+
     assert_eq!(s.purge_inbound(Ts::new(at + Duration::seconds(1))).await.unwrap(), 2);
     assert!(!s.inbound_seen("telegram", "u1").await.unwrap());
+    assert!(
+        s.inbound_seen("twitter", "t1").await.unwrap(),
+        "a report's source stays"
+    );
 }

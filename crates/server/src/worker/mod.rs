@@ -20,6 +20,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+/// How long a channel message that touched no report is remembered.
+pub const INBOUND_RETENTION_DAYS: i64 = 30;
+
 pub use handlers::Handled;
 
 #[derive(Debug, Clone)]
@@ -196,6 +199,14 @@ pub async fn run(
             let before = Ts::new(Utc::now() - chrono::Duration::days(7));
             if let Err(e) = state.store.purge_delivered(before).await {
                 tracing::warn!(error = %e, "outbox purge");
+            }
+            // Channel messages: long past every platform's redelivery window
+            // (SMTP queues retry for up to five days), and personal data we
+            // need no longer. Those that filed or touched a report stay as
+            // its source (replies under the tweet, threads under the mail).
+            let before = Ts::new(Utc::now() - chrono::Duration::days(INBOUND_RETENTION_DAYS));
+            if let Err(e) = state.store.purge_inbound(before).await {
+                tracing::warn!(error = %e, "inbound purge");
             }
         }
         if handled == 0 {
