@@ -108,6 +108,11 @@ pub struct ExpiredConversation {
 #[async_trait]
 pub trait Chats {
     async fn commit_turn(&self, turn: &ChatTurn) -> Result<TurnOutcome>;
+    /// Several turns in one transaction (one disk flush for all: group
+    /// commit). Each turn still stands alone: a duplicate or a stale
+    /// conversation writes nothing of that turn and does not affect the
+    /// others. An error fails the whole batch and writes nothing.
+    async fn commit_turns(&self, turns: &[ChatTurn]) -> Result<Vec<TurnOutcome>>;
     async fn inbound_seen(&self, channel: &str, platform_id: &str) -> Result<bool>;
     async fn conversation(&self, channel: &str, sender: &str) -> Result<Option<StoredConversation>>;
     /// The reporter behind a platform account.
@@ -184,6 +189,76 @@ macro_rules! chats_impl {
 
         const INBOX_COLS: &str = "id, channel, sender, sender_name, received_at, reason, text, draft, state, tracking_id, handled_by, handled_at";
 
+        /// Writes one turn inside a transaction others may share: what a
+        /// refused turn wrote is taken back by hand, not by rolling back.
+        async fn apply_turn(tx: &mut sqlx::Transaction<'static, $db>, t: &ChatTurn) -> Result<TurnOutcome> {
+                let i = &t.inbound;
+                let fresh = sqlx::query(
+                    "INSERT INTO inbound_messages (channel, platform_id, sender, received_at, text, outcome, tracking_id) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (channel, platform_id) DO NOTHING",
+                )
+                .bind(i.channel.as_str())
+                .bind(i.platform_id.as_str())
+                .bind(i.sender.as_str())
+                .bind(Ts::new(i.received_at))
+                .bind(i.text.as_str())
+                .bind(i.outcome.as_str())
+                .bind(i.tracking_id.as_deref())
+                .execute(&mut **tx)
+                .await
+                .map_err(db_err)?
+                .rows_affected();
+                if fresh == 0 {
+                    return Ok(TurnOutcome::Duplicate);
+                }
+                if let Some(c) = &t.conversation {
+                    let n = match c.expected_version {
+                        None => sqlx::query(
+                            "INSERT INTO conversations (channel, sender, state, version, updated_at, expires_at) \
+                             VALUES ($1, $2, $3, 1, $4, $5) ON CONFLICT (channel, sender) DO NOTHING",
+                        )
+                        .bind(i.channel.as_str())
+                        .bind(i.sender.as_str())
+                        .bind(Json(&c.state))
+                        .bind(Ts::new(c.updated_at))
+                        .bind(opt_ts(c.expires_at))
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(db_err)?
+                        .rows_affected(),
+                        Some(v) => sqlx::query(
+                            "UPDATE conversations SET state = $3, version = version + 1, updated_at = $4, expires_at = $5 \
+                             WHERE channel = $1 AND sender = $2 AND version = $6",
+                        )
+                        .bind(i.channel.as_str())
+                        .bind(i.sender.as_str())
+                        .bind(Json(&c.state))
+                        .bind(Ts::new(c.updated_at))
+                        .bind(opt_ts(c.expires_at))
+                        .bind(v)
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(db_err)?
+                        .rows_affected(),
+                    };
+                    if n == 0 {
+                        sqlx::query("DELETE FROM inbound_messages WHERE channel = $1 AND platform_id = $2")
+                            .bind(i.channel.as_str())
+                            .bind(i.platform_id.as_str())
+                            .execute(&mut **tx)
+                            .await
+                            .map_err(db_err)?;
+                        return Ok(TurnOutcome::Conflict);
+                    }
+                }
+                if let Some(item) = &t.inbox {
+                    insert_inbox(tx, item).await?;
+                }
+                let now = Ts::new(i.received_at);
+                insert_outbox_rows(tx, &t.outbox.iter().map(|m| (m, now)).collect::<Vec<_>>()).await?;
+                Ok(TurnOutcome::Committed)
+        }
+
         async fn insert_inbox(tx: &mut sqlx::Transaction<'static, $db>, i: &NewInboxItem) -> Result<()> {
             sqlx::query(
                 "INSERT INTO inbox_items (key, channel, sender, sender_name, received_at, reason, text, draft) \
@@ -207,68 +282,19 @@ macro_rules! chats_impl {
         impl crate::chat::Chats for $store {
             async fn commit_turn(&self, t: &ChatTurn) -> Result<TurnOutcome> {
                 let mut tx = self.begin_write().await?;
-                let i = &t.inbound;
-                let fresh = sqlx::query(
-                    "INSERT INTO inbound_messages (channel, platform_id, sender, received_at, text, outcome, tracking_id) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (channel, platform_id) DO NOTHING",
-                )
-                .bind(i.channel.as_str())
-                .bind(i.platform_id.as_str())
-                .bind(i.sender.as_str())
-                .bind(Ts::new(i.received_at))
-                .bind(i.text.as_str())
-                .bind(i.outcome.as_str())
-                .bind(i.tracking_id.as_deref())
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?
-                .rows_affected();
-                if fresh == 0 {
-                    tx.rollback().await.map_err(db_err)?;
-                    return Ok(TurnOutcome::Duplicate);
-                }
-                if let Some(c) = &t.conversation {
-                    let n = match c.expected_version {
-                        None => sqlx::query(
-                            "INSERT INTO conversations (channel, sender, state, version, updated_at, expires_at) \
-                             VALUES ($1, $2, $3, 1, $4, $5) ON CONFLICT (channel, sender) DO NOTHING",
-                        )
-                        .bind(i.channel.as_str())
-                        .bind(i.sender.as_str())
-                        .bind(Json(&c.state))
-                        .bind(Ts::new(c.updated_at))
-                        .bind(opt_ts(c.expires_at))
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db_err)?
-                        .rows_affected(),
-                        Some(v) => sqlx::query(
-                            "UPDATE conversations SET state = $3, version = version + 1, updated_at = $4, expires_at = $5 \
-                             WHERE channel = $1 AND sender = $2 AND version = $6",
-                        )
-                        .bind(i.channel.as_str())
-                        .bind(i.sender.as_str())
-                        .bind(Json(&c.state))
-                        .bind(Ts::new(c.updated_at))
-                        .bind(opt_ts(c.expires_at))
-                        .bind(v)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db_err)?
-                        .rows_affected(),
-                    };
-                    if n == 0 {
-                        tx.rollback().await.map_err(db_err)?;
-                        return Ok(TurnOutcome::Conflict);
-                    }
-                }
-                if let Some(item) = &t.inbox {
-                    insert_inbox(&mut tx, item).await?;
-                }
-                let now = Ts::new(i.received_at);
-                insert_outbox_rows(&mut tx, &t.outbox.iter().map(|m| (m, now)).collect::<Vec<_>>()).await?;
+                let out = apply_turn(&mut tx, t).await?;
                 tx.commit().await.map_err(db_err)?;
-                Ok(TurnOutcome::Committed)
+                Ok(out)
+            }
+
+            async fn commit_turns(&self, turns: &[ChatTurn]) -> Result<Vec<TurnOutcome>> {
+                let mut tx = self.begin_write().await?;
+                let mut out = Vec::with_capacity(turns.len());
+                for t in turns {
+                    out.push(apply_turn(&mut tx, t).await?);
+                }
+                tx.commit().await.map_err(db_err)?;
+                Ok(out)
             }
 
             async fn inbound_seen(&self, channel: &str, platform_id: &str) -> Result<bool> {

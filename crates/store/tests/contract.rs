@@ -1143,6 +1143,32 @@ async fn chats(s: &Arc<dyn Store>) {
         TurnOutcome::Conflict
     );
     assert_eq!(s.outbox_count().await.unwrap(), before + 2);
+    // Group commit: the turns of one batch stand alone.
+    let outs = s
+        .commit_turns(&[
+            turn("u4", Some(2), "d"),
+            turn("u1", Some(3), "again"),
+            turn("u5", Some(2), "stale"),
+            turn("u6", Some(3), "f"),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        outs,
+        [
+            TurnOutcome::Committed,
+            TurnOutcome::Duplicate,
+            TurnOutcome::Conflict,
+            TurnOutcome::Committed
+        ]
+    );
+    assert!(
+        !s.inbound_seen("telegram", "u5").await.unwrap(),
+        "the stale turn left nothing"
+    );
+    let c = s.conversation("telegram", "5123").await.unwrap().unwrap();
+    assert_eq!((c.version, c.state["step"].as_str()), (4, Some("f")));
+    assert_eq!(s.outbox_count().await.unwrap(), before + 4);
 
     // Identities: first contact creates the reporter; later links keep it.
     let who = ReporterIdentity {
@@ -1262,7 +1288,7 @@ async fn chats(s: &Arc<dyn Store>) {
     );
     assert_eq!(s.source_message("email", "ABCD-EFGH").await.unwrap(), None);
 
-    assert_eq!(s.purge_inbound(Ts::new(at + Duration::seconds(1))).await.unwrap(), 2);
+    assert_eq!(s.purge_inbound(Ts::new(at + Duration::seconds(1))).await.unwrap(), 4);
     assert!(!s.inbound_seen("telegram", "u1").await.unwrap());
     assert!(
         s.inbound_seen("twitter", "t1").await.unwrap(),

@@ -13,6 +13,7 @@ pub mod x_poll;
 
 use lapor_channels::conversation::{Directory, Place};
 use lapor_domain::report::Channel;
+use lapor_store::{ChatTurn, TurnOutcome};
 use serde::Deserialize;
 use std::sync::{Arc, OnceLock};
 
@@ -239,7 +240,17 @@ pub struct ChatRuntime {
     pub limits: limits::Limits,
     places: OnceLock<Arc<Places>>,
     pub smpp: tokio::sync::RwLock<Option<lapor_smpp::esme::Esme>>,
+    committer: OnceLock<tokio::sync::mpsc::Sender<Pending>>,
 }
+
+/// A turn waiting for the next group commit, and who waits for its outcome.
+type Pending = (
+    ChatTurn,
+    tokio::sync::oneshot::Sender<Result<TurnOutcome, lapor_domain::Error>>,
+);
+
+/// Turns committed together at most.
+const MAX_BATCH: usize = 128;
 
 impl Default for ChatRuntime {
     fn default() -> Self {
@@ -252,11 +263,31 @@ impl Default for ChatRuntime {
             limits: limits::Limits::default(),
             places: OnceLock::new(),
             smpp: tokio::sync::RwLock::new(None),
+            committer: OnceLock::new(),
         }
     }
 }
 
 impl ChatRuntime {
+    /// Commits a turn together with whatever other turns are waiting: one
+    /// transaction, so one disk flush, for all of them (SQLite flushes once
+    /// per commit with `synchronous=FULL`; a flush per message would cap a
+    /// node at the disk's flush rate). Returns once the turn is durable.
+    pub async fn commit(
+        &self,
+        store: &Arc<dyn lapor_store::Store>,
+        turn: ChatTurn,
+    ) -> Result<TurnOutcome, lapor_domain::Error> {
+        let queue = self.committer.get_or_init(|| group_committer(store.clone()));
+        let (reply, outcome) = tokio::sync::oneshot::channel();
+        if let Err(tokio::sync::mpsc::error::SendError((turn, _))) = queue.send((turn, reply)).await {
+            return store.commit_turn(&turn).await;
+        }
+        outcome
+            .await
+            .unwrap_or_else(|_| Err(lapor_domain::Error::new(lapor_domain::ErrorCode::Unavailable)))
+    }
+
     /// Province and regency/city names, loaded once from the store.
     pub async fn places(&self, store: &dyn lapor_store::Store) -> Result<Arc<Places>, lapor_domain::Error> {
         if let Some(p) = self.places.get() {
@@ -279,6 +310,54 @@ impl ChatRuntime {
         }
         let p = Arc::new(Places::new(all));
         Ok(self.places.get_or_init(|| p).clone())
+    }
+}
+
+/// The task behind `ChatRuntime::commit`: takes every waiting turn (up to
+/// `MAX_BATCH`) and commits them at once. If a batch fails, its turns are
+/// committed one by one, so one bad turn cannot sink the others.
+///
+/// SQLite has one writer, so one committer. PostgreSQL commits in parallel
+/// and each statement is a network round trip, so a few committers share
+/// the queue: while one waits on the network another fills its batch.
+fn group_committer(store: Arc<dyn lapor_store::Store>) -> tokio::sync::mpsc::Sender<Pending> {
+    let (queue, waiting) = tokio::sync::mpsc::channel::<Pending>(4 * MAX_BATCH);
+    let waiting = Arc::new(tokio::sync::Mutex::new(waiting));
+    let committers = match store.backend() {
+        lapor_store::Backend::Sqlite => 1,
+        _ => 4,
+    };
+    for _ in 0..committers {
+        tokio::spawn(commit_batches(store.clone(), waiting.clone()));
+    }
+    queue
+}
+
+async fn commit_batches(
+    store: Arc<dyn lapor_store::Store>,
+    waiting: Arc<tokio::sync::Mutex<tokio::sync::mpsc::Receiver<Pending>>>,
+) {
+    let mut batch: Vec<Pending> = Vec::with_capacity(MAX_BATCH);
+    loop {
+        if waiting.lock().await.recv_many(&mut batch, MAX_BATCH).await == 0 {
+            return;
+        }
+        {
+            let (turns, replies): (Vec<ChatTurn>, Vec<_>) = batch.drain(..).unzip();
+            match store.commit_turns(&turns).await {
+                Ok(outcomes) => {
+                    for (reply, o) in replies.into_iter().zip(outcomes) {
+                        let _ = reply.send(Ok(o));
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, turns = turns.len(), "group commit failed; committing one by one");
+                    for (reply, t) in replies.into_iter().zip(&turns) {
+                        let _ = reply.send(store.commit_turn(t).await);
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -152,7 +152,7 @@ async fn admit(state: &AppState, m: &Inbound) -> Result<Option<Handled>, Error> 
     let simple = |outcome: &str, replies: Vec<Reply>| simple(m, outcome, replies);
     if state.store.is_blocked(ch, &m.sender).await? {
         tracing::info!(channel = ch, "message from a blocked sender dropped");
-        state.store.commit_turn(&simple("blocked", Vec::new())).await?;
+        state.chat.commit(&state.store, simple("blocked", Vec::new())).await?;
         return Ok(Some(Handled::Blocked));
     }
     let per_minute = state
@@ -171,12 +171,12 @@ async fn admit(state: &AppState, m: &Inbound) -> Result<Option<Handled>, Error> 
             } else {
                 Vec::new()
             };
-            state.store.commit_turn(&simple("limited", replies)).await?;
+            state.chat.commit(&state.store, simple("limited", replies)).await?;
             Ok(Some(Handled::Limited))
         }
         Verdict::Spam(rule) => {
             tracing::info!(channel = ch, rule, "message dropped as spam");
-            state.store.commit_turn(&simple("spam", Vec::new())).await?;
+            state.chat.commit(&state.store, simple("spam", Vec::new())).await?;
             Ok(Some(Handled::Spam))
         }
         Verdict::Allow => Ok(None),
@@ -225,7 +225,7 @@ async fn chat_turn(state: &AppState, m: &Inbound) -> Result<Handled, Error> {
             inbox,
             outbox: reply_row(m, &replies).into_iter().collect(),
         };
-        match state.store.commit_turn(&commit).await? {
+        match state.chat.commit(&state.store, commit).await? {
             TurnOutcome::Committed => return Ok(Handled::Done),
             TurnOutcome::Duplicate => return Ok(Handled::Duplicate),
             TurnOutcome::Conflict => continue,
@@ -288,7 +288,10 @@ pub async fn handle_mail(state: &AppState, mail: &Mail) -> Result<Handled, Error
         return Ok(dropped);
     }
     if mail.automatic {
-        state.store.commit_turn(&simple(&m, "automatic", Vec::new())).await?;
+        state
+            .chat
+            .commit(&state.store, simple(&m, "automatic", Vec::new()))
+            .await?;
         return Ok(Handled::Spam);
     }
     let lang = Lang::Id;
@@ -362,7 +365,7 @@ pub async fn handle_mail(state: &AppState, mail: &Mail) -> Result<Handled, Error
         inbox: None,
         outbox: vec![outbox_row(&m, &d)],
     };
-    Ok(match state.store.commit_turn(&commit).await? {
+    Ok(match state.chat.commit(&state.store, commit).await? {
         TurnOutcome::Duplicate => Handled::Duplicate,
         _ => Handled::Done,
     })
@@ -382,7 +385,7 @@ async fn commit_form_turn(
         inbox,
         outbox: reply_row(m, replies).into_iter().collect(),
     };
-    Ok(match state.store.commit_turn(&commit).await? {
+    Ok(match state.chat.commit(&state.store, commit).await? {
         TurnOutcome::Duplicate => Handled::Duplicate,
         _ => Handled::Done,
     })
