@@ -2,14 +2,15 @@
 # Runs every fuzz target for a bounded time (default 60 s each), with corpora
 # seeded from the project's own data. Needs cargo-fuzz (installed here if
 # missing); uses RUSTC_BOOTSTRAP because this machine has only stable Rust.
-#   fuzz/run.sh [SECONDS]
+#   fuzz/run.sh [SECONDS [TARGET...]]
 set -euo pipefail
 cd "$(dirname "$0")"
 secs=${1:-60}
+shift || true
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 export RUSTC_BOOTSTRAP=1
 mkdir -p corpus/holidays_csv corpus/tracking_id corpus/pii corpus/request_headers corpus/search_terms corpus/media_clean
-mkdir -p corpus/channel_webhooks corpus/sms_forms corpus/chatbot corpus/smpp_pdu
+mkdir -p corpus/channel_webhooks corpus/sms_forms corpus/chatbot corpus/smpp_pdu corpus/inbound_mail
 # Webhook corpora from the real and documented bodies the adapter tests use.
 fx=../crates/channels/tests/fixtures
 cp $fx/telegram/*.json $fx/line/*.json $fx/messenger/*.json $fx/sms/*.json $fx/sms/*.form $fx/x/*.json corpus/channel_webhooks/ 2>/dev/null || true
@@ -27,6 +28,7 @@ printf '#LAPOR Lampu jalan mati @LAPOR1708' > corpus/sms_forms/tweet
 printf '\x05report\x05c:peng\x00Judul la\x00Isi lapor\x02\x10' > corpus/chatbot/seed
 printf '\x00\x00\x00\x10\x80\x00\x00\x15\x00\x00\x00\x00\x00\x00\x00\x01' > corpus/smpp_pdu/enquire_link_resp
 cp ../data/holidays/*.csv corpus/holidays_csv/ 2>/dev/null || true
+printf 'From: Budi <budi@mail.example.id>\r\nTo: lapor@lapor.go.id\r\nSubject: Re: Jalan rusak [LAPOR 7KQ4-M2XJ]\r\nMessage-ID: <m1@mail.example.id>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\nMasih rusak.\r\n\r\nPada Sen, LAPOR! menulis:\r\n> Sudah\r\n--b\r\nContent-Type: image/jpeg; name="a.jpg"\r\nContent-Transfer-Encoding: base64\r\n\r\n/9j/4AAQ\r\n--b--\r\n' > corpus/inbound_mail/reply
 printf '7KQ4-M2XJ' > corpus/tracking_id/seed
 printf 'Saya Budi, NIK 3273010101900001, hp 0812-3456-7890, email budi@contoh.id, motor D 1234 ABC' > corpus/pii/seed
 printf 'id-ID,id;q=0.9,en;q=0.8' > corpus/request_headers/lang
@@ -34,7 +36,8 @@ printf '1764000000000~7KQ4-M2XJ' > corpus/request_headers/cursor
 printf 'Jalan rusak diperbaiki asal-asalan; perbaikan lampu penerangan jalan-jalan di Kelurahan Sukajadi' > corpus/search_terms/seed
 printf '\xff\xd8\xff\xe1\x00\x10Exif\x00\x00MM\x00*GPS!\xff\xd9' > corpus/media_clean/jpeg
 printf '\x89PNG\r\n\x1a\n' > corpus/media_clean/png
-for t in tracking_id pii holidays_csv request_headers search_terms media_clean channel_webhooks sms_forms chatbot smpp_pdu; do
+all="tracking_id pii holidays_csv request_headers search_terms media_clean channel_webhooks sms_forms chatbot smpp_pdu inbound_mail"
+for t in ${*:-$all}; do
   echo "== $t ($secs s)"
   cargo fuzz run "$t" "corpus/$t" -- -max_total_time="$secs" -max_len=4096
 done
