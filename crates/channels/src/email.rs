@@ -90,7 +90,16 @@ pub fn parse(raw: &[u8]) -> Result<Mail, ParseError> {
         message_id: m.message_id().map(|i| clip(i.trim(), 250)).filter(|i| !i.is_empty()),
         from: address,
         from_name: from.name().map(|n| clip(n.trim(), 120)).filter(|n| !n.is_empty()),
-        subject: clip(m.subject().unwrap_or_default().trim(), 250),
+        // Controls (NUL, line breaks) would break the answer's header.
+        subject: clip(
+            m.subject()
+                .unwrap_or_default()
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect::<String>()
+                .trim(),
+            250,
+        ),
         text: clip(&text, 20_000),
         attachments,
         automatic,
@@ -124,6 +133,30 @@ pub fn fresh_text(body: &str) -> String {
     out.join("\n").trim().to_string()
 }
 
+/// What a reply to one of our mails asks for besides answering the
+/// institution: its first line `NILAI <1-5>` (or `RATE`) rates the answer,
+/// `LACAK` (or `CEK`, `TRACK`) asks for the status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    Rate(u8),
+    Track,
+}
+
+pub fn command(text: &str) -> Option<Command> {
+    let line = text.lines().find(|l| !l.trim().is_empty())?;
+    let mut words = line.split_whitespace();
+    let verb = words.next()?.to_uppercase();
+    let rest: Vec<&str> = words.collect();
+    match (verb.as_str(), rest.as_slice()) {
+        ("NILAI" | "RATE", [n]) => match n.trim_end_matches(['.', '!']).parse::<u8>() {
+            Ok(stars @ 1..=5) => Some(Command::Rate(stars)),
+            _ => None,
+        },
+        ("LACAK" | "CEK" | "TRACK", []) => Some(Command::Track),
+        _ => None,
+    }
+}
+
 /// The Tracking ID of a `[LAPOR XXXX-XXXX]` tag in a subject.
 pub fn tagged_report(subject: &str) -> Option<TrackingId> {
     let upper = subject.to_ascii_uppercase();
@@ -136,7 +169,8 @@ pub fn tagged_report(subject: &str) -> Option<TrackingId> {
 /// the report so their answer finds it again.
 pub fn answer_subject(subject: &str, tracking_id: &str) -> String {
     let base = if subject.is_empty() { "Laporan" } else { subject };
-    let re = if base.len() >= 3 && base[..3].eq_ignore_ascii_case("re:") {
+    // `get`: the first three bytes may end inside a letter ("RÁ…").
+    let re = if base.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("re:")) {
         String::new()
     } else {
         "Re: ".into()
@@ -163,6 +197,20 @@ mod tests {
     }
 
     #[test]
+    fn commands_in_replies() {
+        assert_eq!(command("NILAI 4"), Some(Command::Rate(4)));
+        assert_eq!(command("\n  nilai 5.\n\nterima kasih"), Some(Command::Rate(5)));
+        assert_eq!(command("Nilai 9"), None);
+        assert_eq!(
+            command("nilai pelayanan ini buruk sekali"),
+            None,
+            "a sentence is a reply"
+        );
+        assert_eq!(command("lacak"), Some(Command::Track));
+        assert_eq!(command(""), None);
+    }
+
+    #[test]
     fn subjects_carry_the_report() {
         let s = answer_subject("Jalan rusak", "ABCD-EFGH");
         assert_eq!(s, "Re: Jalan rusak [LAPOR ABCD-EFGH]");
@@ -171,5 +219,7 @@ mod tests {
         assert!(tagged_report("Re: Jalan [LAPOR not-an-id]").is_none());
         assert!(tagged_report("Re: Jalan [lapor").is_none());
         assert!(tagged_report("ÄÖ [LAPOR ÄÖ]").is_none());
+        // Found by the fuzzer: a multibyte letter across byte 3.
+        assert_eq!(answer_subject("RÁÁ", "ABCD-EFGH"), "Re: RÁÁ [LAPOR ABCD-EFGH]");
     }
 }

@@ -984,6 +984,39 @@ async fn email_end_to_end(app: &TestApp, rec: &Recorder) {
     let said = events.iter().rev().find_map(|e| e.body.clone()).unwrap_or_default();
     assert_eq!(said, "Terima kasih, akan saya pantau.");
     drain(app).await;
+    // The institution answers again; the citizen rates by mail.
+    let (st, v) = app
+        .post(
+            &format!("/api/v1/reports/{id}/follow-up"),
+            Some("bandung_admin"),
+            json!({ "body": "Sudah ditambal dan dicek ulang." }),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+    let rate = citizen_mail(
+        "m2b@mail.example.id",
+        "budi@mail.example.id",
+        &format!("Re: Jalan berlubang di Jl. Dago [LAPOR {id}]"),
+        "",
+        "NILAI 5\r\n\r\nTerima kasih.",
+        &[],
+    );
+    let seen = app.sink.count();
+    assert!(
+        smtp_send(addr, "budi@mail.example.id", to, &rate)
+            .await
+            .starts_with("250")
+    );
+    drain(app).await;
+    assert!(
+        app.sink
+            .messages()
+            .iter()
+            .skip(seen)
+            .any(|m| String::from_utf8_lossy(&m.raw).contains("(5/5)")),
+        "rated by mail"
+    );
+    let events = app.db.store.events(&tid).await.unwrap();
 
     // Someone else cannot answer for Budi; an auto-reply gets no answer.
     let other = citizen_mail(
@@ -1087,6 +1120,134 @@ async fn line_and_messenger(app: &TestApp, rec: &Recorder) {
         b["message"]["quick_replies"][0],
         json!({ "content_type": "text", "title": "Buat laporan", "payload": "report" })
     );
+}
+
+/// A chat account on LINE or Messenger, sending what those platforms send
+/// for typed text and for pressed buttons.
+enum Chat<'a> {
+    Line(&'a TestApp, u32),
+    Messenger(&'a TestApp, u32),
+}
+
+impl Chat<'_> {
+    async fn send(&mut self, text: Option<&str>, button: Option<&str>) {
+        match self {
+            Chat::Line(app, n) => {
+                *n += 1;
+                let mut ev = json!({
+                    "mode": "active", "timestamp": 1795137206000i64, "replyToken": format!("rt-{n}"),
+                    "source": { "type": "user", "userId": "U4af4980629" },
+                    "webhookEventId": format!("01HLINEE2E{n}"), "deliveryContext": { "isRedelivery": false }
+                });
+                match (text, button) {
+                    (Some(t), _) => {
+                        ev["type"] = json!("message");
+                        ev["message"] = json!({ "type": "text", "id": format!("m{n}"), "quoteToken": "q", "text": t });
+                    }
+                    (_, Some(b)) => {
+                        ev["type"] = json!("postback");
+                        ev["postback"] = json!({ "data": b });
+                    }
+                    _ => unreachable!(),
+                }
+                let body = serde_json::to_vec(&json!({ "destination": "U0", "events": [ev] })).unwrap();
+                let sig = signature::line_sign("line-secret", &body);
+                let (s, b) = hook(app, "/hooks/line", &[("x-line-signature", sig)], body).await;
+                assert_eq!(s, 200, "{b}");
+            }
+            Chat::Messenger(app, n) => {
+                *n += 1;
+                let message = match (text, button) {
+                    (Some(t), _) => json!({ "message": { "mid": format!("m_e2e_{n}"), "text": t } }),
+                    (_, Some(b)) => {
+                        json!({ "message": { "mid": format!("m_e2e_{n}"), "text": b, "quick_reply": { "payload": b } } })
+                    }
+                    _ => unreachable!(),
+                };
+                let mut m = json!({ "sender": { "id": "PSID-88" }, "recipient": { "id": "PAGE" }, "timestamp": 1795137206000i64 });
+                m["message"] = message["message"].clone();
+                let body = serde_json::to_vec(&json!({ "object": "page", "entry": [{ "id": "PAGE", "time": 1795137206000i64, "messaging": [m] }] })).unwrap();
+                let sig = signature::meta_sign("fb-secret", &body);
+                let (s, b) = hook(app, "/hooks/messenger", &[("x-hub-signature-256", sig)], body).await;
+                assert_eq!(s, 200, "{b}");
+            }
+        }
+    }
+    async fn text(&mut self, t: &str) {
+        self.send(Some(t), None).await;
+    }
+    async fn press(&mut self, b: &str) {
+        self.send(None, Some(b)).await;
+    }
+}
+
+/// submit → track → staff follow-up → the notice on that platform → reply
+/// → rate, the same walk as Telegram's, on LINE or Messenger.
+async fn chat_end_to_end(app: &TestApp, rec: &Recorder, mut chat: Chat<'_>, notice_path: &str) {
+    chat.press("report").await;
+    chat.press("c:pengaduan").await;
+    chat.text("Puskesmas tutup di jam layanan").await;
+    chat.text("Puskesmas Garuda tutup pukul 11 padahal jadwal layanan sampai pukul 14.")
+        .await;
+    chat.text("Kota Bandung").await;
+    chat.press("skip").await;
+    chat.press("anon:no").await;
+    chat.press("send").await;
+    drain(app).await;
+    let said = texts(&rec.take());
+    let id = tracking_id_in(&said);
+    assert!(said.contains("PIN: "), "{said}");
+    let tid = lapor_domain::ids::TrackingId::parse(&id).unwrap();
+    let report = app.db.store.report(&tid).await.unwrap().unwrap().report;
+    assert_eq!(
+        report.region_code.as_deref(),
+        Some("32.73"),
+        "the typed place was matched"
+    );
+
+    chat.text(&id).await;
+    drain(app).await;
+    assert!(texts(&rec.take()).contains(&format!("Laporan {id}")));
+
+    staff_answers(app, &id, "Jam layanan Puskesmas Garuda sudah ditegur Dinas Kesehatan.").await;
+    drain(app).await;
+    let notices: Vec<Seen> = rec.take().into_iter().filter(|s| s.path == notice_path).collect();
+    assert!(
+        texts(&notices).contains("ditegur Dinas Kesehatan"),
+        "{}",
+        texts(&notices)
+    );
+
+    chat.press("reply").await;
+    chat.text(&id).await;
+    chat.text("Terima kasih, hari ini sudah buka sampai pukul 14.").await;
+    let (st, v) = app
+        .post(
+            &format!("/api/v1/reports/{id}/follow-up"),
+            Some("bandung_admin"),
+            json!({ "body": "Akan kami pantau setiap minggu." }),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+    chat.press("rate").await;
+    chat.text(&id).await;
+    chat.press("star:5").await;
+    drain(app).await;
+    let said = texts(&rec.take());
+    assert!(
+        said.contains("Balasan Anda sudah diteruskan") && said.contains("(5/5)"),
+        "{said}"
+    );
+    let k = kinds(app, &id).await;
+    assert!(k.iter().any(|x| x.contains("rated")), "{k:?}");
+}
+
+async fn line_end_to_end(app: &TestApp, rec: &Recorder) {
+    chat_end_to_end(app, rec, Chat::Line(app, 0), "/v2/bot/message/push").await;
+}
+
+async fn messenger_end_to_end(app: &TestApp, rec: &Recorder) {
+    chat_end_to_end(app, rec, Chat::Messenger(app, 0), "/v21.0/me/messages").await;
 }
 
 // ---------------------------------------------------------------- limits & inbox
@@ -1332,6 +1493,8 @@ both!(telegram_end_to_end);
 both!(whatsapp_end_to_end);
 both!(sms_end_to_end);
 both!(line_and_messenger);
+both!(line_end_to_end);
+both!(messenger_end_to_end);
 both!(refusals);
 both!(block_list_limits_and_inbox);
 both!(x_end_to_end);

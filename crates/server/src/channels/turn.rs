@@ -302,17 +302,15 @@ pub async fn handle_mail(state: &AppState, mail: &Mail) -> Result<Handled, Error
             ));
             (vec![r], None)
         } else {
-            let (o, tid) = run_action(
-                state,
-                &m,
-                lang,
-                Action::Reply {
+            let action = match email::command(&mail.text) {
+                Some(email::Command::Rate(stars)) => Action::Rate { tracking_id: id, stars },
+                Some(email::Command::Track) => Action::Track(id),
+                None => Action::Reply {
                     tracking_id: id,
                     text: mail.text.clone(),
                 },
-                Vec::new(),
-            )
-            .await?;
+            };
+            let (o, tid) = run_action(state, &m, lang, action, Vec::new()).await?;
             (chat::for_platform(chat::outcome(lang, &o), caps(Channel::Email)), tid)
         }
     } else if mail.text.chars().count() < forms::MIN_BODY {
