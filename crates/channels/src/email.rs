@@ -25,6 +25,9 @@ pub struct Mail {
     /// Auto-replies, bounces and list mail, which must never be answered
     /// (two autoresponders answering each other never stop).
     pub automatic: bool,
+    /// The `Authentication-Results` fields (RFC 8601), raw, as the MTAs
+    /// on the way added them; see [`verified`].
+    pub auth_results: Vec<String>,
     pub sent_at: Option<DateTime<Utc>>,
 }
 
@@ -66,6 +69,13 @@ pub fn parse(raw: &[u8]) -> Result<Mail, ParseError> {
         || address.starts_with("mailer-daemon@")
         || address.starts_with("postmaster@");
     let text = m.body_text(0).map(|t| fresh_text(&t)).unwrap_or_default();
+    let auth_results = m
+        .headers()
+        .iter()
+        .filter(|h| h.name().eq_ignore_ascii_case("authentication-results"))
+        .filter_map(|h| raw.get(h.offset_start() as usize..h.offset_end() as usize))
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+        .collect();
     let mut attachments = Vec::new();
     for part in m.attachments() {
         // A forwarded message is an attachment too; it is not evidence.
@@ -87,7 +97,13 @@ pub fn parse(raw: &[u8]) -> Result<Mail, ParseError> {
         });
     }
     Ok(Mail {
-        message_id: m.message_id().map(|i| clip(i.trim(), 250)).filter(|i| !i.is_empty()),
+        // Only a plain id can be echoed in headers and used as a key; an
+        // odd one is dropped and the content stands in for it.
+        message_id: m
+            .message_id()
+            .map(str::trim)
+            .filter(|i| !i.is_empty() && i.len() <= 190 && i.bytes().all(|b| b.is_ascii_graphic()))
+            .map(str::to_string),
         from: address,
         from_name: from.name().map(|n| clip(n.trim(), 120)).filter(|n| !n.is_empty()),
         // Controls (NUL, line breaks) would break the answer's header.
@@ -100,12 +116,35 @@ pub fn parse(raw: &[u8]) -> Result<Mail, ParseError> {
                 .trim(),
             250,
         ),
-        text: clip(&text, 20_000),
+        text: clip(&text, lapor_domain::report::BODY_MAX),
         attachments,
         automatic,
+        auth_results,
         sent_at: m
             .date()
             .and_then(|d| DateTime::<Utc>::from_timestamp(d.to_timestamp(), 0)),
+    })
+}
+
+/// Whether the mail's sender was authenticated: an `Authentication-Results`
+/// field added by our own MTA (`authserv_id`) says `dmarc=pass`, so the From
+/// domain is the one that signed or sent it. RFC 8601 has the MTA remove
+/// fields claiming its id that came from outside, so only its own count.
+pub fn verified(mail: &Mail, authserv_id: &str) -> bool {
+    mail.auth_results.iter().any(|field| {
+        let mut parts = field.split(';');
+        let id = parts
+            .next()
+            .unwrap_or_default()
+            .split_whitespace()
+            .next()
+            .unwrap_or_default();
+        id.eq_ignore_ascii_case(authserv_id)
+            && parts.any(|p| {
+                p.split_whitespace()
+                    .next()
+                    .is_some_and(|r| r.eq_ignore_ascii_case("dmarc=pass"))
+            })
     })
 }
 
@@ -194,6 +233,33 @@ mod tests {
         let reply = "Belum, masih bocor.\n\nPada Sen, 23 Nov 2026 10.00, LAPOR! <lapor@lapor.go.id> menulis:\n> Laporan Anda ditanggapi";
         assert_eq!(fresh_text(reply), "Belum, masih bocor.");
         assert_eq!(fresh_text("> only quoted\n> text"), "");
+    }
+
+    #[test]
+    fn only_our_mta_can_vouch_for_a_sender() {
+        let raw = |ar: &str| {
+            format!("From: a@b.example\r\nAuthentication-Results: {ar}\r\nSubject: x\r\n\r\nisi\r\n").into_bytes()
+        };
+        let ok = parse(&raw(
+            "mx.lapor.go.id;\r\n dkim=pass header.d=b.example;\r\n dmarc=pass header.from=b.example",
+        ))
+        .unwrap();
+        assert!(verified(&ok, "mx.lapor.go.id"));
+        assert!(
+            !verified(&ok, "mx.other.example"),
+            "another server's verdict does not count"
+        );
+        let failed = parse(&raw("mx.lapor.go.id; dmarc=fail header.from=b.example")).unwrap();
+        assert!(!verified(&failed, "mx.lapor.go.id"));
+        let none = parse(b"From: a@b.example\r\n\r\nisi").unwrap();
+        assert!(!verified(&none, "mx.lapor.go.id"));
+        let odd_id = parse(b"From: a@b.example\r\nMessage-ID: <a b\r\n c@d>\r\n\r\nisi").unwrap();
+        assert!(
+            odd_id
+                .message_id
+                .as_deref()
+                .is_none_or(|i| i.bytes().all(|b| b.is_ascii_graphic()))
+        );
     }
 
     #[test]

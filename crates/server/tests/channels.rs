@@ -174,6 +174,7 @@ fn config(base: &str) -> ServerConfig {
                 addresses: vec!["lapor@lapor.example.go.id".into()],
                 relays: vec!["127.0.0.1".into()],
                 max_bytes: 5 << 20,
+                authserv_id: Some("mx.lapor.example.go.id".into()),
             }),
             per_sender_per_minute: Some(60),
         },
@@ -836,8 +837,10 @@ fn citizen_mail(
     files: &[(&str, &str, &[u8])],
 ) -> Vec<u8> {
     use base64::Engine;
+    let domain = from.rsplit('@').next().unwrap_or_default();
     let mut m = format!(
-        "From: =?UTF-8?B?{}?= <{from}>\r\nTo: LAPOR! <lapor@lapor.example.go.id>\r\nSubject: {subject}\r\n\
+        "Authentication-Results: mx.lapor.example.go.id;\r\n spf=pass smtp.mailfrom={domain};\r\n dmarc=pass header.from={domain}\r\n\
+         From: =?UTF-8?B?{}?= <{from}>\r\nTo: LAPOR! <lapor@lapor.example.go.id>\r\nSubject: {subject}\r\n\
          Message-ID: <{id}>\r\nDate: Tue, 24 Nov 2026 08:15:00 +0700\r\n{extra_headers}MIME-Version: 1.0\r\n\
          Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\n\
          Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{text}\r\n",
@@ -1055,6 +1058,37 @@ async fn email_end_to_end(app: &TestApp, rec: &Recorder) {
         app.db.store.events(&tid).await.unwrap().len(),
         events.len(),
         "eve's mail changed nothing"
+    );
+
+    // A forged sender (no pass from our MTA) is neither answered nor acted
+    // on: it waits in the handler inbox.
+    let before = app.sink.count();
+    let forged = String::from_utf8(citizen_mail(
+        "m5@evil.example",
+        "budi@mail.example.id",
+        &format!("Re: [LAPOR {id}]"),
+        "",
+        "NILAI 1",
+        &[],
+    ))
+    .unwrap();
+    let forged = forged.replacen("dmarc=pass", "dmarc=fail", 1);
+    assert!(
+        smtp_send(addr, "budi@mail.example.id", to, forged.as_bytes())
+            .await
+            .starts_with("250")
+    );
+    drain(app).await;
+    assert_eq!(app.sink.count(), before, "no answer to a forged sender");
+    assert_eq!(
+        app.db.store.events(&tid).await.unwrap().len(),
+        events.len(),
+        "no rating"
+    );
+    let inbox = app.db.store.inbox_items("open", 50).await.unwrap();
+    assert!(
+        inbox.iter().any(|i| i.channel == "email" && i.reason == "unverified"),
+        "{inbox:?}"
     );
 
     // Refusals at the SMTP level.

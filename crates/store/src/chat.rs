@@ -56,6 +56,8 @@ pub struct NewInboxItem {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct InboxItem {
     pub id: i64,
+    /// `channel:platform-id:reason`, as filed.
+    pub key: String,
     pub channel: String,
     pub sender: String,
     pub sender_name: Option<String>,
@@ -131,6 +133,10 @@ pub trait Chats {
     /// The platform id of the message a report was submitted by (a tweet
     /// to reply under), while the inbound record is kept.
     async fn source_message(&self, channel: &str, tracking_id: &str) -> Result<Option<String>>;
+    /// Makes a message the source of a report filed from it later (by staff,
+    /// from the handler inbox); false when no such message is recorded or it
+    /// already has a report.
+    async fn attach_source(&self, channel: &str, platform_id: &str, tracking_id: &str) -> Result<bool>;
     async fn expired_conversations(&self, now: Ts, limit: i64) -> Result<Vec<ExpiredConversation>>;
     /// Ends a timed-out conversation (if nobody wrote since) and files what
     /// it left behind.
@@ -173,6 +179,7 @@ macro_rules! chats_impl {
             let draft: Option<Json<serde_json::Value>> = get(r, "draft")?;
             Ok(InboxItem {
                 id: get(r, "id")?,
+                key: get(r, "key")?,
                 channel: get(r, "channel")?,
                 sender: get(r, "sender")?,
                 sender_name: get(r, "sender_name")?,
@@ -187,7 +194,7 @@ macro_rules! chats_impl {
             })
         }
 
-        const INBOX_COLS: &str = "id, channel, sender, sender_name, received_at, reason, text, draft, state, tracking_id, handled_by, handled_at";
+        const INBOX_COLS: &str = "id, key, channel, sender, sender_name, received_at, reason, text, draft, state, tracking_id, handled_by, handled_at";
 
         /// Writes one turn inside a transaction others may share: what a
         /// refused turn wrote is taken back by hand, not by rolling back.
@@ -393,6 +400,21 @@ macro_rules! chats_impl {
                 .fetch_optional(&self.reader)
                 .await
                 .map_err(db_err)
+            }
+
+            async fn attach_source(&self, channel: &str, platform_id: &str, tracking_id: &str) -> Result<bool> {
+                let n = self
+                    .write_one(
+                        sqlx::query(
+                            "UPDATE inbound_messages SET tracking_id = $3 \
+                             WHERE channel = $1 AND platform_id = $2 AND tracking_id IS NULL",
+                        )
+                        .bind(channel)
+                        .bind(platform_id)
+                        .bind(tracking_id),
+                    )
+                    .await?;
+                Ok(n > 0)
             }
 
             async fn expired_conversations(&self, now: Ts, limit: i64) -> Result<Vec<ExpiredConversation>> {

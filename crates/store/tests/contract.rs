@@ -1287,8 +1287,17 @@ async fn chats(s: &Arc<dyn Store>) {
         Some("t1")
     );
     assert_eq!(s.source_message("email", "ABCD-EFGH").await.unwrap(), None);
+    // A message filed as a report later (from the handler inbox) becomes
+    // that report's source, once.
+    assert!(s.attach_source("telegram", "u4", "WXYZ-2345").await.unwrap());
+    assert!(!s.attach_source("telegram", "u4", "OTHR-2345").await.unwrap());
+    assert!(!s.attach_source("telegram", "nope", "WXYZ-2345").await.unwrap());
+    assert_eq!(
+        s.source_message("telegram", "WXYZ-2345").await.unwrap().as_deref(),
+        Some("u4")
+    );
 
-    assert_eq!(s.purge_inbound(Ts::new(at + Duration::seconds(1))).await.unwrap(), 4);
+    assert_eq!(s.purge_inbound(Ts::new(at + Duration::seconds(1))).await.unwrap(), 3);
     assert!(!s.inbound_seen("telegram", "u1").await.unwrap());
     assert!(
         s.inbound_seen("twitter", "t1").await.unwrap(),

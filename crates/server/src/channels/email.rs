@@ -49,7 +49,9 @@ impl Inbox {
         match turn::handle_mail(&self.state, &mail).await {
             Ok(h) => {
                 tracing::debug!(outcome = ?h, "inbound mail handled");
-                Ok(mail.message_id.unwrap_or_else(|| "ok".into()))
+                // Our own queue id: the sender's Message-ID is not ours to echo.
+                let d = <sha2::Sha256 as sha2::Digest>::digest(&raw);
+                Ok(hex::encode(&d[..8]))
             }
             Err(e) if e.code == ErrorCode::Internal || e.code.http_status() >= 500 => {
                 tracing::error!(error = %e, "inbound mail not processed; the MTA will retry");

@@ -47,7 +47,14 @@ fn digest(text: &str) -> u64 {
 
 /// Spam rules that need nothing but the text.
 pub fn spam_rule(text: &str) -> Option<&'static str> {
-    let links = text.matches("http://").count() + text.matches("https://").count() + text.matches("www.").count();
+    // One link per word, however it is written ("https://www.…" is one).
+    let links = text
+        .split_whitespace()
+        .filter(|w| {
+            let w = w.to_ascii_lowercase();
+            w.contains("http://") || w.contains("https://") || w.starts_with("www.")
+        })
+        .count();
     if links > MAX_LINKS {
         return Some("too_many_links");
     }
@@ -55,8 +62,16 @@ pub fn spam_rule(text: &str) -> Option<&'static str> {
 }
 
 impl Limits {
-    pub fn check(&self, channel: &str, sender: &str, text: &str, per_minute: u32, now: Instant) -> Verdict {
-        if let Some(rule) = spam_rule(text) {
+    pub fn check(
+        &self,
+        channel: &str,
+        sender: &str,
+        text: &str,
+        per_minute: u32,
+        spam_rules: bool,
+        now: Instant,
+    ) -> Verdict {
+        if spam_rules && let Some(rule) = spam_rule(text) {
             return Verdict::Spam(rule);
         }
         let Ok(mut map) = self.windows.lock() else {
@@ -110,25 +125,47 @@ mod tests {
         let l = Limits::default();
         let t = Instant::now();
         for i in 0..3 {
-            assert_eq!(l.check("sms", "+62", &format!("pesan {i}"), 3, t), Verdict::Allow);
+            assert_eq!(l.check("sms", "+62", &format!("pesan {i}"), 3, true, t), Verdict::Allow);
         }
-        assert_eq!(l.check("sms", "+62", "pesan 4", 3, t), Verdict::Limited { tell: true });
-        assert_eq!(l.check("sms", "+62", "pesan 5", 3, t), Verdict::Limited { tell: false });
+        assert_eq!(
+            l.check("sms", "+62", "pesan 4", 3, true, t),
+            Verdict::Limited { tell: true }
+        );
+        assert_eq!(
+            l.check("sms", "+62", "pesan 5", 3, true, t),
+            Verdict::Limited { tell: false }
+        );
         // Another sender, or the next minute, is unaffected.
-        assert_eq!(l.check("sms", "+63", "pesan", 3, t), Verdict::Allow);
-        assert_eq!(l.check("sms", "+62", "pesan 6", 3, t + WINDOW), Verdict::Allow);
+        assert_eq!(l.check("sms", "+63", "pesan", 3, true, t), Verdict::Allow);
+        assert_eq!(l.check("sms", "+62", "pesan 6", 3, true, t + WINDOW), Verdict::Allow);
 
         let l = Limits::default();
         for _ in 0..MAX_REPEATS {
-            assert_eq!(l.check("line", "U1", "BELI SEKARANG", 100, t), Verdict::Allow);
+            assert_eq!(l.check("line", "U1", "BELI SEKARANG", 100, true, t), Verdict::Allow);
         }
         assert_eq!(
-            l.check("line", "U1", "beli sekarang", 100, t),
+            l.check("line", "U1", "beli sekarang", 100, true, t),
             Verdict::Spam("repeated_text")
         );
         assert_eq!(
-            l.check("line", "U2", "http://a http://b https://c www.d", 100, t),
+            l.check("line", "U2", "http://a http://b https://c www.d", 100, true, t),
             Verdict::Spam("too_many_links")
+        );
+        // "https://www.…" is one link, not two; e-mail skips the link rule.
+        assert_eq!(
+            l.check(
+                "line",
+                "U3",
+                "lihat https://www.a.id dan https://www.b.id",
+                100,
+                true,
+                t
+            ),
+            Verdict::Allow
+        );
+        assert_eq!(
+            l.check("email", "a@b.id", "http://a http://b http://c http://d", 100, false, t),
+            Verdict::Allow
         );
     }
 }

@@ -179,6 +179,11 @@ pub struct EmailConfig {
     pub relays: Vec<String>,
     #[serde(default = "mail_max")]
     pub max_bytes: usize,
+    /// The authserv-id the MTA writes in `Authentication-Results`. Only a
+    /// mail with `dmarc=pass` from it is acted on as its sender; without it
+    /// every mail goes to the handler inbox unanswered (a forged From must
+    /// not reply for someone or make us mail a stranger).
+    pub authserv_id: Option<String>,
 }
 
 impl ChannelsConfig {

@@ -55,11 +55,18 @@ impl EmailChannel {
                 msg.key.chars().filter(|c| c.is_ascii_graphic()).take(200).collect(),
             ))
             .header(ContentType::TEXT_PLAIN);
-        // Answers thread under the citizen's own mail in their client.
+        // Answers thread under the citizen's own mail in their client, and
+        // say they are automatic so autoresponders do not answer them back.
         let builder = match &msg.in_reply_to {
             Some(id) => {
                 let id = format!("<{}>", id.trim_matches(|c| c == '<' || c == '>'));
-                builder.in_reply_to(id.clone()).references(id)
+                builder
+                    .in_reply_to(id.clone())
+                    .references(id)
+                    .raw_header(HeaderValue::new(
+                        HeaderName::new_from_ascii_str("Auto-Submitted"),
+                        "auto-replied".into(),
+                    ))
             }
             None => builder,
         };

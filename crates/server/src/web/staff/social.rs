@@ -200,6 +200,15 @@ pub async fn convert(
             for_reporter: Some(reporter),
         };
         let r = service::submit_report(&st, &s.c.caller, req, intake).await?;
+        // The message becomes the report's source: X notices reply under
+        // the tweet, e-mail ones thread under the mail.
+        let prefix = format!("{}:", item.channel);
+        let suffix = format!(":{}", item.reason);
+        if let Some(platform_id) = item.key.strip_prefix(&prefix).and_then(|k| k.strip_suffix(&suffix)) {
+            st.store
+                .attach_source(&item.channel, platform_id, &r.tracking_id)
+                .await?;
+        }
         st.store
             .resolve_inbox_item(id, "converted", Some(&r.tracking_id), &s.user.id, Ts::now())
             .await?;
@@ -350,7 +359,13 @@ pub async fn blocks_post(State(st): State<AppState>, s: Staff, form: FormResult<
         Ok(f) => f,
         Err(r) => return r,
     };
-    let sender = f.sender.trim();
+    // Senders are compared as the channels give them: e-mail lowercased.
+    let sender = if f.channel == "email" {
+        f.sender.trim().to_lowercase()
+    } else {
+        f.sender.trim().to_string()
+    };
+    let sender = sender.as_str();
     let res = async {
         if !BLOCKABLE.contains(&f.channel.as_str()) {
             return Err(Error::validation("channel"));
