@@ -298,6 +298,10 @@ pub fn prepare(dir: &Path) -> Option<PathBuf> {
         eprintln!("SKIPPED smsc integration test: `node` is not installed");
         return None;
     }
+    // Tests of one binary run in parallel: one `npm ci` at a time, and the
+    // others find its result (two at once trip over each other's files).
+    static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
     if !dir.join("node_modules").join("smpp").exists() {
         let status = Command::new("npm")
             .args(["ci", "--no-audit", "--no-fund"])
