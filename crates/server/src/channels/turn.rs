@@ -276,7 +276,7 @@ async fn sms_turn(state: &AppState, m: &Inbound) -> Result<Handled, Error> {
         SmsForm::Reply { tracking_id, text } => sms_action(state, m, lang, Action::Reply { tracking_id, text }).await?,
         SmsForm::Rate { tracking_id, stars } => sms_action(state, m, lang, Action::Rate { tracking_id, stars }).await?,
     };
-    commit_form_turn(state, m, &replies, tid, inbox).await
+    commit_form_turn(state, m, reply_row(m, &replies), tid, inbox).await
 }
 
 /// One inbound e-mail: a new mail becomes a report with its attachments;
@@ -319,14 +319,8 @@ pub async fn handle_mail(state: &AppState, mail: &Mail) -> Result<Handled, Error
     if !authserv.is_some_and(|id| email::verified(mail, id)) {
         // Staff can still read it and file it as a report.
         let text = format!("{}\n{}", mail.subject, mail.text);
-        let commit = ChatTurn {
-            inbound: record(&m, "inbox", None),
-            conversation: None,
-            inbox: Some(inbox_row(&m, "unverified", text, None)),
-            outbox: Vec::new(),
-        };
-        state.chat.commit(&state.store, commit).await?;
-        return Ok(Handled::Done);
+        let inbox = inbox_row(&m, "unverified", text, None);
+        return commit_form_turn(state, &m, None, None, Some(inbox)).await;
     }
     let lang = Lang::Id;
     let (replies, tid) = if let Some(id) = email::tagged_report(&mail.subject) {
@@ -391,23 +385,15 @@ pub async fn handle_mail(state: &AppState, mail: &Mail) -> Result<Handled, Error
         Some(t) => email::answer_subject(&mail.subject, t),
         None => format!("Re: {}", mail.subject),
     });
-    let commit = ChatTurn {
-        inbound: record(&m, "handled", tid),
-        conversation: None,
-        inbox: None,
-        outbox: vec![outbox_row(&m, &d)],
-    };
-    Ok(match state.chat.commit(&state.store, commit).await? {
-        TurnOutcome::Duplicate => Handled::Duplicate,
-        _ => Handled::Done,
-    })
+    commit_form_turn(state, &m, Some(outbox_row(&m, &d)), tid, None).await
 }
 
-/// Commits a turn of a one-message form channel (SMS, X): no conversation.
+/// Commits a turn of a one-message channel (SMS, X, e-mail): no
+/// conversation, at most one answer.
 async fn commit_form_turn(
     state: &AppState,
     m: &Inbound,
-    replies: &[Reply],
+    answer: Option<OutboxMessage>,
     tid: Option<String>,
     inbox: Option<NewInboxItem>,
 ) -> Result<Handled, Error> {
@@ -415,7 +401,7 @@ async fn commit_form_turn(
         inbound: record(m, if inbox.is_some() { "inbox" } else { "handled" }, tid),
         conversation: None,
         inbox,
-        outbox: reply_row(m, replies).into_iter().collect(),
+        outbox: answer.into_iter().collect(),
     };
     Ok(match state.chat.commit(&state.store, commit).await? {
         TurnOutcome::Duplicate => Handled::Duplicate,
@@ -437,7 +423,7 @@ async fn tweet_turn(state: &AppState, m: &Inbound) -> Result<Handled, Error> {
     let text = m.text();
     let Some(body) = forms::tweet(&text, handle) else {
         let inbox = inbox_row(m, "untagged", text, None);
-        return commit_form_turn(state, m, &[], None, Some(inbox)).await;
+        return commit_form_turn(state, m, None, None, Some(inbox)).await;
     };
     let draft = chat::Draft {
         classification: Some(Classification::Pengaduan),
@@ -454,7 +440,7 @@ async fn tweet_turn(state: &AppState, m: &Inbound) -> Result<Handled, Error> {
         ))],
         _ => chat::for_platform(chat::outcome(Lang::Id, &o), caps(Channel::Twitter)),
     };
-    commit_form_turn(state, m, &replies, tid, None).await
+    commit_form_turn(state, m, reply_row(m, &replies), tid, None).await
 }
 
 async fn sms_action(
