@@ -4,7 +4,14 @@
 //! - [`webhook`]: Standard Webhooks signatures for the outbound webhooks
 //!   (and for checking them, as receivers and our tests do);
 //! - [`open311`]: the GeoReport v2 documents in JSON and XML, its errors and
-//!   its query filters.
+//!   its query filters;
+//! - [`client`]: API keys and scopes of integration clients;
+//! - [`feed`]: the change records of the feed and the webhooks, and the
+//!   feed's cursor;
+//! - [`retry`]: the webhook retry schedule.
 
+pub mod client;
+pub mod feed;
 pub mod open311;
+pub mod retry;
 pub mod webhook;
