@@ -186,17 +186,19 @@ macro_rules! backend_impl {
         const EVENT_COLS: usize = 12;
 
         async fn insert_events(tx: &mut sqlx::Transaction<'static, $db>, events: &[&Event]) -> Result<()> {
+            let mut ids = Vec::with_capacity(events.len());
             for chunk in crate::intake::shaped_chunks(events) {
-                insert_event_rows(tx, chunk).await?;
+                ids.extend(insert_event_rows(tx, chunk).await?);
             }
-            Ok(())
+            fan_out(tx, &ids).await
         }
 
-        async fn insert_event_rows(tx: &mut sqlx::Transaction<'static, $db>, events: &[&Event]) -> Result<()> {
+        /// Returns the new rows' ids.
+        async fn insert_event_rows(tx: &mut sqlx::Transaction<'static, $db>, events: &[&Event]) -> Result<Vec<i64>> {
             let rows: Vec<String> = (0..events.len()).map(|i| format!("({})", bind_params(i * EVENT_COLS + 1, EVENT_COLS))).collect();
             let sql = format!(
                 "INSERT INTO report_events (tracking_id, seq, at, kind, actor, from_status, to_status, \
-                 from_institution, to_institution, visibility, body, data) VALUES {}",
+                 from_institution, to_institution, visibility, body, data) VALUES {} RETURNING id",
                 rows.join(", ")
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -215,8 +217,8 @@ macro_rules! backend_impl {
                     .bind(e.body.as_deref())
                     .bind(Json(&e.data));
             }
-            q.execute(&mut **tx).await.map_err(db_err)?;
-            Ok(())
+            let rows = q.fetch_all(&mut **tx).await.map_err(db_err)?;
+            rows.iter().map(|r| get::<i64>(r, "id")).collect()
         }
 
         async fn insert_outbox_rows(tx: &mut sqlx::Transaction<'static, $db>, msgs: &[(&OutboxMessage, Ts)]) -> Result<()> {

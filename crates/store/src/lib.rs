@@ -10,6 +10,7 @@ mod backend;
 pub mod chat;
 pub mod filter;
 mod intake;
+pub mod integration;
 pub mod jobs;
 mod postgres;
 mod sqlite;
@@ -27,6 +28,7 @@ use std::sync::Arc;
 
 pub use chat::*;
 pub use filter::{ReportFilter, ReportPage};
+pub use integration::*;
 pub use jobs::*;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -42,7 +44,7 @@ pub enum Backend {
 }
 
 #[async_trait]
-pub trait Store: Workspace + Jobs + Chats + Send + Sync + 'static {
+pub trait Store: Workspace + Jobs + Chats + Integrations + Send + Sync + 'static {
     fn backend(&self) -> Backend;
     /// Applies pending migrations; safe to call on every start.
     async fn migrate(&self) -> Result<Vec<i64>>;

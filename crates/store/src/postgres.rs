@@ -24,6 +24,11 @@ impl PgStore {
     const ANALYZE: &'static str = "VACUUM (ANALYZE)";
     /// Appended to the outbox claim: rows another worker holds are skipped.
     const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
+    /// The changes feed: ordered by writing transaction, and only up to the
+    /// oldest transaction still running (its rows may yet commit).
+    const FEED_TX_TEXT: &'static str = "c.tx::text";
+    const FEED_TX_PARAM: &'static str = "$2::text::xid8";
+    const FEED_VISIBLE: &'static str = " AND c.tx < pg_snapshot_xmin(pg_current_snapshot())";
     const MIGRATIONS: &'static [(i64, &'static str)] = &[
         (1, include_str!("../migrations/postgres/0001_init.sql")),
         (2, include_str!("../migrations/postgres/0002_citizen.sql")),
@@ -31,6 +36,8 @@ impl PgStore {
         (4, include_str!("../migrations/postgres/0004_queue_category.sql")),
         (5, include_str!("../migrations/postgres/0005_deadlines.sql")),
         (6, include_str!("../migrations/postgres/0006_channels.sql")),
+        (7, include_str!("../migrations/postgres/0007_inbound_indexes.sql")),
+        (8, include_str!("../migrations/postgres/0008_integration.sql")),
     ];
 
     pub async fn open(url: &str, opts: &crate::StoreOptions) -> crate::Result<PgStore> {
@@ -62,5 +69,6 @@ mod imp {
     crate::backend::backend_impl!(PgStore, sqlx::Postgres, sqlx::postgres::PgRow);
     crate::workspace::workspace_impl!(PgStore, sqlx::Postgres, sqlx::postgres::PgRow);
     crate::jobs::jobs_impl!(PgStore, sqlx::Postgres, sqlx::postgres::PgRow);
+    crate::integration::integrations_impl!(PgStore, sqlx::Postgres, sqlx::postgres::PgRow);
     crate::chat::chats_impl!(PgStore, sqlx::Postgres, sqlx::postgres::PgRow);
 }

@@ -28,6 +28,10 @@ impl SqliteStore {
     const ANALYZE: &'static str = "PRAGMA analysis_limit = 2000; ANALYZE";
     /// Appended to the outbox claim: rows another worker holds are skipped.
     const SKIP_LOCKED: &'static str = "";
+    /// The changes feed: SQLite commits in id order, so the tx part is 0.
+    const FEED_TX_TEXT: &'static str = "CAST(c.tx AS TEXT)";
+    const FEED_TX_PARAM: &'static str = "CAST($2 AS INTEGER)";
+    const FEED_VISIBLE: &'static str = "";
     const MIGRATIONS: &'static [(i64, &'static str)] = &[
         (1, include_str!("../migrations/sqlite/0001_init.sql")),
         (2, include_str!("../migrations/sqlite/0002_citizen.sql")),
@@ -35,6 +39,8 @@ impl SqliteStore {
         (4, include_str!("../migrations/sqlite/0004_queue_category.sql")),
         (5, include_str!("../migrations/sqlite/0005_deadlines.sql")),
         (6, include_str!("../migrations/sqlite/0006_channels.sql")),
+        (7, include_str!("../migrations/sqlite/0007_inbound_indexes.sql")),
+        (8, include_str!("../migrations/sqlite/0008_integration.sql")),
     ];
 
     pub async fn open(url: &str, opts: &crate::StoreOptions) -> crate::Result<SqliteStore> {
@@ -106,5 +112,6 @@ mod imp {
     crate::backend::backend_impl!(SqliteStore, sqlx::Sqlite, sqlx::sqlite::SqliteRow);
     crate::workspace::workspace_impl!(SqliteStore, sqlx::Sqlite, sqlx::sqlite::SqliteRow);
     crate::jobs::jobs_impl!(SqliteStore, sqlx::Sqlite, sqlx::sqlite::SqliteRow);
+    crate::integration::integrations_impl!(SqliteStore, sqlx::Sqlite, sqlx::sqlite::SqliteRow);
     crate::chat::chats_impl!(SqliteStore, sqlx::Sqlite, sqlx::sqlite::SqliteRow);
 }

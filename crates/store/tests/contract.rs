@@ -788,6 +788,7 @@ async fn run_contract(s: Arc<dyn Store>) {
     workspace_security(&s).await;
     workspace_data(&s, &fx).await;
     chats(&s).await;
+    integrations(&s, &fx).await;
 }
 
 /// Second factor, lockout, sessions, one-time tokens and form nonces.
@@ -1083,7 +1084,36 @@ async fn postgres_passes_the_contract() {
         return;
     };
     run_contract(db.store.clone()).await;
+    feed_never_skips_a_late_commit(&db).await;
     db.close().await;
+}
+
+/// PostgreSQL hands out row ids before commit: a change written by a
+/// transaction that commits late must not be passed over by a reader who
+/// already saw a later id.
+async fn feed_never_skips_a_late_commit(db: &TestDb) {
+    use sqlx::Connection;
+    let s = &db.store;
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM report_events ORDER BY id LIMIT 2")
+        .fetch_all(&mut sqlx::PgConnection::connect(&db.url).await.unwrap())
+        .await
+        .unwrap();
+    let mut slow = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    let mut fast = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    let insert = "INSERT INTO integration_changes (institution, event_id) VALUES ('probe', $1)";
+    let mut tx = slow.begin().await.unwrap();
+    sqlx::query(insert).bind(ids[0]).execute(&mut *tx).await.unwrap();
+    sqlx::query(insert).bind(ids[1]).execute(&mut fast).await.unwrap();
+    assert!(
+        s.changes("probe", FeedPosition::default(), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "the committed change waits behind the running transaction"
+    );
+    tx.commit().await.unwrap();
+    let feed = s.changes("probe", FeedPosition::default(), 10).await.unwrap();
+    assert_eq!(feed.iter().map(|f| f.event_id).collect::<Vec<_>>(), ids);
 }
 
 /// Chatbot turns: deduplicated on the platform's id, version-guarded,
@@ -1303,4 +1333,294 @@ async fn chats(s: &Arc<dyn Store>) {
         s.inbound_seen("twitter", "t1").await.unwrap(),
         "a report's source stays"
     );
+}
+
+/// Integration: connected institutions, API keys with rotation, and the
+/// feed rows and webhook deliveries that commit with the events.
+async fn integrations(s: &Arc<dyn Store>, fx: &Fixture) {
+    let now = t0();
+    assert!(s.set_integration_mode("pemkot-32.73", MODE_CONNECTED).await.unwrap());
+    assert!(!s.set_integration_mode("no-such", MODE_CONNECTED).await.unwrap());
+    assert!(s.set_integration_mode("pemkot-32.73", "sideways").await.is_err());
+    assert_eq!(
+        s.connected_institutions().await.unwrap(),
+        vec!["pemkot-32.73".to_string()]
+    );
+    assert_eq!(
+        s.integration_mode("pemprov-32").await.unwrap().as_deref(),
+        Some(MODE_NATIVE)
+    );
+
+    // A client, its service account and its first key commit together.
+    let client = ApiClient {
+        id: "ic-1".into(),
+        institution: "pemkot-32.73".into(),
+        user_id: "u-ic-1".into(),
+        name: "SIMPEL Kota Bandung".into(),
+        scopes: "reports:read reports:write".into(),
+        created_at: now,
+        created_by: None,
+        revoked_at: None,
+    };
+    let key = |hash: &str, kind: &str, expires_at| NewApiKey {
+        key_hash: hash.into(),
+        client_id: "ic-1".into(),
+        kind: kind.into(),
+        prefix: format!("{hash}…"),
+        created_at: now,
+        expires_at,
+    };
+    s.create_api_client(&client, &key("k1", "key", None)).await.unwrap();
+    let holder = s.key_holder("k1", Ts::new(now)).await.unwrap().unwrap();
+    assert_eq!(holder.client, client);
+    let service = s.user("u-ic-1").await.unwrap().unwrap();
+    assert!(service.is_staff);
+    assert_eq!(service.memberships[0].role, Role::InstitutionAdmin);
+    assert!(s.user_by_login("").await.unwrap().is_none(), "no login name");
+    // Rotation: the old key works through the overlap, then stops.
+    s.add_api_key(&key("k2", "key", None), Some(Ts::new(now + Duration::hours(1))))
+        .await
+        .unwrap();
+    assert!(
+        s.key_holder("k1", Ts::new(now + Duration::minutes(59)))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        s.key_holder("k1", Ts::new(now + Duration::hours(2)))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        s.key_holder("k2", Ts::new(now + Duration::hours(2)))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    s.add_api_key(&key("a1", "access", Some(now + Duration::hours(1))), None)
+        .await
+        .unwrap();
+    assert_eq!(s.key_holder("a1", Ts::new(now)).await.unwrap().unwrap().kind, "access");
+    assert!(
+        s.key_holder("a1", Ts::new(now + Duration::hours(1)))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        s.api_keys("ic-1").await.unwrap().len(),
+        2,
+        "access tokens are not listed"
+    );
+    s.touch_api_key("k2", Ts::new(now)).await.unwrap();
+    assert!(
+        s.key_holder("k2", Ts::new(now))
+            .await
+            .unwrap()
+            .unwrap()
+            .last_used_at
+            .is_some()
+    );
+    assert_eq!(s.api_clients(Some("pemkot-32.73")).await.unwrap().len(), 1);
+    assert!(s.api_clients(Some("pemprov-32")).await.unwrap().is_empty());
+
+    let sub = WebhookSubscription {
+        id: "wh-1".into(),
+        institution: "pemkot-32.73".into(),
+        url: "http://127.0.0.1:9/hook".into(),
+        secrets: vec![SigningSecret {
+            secret: "whsec_a".into(),
+            expires_at: None,
+        }],
+        active: true,
+        created_at: now,
+        created_by: None,
+    };
+    s.create_subscription(&sub).await.unwrap();
+    assert_eq!(s.subscription("wh-1").await.unwrap().unwrap().secrets, sub.secrets);
+
+    // Submitted (no institution yet): nothing goes out. Dispositioned to the
+    // connected city, accepted, followed up: three changes, in order.
+    let n = fx.new_report(9001, now, "32.73.01.1001", false);
+    s.create_report(&n).await.unwrap();
+    let id = n.report.tracking_id.clone();
+    assert!(
+        s.changes("pemkot-32.73", FeedPosition::default(), 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let mut r = n.report.clone();
+    for (i, cmd) in [
+        disposition(),
+        Command::Accept { note: None },
+        Command::FollowUp {
+            body: "Sedang diperbaiki".into(),
+        },
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let c = fx.change(&r, cmd, now + Duration::hours(i as i64 + 1));
+        s.append(&c).await.unwrap();
+        r = c.report;
+    }
+    let feed = s.changes("pemkot-32.73", FeedPosition::default(), 100).await.unwrap();
+    assert_eq!(feed.iter().map(|f| f.event.seq).collect::<Vec<_>>(), vec![2, 3, 4]);
+    assert!(feed.windows(2).all(|w| w[0].position < w[1].position));
+    let rest = s.changes("pemkot-32.73", feed[0].position, 100).await.unwrap();
+    assert_eq!(rest.len(), 2);
+    assert!(
+        s.changes("pemkot-32.73", feed[2].position, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        s.changes("pemprov-32", FeedPosition::default(), 100)
+            .await
+            .unwrap()
+            .is_empty(),
+        "native: no feed"
+    );
+
+    // Only the earliest pending event of the report is handed out.
+    let at = Ts::new(now + Duration::hours(5));
+    let lease = Ts::new(now + Duration::hours(6));
+    let jobs = s.claim_webhook_deliveries(at, lease, 10).await.unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!((jobs[0].event.seq, jobs[0].attempts), (2, 1));
+    assert_eq!(jobs[0].event.tracking_id, id);
+    assert!(
+        s.claim_webhook_deliveries(at, lease, 10).await.unwrap().is_empty(),
+        "leased, and the rest wait behind it"
+    );
+    let attempt = |j: &WebhookJob, at: DateTime<Utc>, status: Option<i64>| WebhookAttempt {
+        delivery_id: j.delivery_id,
+        attempt: j.attempts,
+        at,
+        status,
+        latency_ms: 12,
+        error: status.is_none().then(|| "connection refused".to_string()),
+    };
+    // Seq 2 fails: seq 3 still waits until 2 is through.
+    let retry_at = now + Duration::hours(7);
+    s.finish_webhook_deliveries(&[DeliveryOutcome {
+        attempt: attempt(&jobs[0], at.0, None),
+        next: DeliveryNext::Retry(retry_at),
+    }])
+    .await
+    .unwrap();
+    assert!(
+        s.claim_webhook_deliveries(Ts::new(now + Duration::hours(6)), lease, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let again = s
+        .claim_webhook_deliveries(Ts::new(retry_at), Ts::new(retry_at + Duration::hours(1)), 10)
+        .await
+        .unwrap();
+    assert_eq!((again[0].event.seq, again[0].attempts), (2, 2));
+    s.finish_webhook_deliveries(&[DeliveryOutcome {
+        attempt: attempt(&again[0], retry_at, Some(204)),
+        next: DeliveryNext::Delivered,
+    }])
+    .await
+    .unwrap();
+    let later = Ts::new(retry_at + Duration::hours(2));
+    let third = s
+        .claim_webhook_deliveries(later, Ts::new(later.0 + Duration::hours(1)), 10)
+        .await
+        .unwrap();
+    assert_eq!(third[0].event.seq, 3);
+    s.finish_webhook_deliveries(&[DeliveryOutcome {
+        attempt: attempt(&third[0], later.0, Some(500)),
+        next: DeliveryNext::Dead,
+    }])
+    .await
+    .unwrap();
+    // A dead letter does not hold the report's later events back.
+    let fourth = s
+        .claim_webhook_deliveries(later, Ts::new(later.0 + Duration::hours(1)), 10)
+        .await
+        .unwrap();
+    assert_eq!(fourth[0].event.seq, 4);
+
+    let log = s.webhook_deliveries("wh-1", None, None, 10).await.unwrap();
+    assert_eq!(
+        log.iter().map(|d| d.state.as_str()).collect::<Vec<_>>(),
+        vec!["pending", "dead", "delivered"]
+    );
+    assert_eq!(log[2].last_status, Some(204));
+    assert_eq!(log[1].last_status, Some(500));
+    let dead = s.webhook_deliveries("wh-1", Some("dead"), None, 10).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    let tries = s.webhook_attempts(log[2].id).await.unwrap();
+    assert_eq!(
+        tries.iter().map(|a| a.status).collect::<Vec<_>>(),
+        vec![None, Some(204)]
+    );
+    assert_eq!(
+        s.webhook_deliveries("wh-1", None, Some(log[1].id), 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Replay puts the dead letter back in the queue with fresh attempts.
+    assert_eq!(
+        s.replay_webhook_deliveries("wh-1", Some(&[dead[0].id]), later)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(s.replay_webhook_deliveries("wh-1", None, later).await.unwrap(), 0);
+    let replayed = s.webhook_deliveries("wh-1", Some("pending"), None, 10).await.unwrap();
+    assert_eq!(replayed.len(), 2);
+
+    // Rotated secrets; deactivation stops new deliveries.
+    let rotated = vec![
+        SigningSecret {
+            secret: "whsec_b".into(),
+            expires_at: None,
+        },
+        SigningSecret {
+            secret: "whsec_a".into(),
+            expires_at: Some(now + Duration::days(1)),
+        },
+    ];
+    assert!(s.set_subscription_secrets("wh-1", &rotated).await.unwrap());
+    let stored = s.subscription("wh-1").await.unwrap().unwrap();
+    assert_eq!(stored.live_secrets(now), vec!["whsec_b", "whsec_a"]);
+    assert_eq!(stored.live_secrets(now + Duration::days(2)), vec!["whsec_b"]);
+    assert!(s.deactivate_subscription("wh-1").await.unwrap());
+    let c = fx.change(
+        &r,
+        Command::AddNote { body: "catatan".into() },
+        now + Duration::hours(9),
+    );
+    s.append(&c).await.unwrap();
+    assert_eq!(
+        s.webhook_deliveries("wh-1", None, None, 10).await.unwrap().len(),
+        3,
+        "inactive: nothing new"
+    );
+    assert_eq!(
+        s.changes("pemkot-32.73", FeedPosition::default(), 100)
+            .await
+            .unwrap()
+            .len(),
+        4,
+        "the feed goes on"
+    );
+
+    // Revoking the client ends its keys and disables its account.
+    assert!(s.revoke_api_client("ic-1", Ts::new(now)).await.unwrap());
+    assert!(s.key_holder("k2", Ts::new(now)).await.unwrap().is_none());
+    assert!(!s.revoke_api_client("ic-1", Ts::new(now)).await.unwrap());
+    assert!(s.set_integration_mode("pemkot-32.73", MODE_NATIVE).await.unwrap());
 }

@@ -1,0 +1,90 @@
+-- Integration: which institutions run their own complaint system, the API
+-- clients that speak for them and their hashed keys, webhook subscriptions
+-- with their delivery queue and attempt log, and the per-institution
+-- changes feed.
+
+-- native: the institution works in Lapor; connected: in its own system.
+ALTER TABLE institutions ADD COLUMN integration_mode TEXT NOT NULL DEFAULT 'native';
+CREATE INDEX institutions_connected ON institutions(code) WHERE integration_mode = 'connected';
+
+CREATE TABLE api_clients (
+    id          TEXT PRIMARY KEY,
+    institution TEXT NOT NULL REFERENCES institutions(code),
+    -- The service account the client acts as: its actions go through the
+    -- same rules and audit as a person's.
+    user_id     TEXT NOT NULL REFERENCES users(id),
+    name        TEXT NOT NULL,
+    scopes      TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    created_by  TEXT,
+    revoked_at  INTEGER
+);
+CREATE INDEX api_clients_institution ON api_clients(institution);
+
+-- Long-lived keys (also the OAuth2 client secret) and short-lived OAuth2
+-- access tokens, as SHA-256 digests only.
+CREATE TABLE api_keys (
+    key_hash     TEXT PRIMARY KEY,
+    client_id    TEXT NOT NULL REFERENCES api_clients(id),
+    kind         TEXT NOT NULL,
+    prefix       TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    expires_at   INTEGER,
+    last_used_at INTEGER
+);
+CREATE INDEX api_keys_client ON api_keys(client_id);
+
+CREATE TABLE webhook_subscriptions (
+    id          TEXT PRIMARY KEY,
+    institution TEXT NOT NULL REFERENCES institutions(code),
+    url         TEXT NOT NULL,
+    -- Signing secrets, newest first, each with the time it stops signing.
+    secrets     TEXT NOT NULL,
+    active      INTEGER NOT NULL,
+    created_at  INTEGER NOT NULL,
+    created_by  TEXT
+);
+CREATE INDEX webhook_subscriptions_institution ON webhook_subscriptions(institution) WHERE active;
+
+-- One row per (subscription, event): the queue while pending, the log after.
+CREATE TABLE webhook_deliveries (
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+    subscription_id  TEXT NOT NULL REFERENCES webhook_subscriptions(id),
+    event_id         INTEGER NOT NULL,
+    tracking_id      TEXT NOT NULL,
+    seq              INTEGER NOT NULL,
+    state            TEXT NOT NULL,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    created_at       INTEGER NOT NULL,
+    available_at     INTEGER NOT NULL,
+    first_attempt_at INTEGER,
+    finished_at      INTEGER,
+    last_status      INTEGER,
+    last_latency_ms  INTEGER,
+    last_error       TEXT,
+    UNIQUE (subscription_id, event_id)
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries(available_at) WHERE state = 'pending';
+-- Per-report order: only the earliest pending event of a report is sent.
+CREATE INDEX webhook_deliveries_order ON webhook_deliveries(subscription_id, tracking_id, seq) WHERE state = 'pending';
+CREATE INDEX webhook_deliveries_log ON webhook_deliveries(subscription_id, id);
+
+CREATE TABLE webhook_attempts (
+    delivery_id INTEGER NOT NULL REFERENCES webhook_deliveries(id) ON DELETE CASCADE,
+    attempt     INTEGER NOT NULL,
+    at          INTEGER NOT NULL,
+    status      INTEGER,
+    latency_ms  INTEGER NOT NULL,
+    error       TEXT,
+    PRIMARY KEY (delivery_id, attempt)
+);
+
+-- The changes feed of each connected institution. SQLite commits one
+-- writer at a time, so row ids already follow commit order; tx stays 0.
+CREATE TABLE integration_changes (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    tx          INTEGER NOT NULL DEFAULT 0,
+    institution TEXT NOT NULL,
+    event_id    INTEGER NOT NULL
+);
+CREATE INDEX integration_changes_feed ON integration_changes(institution, tx, id);
