@@ -51,6 +51,11 @@ impl Background {
                 rx.clone(),
             )));
         }
+        tasks.push(tokio::spawn(lapor_server::integration::webhooks::run(
+            state.clone(),
+            Default::default(),
+            rx.clone(),
+        )));
         if scheduler {
             tasks.push(tokio::spawn(lapor_server::deadlines::run(
                 state.clone(),

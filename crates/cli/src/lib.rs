@@ -5,4 +5,5 @@ pub mod background;
 pub mod config;
 pub mod demo;
 pub mod import;
+pub mod integration;
 pub mod outbox;

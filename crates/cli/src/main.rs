@@ -1,7 +1,7 @@
 //! `lapor`: the one binary. `serve` runs the HTTP server; `migrate` and
 //! `import` manage the database.
 
-use lapor_cli::{background, config, demo, import, outbox};
+use lapor_cli::{background, config, demo, import, integration, outbox};
 
 use clap::{Parser, Subcommand};
 use config::Config;
@@ -60,6 +60,11 @@ enum Cmd {
     Outbox {
         #[command(subcommand)]
         what: outbox::OutboxCmd,
+    },
+    /// Connected institutions and their API clients and keys.
+    Integration {
+        #[command(subcommand)]
+        what: integration::IntegrationCmd,
     },
 }
 
@@ -264,6 +269,10 @@ async fn main() {
         Cmd::Outbox { what } => {
             let store = open_store(&cfg, false).await;
             outbox::run(store.as_ref(), what).await.unwrap_or_else(|e| fail(e));
+        }
+        Cmd::Integration { what } => {
+            let store = open_store(&cfg, false).await;
+            integration::run(store.as_ref(), what).await.unwrap_or_else(|e| fail(e));
         }
         Cmd::Worker { no_scheduler } => {
             let store = open_store(&cfg, progress).await;

@@ -95,6 +95,11 @@ error_codes! {
     InvalidSignature => "invalid_signature", 401, "Tanda tangan webhook tidak sah.", "The webhook signature is not valid.";
     MalformedWebhook => "malformed_webhook", 400, "Isi webhook tidak dapat dibaca.", "The webhook body could not be read.";
     ChannelOff => "channel_off", 404, "Kanal ini tidak diaktifkan di instans ini.", "This channel is not enabled on this instance.";
+    MalformedBody => "malformed_body", 400, "Isi permintaan tidak dapat dibaca.", "The request body could not be read.";
+    InvalidApiKey => "invalid_api_key", 401, "Kunci API atau token akses tidak sah, kedaluwarsa, atau sudah dicabut.", "The API key or access token is not valid, has expired or was revoked.";
+    InsufficientScope => "insufficient_scope", 403, "Kunci API ini tidak memiliki izin (scope) untuk tindakan ini.", "This API key does not carry the scope for this action.";
+    InvalidCursor => "invalid_cursor", 400, "Kursor tidak sah. Gunakan nilai next_cursor dari jawaban sebelumnya.", "The cursor is not valid. Pass back the next_cursor of the previous response.";
+    NotConnected => "not_connected", 409, "Instansi ini tidak terhubung sebagai sistem terintegrasi; minta admin nasional mengubah mode integrasinya.", "This institution is not connected as an integrated system; ask the national admin to change its integration mode.";
     Internal => "internal", 500, "Terjadi kesalahan pada server.", "Something went wrong on the server.";
 }
 

@@ -128,6 +128,7 @@ async fn wake(state: &AppState, id: &TrackingId, now: DateTime<Utc>) -> Result<V
             attachments: Vec::new(),
             reindex: false,
             wake_at,
+            idempotency_key: None,
         })
         .await?;
     Ok(due)
@@ -149,6 +150,7 @@ async fn postpone(state: &AppState, id: &TrackingId, until: DateTime<Utc>) -> Re
             attachments: Vec::new(),
             reindex: false,
             wake_at: Some(until),
+            idempotency_key: None,
         })
         .await
 }

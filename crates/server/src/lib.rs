@@ -9,6 +9,7 @@ pub mod deadlines;
 pub mod error;
 pub mod extract;
 pub mod holidays;
+pub mod integration;
 pub mod metrics;
 pub mod notify;
 pub mod service;
@@ -99,6 +100,10 @@ pub struct AppState {
     pub counters: Arc<worker::Counters>,
     /// Runtime of the chat and SMS channels.
     pub chat: Arc<channels::ChatRuntime>,
+    /// Runtime of the integration API and webhooks.
+    pub integration: Arc<integration::Runtime>,
+    /// This process's webhook delivery counters (for `/metrics`).
+    pub webhook_counters: Arc<integration::webhooks::Counters>,
 }
 
 /// The current calendar, swapped whole when holidays are re-imported;
@@ -197,12 +202,21 @@ impl AppState {
             templates: Arc::default(),
             counters: Arc::default(),
             chat: Arc::default(),
+            integration: Arc::default(),
+            webhook_counters: Arc::default(),
         })
     }
 }
 
+/// The whole API's OpenAPI document: the core and the integration API.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut doc = api::ApiDoc::openapi();
+    doc.merge(integration::IntegrationDoc::openapi());
+    doc
+}
+
 async fn openapi_json() -> impl IntoResponse {
-    axum::Json(api::ApiDoc::openapi())
+    axum::Json(openapi())
 }
 
 async fn healthz(axum::extract::State(st): axum::extract::State<AppState>) -> Response {
@@ -234,13 +248,14 @@ pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::R
 pub fn router(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
     let api = api::routes()
+        .merge(integration::routes(state.config.max_upload_bytes))
         .route("/openapi.json", get(openapi_json))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);
     Router::new()
         .nest("/api/v1", api)
         .merge(
-            utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs").url("/api/v1/docs/openapi.json", api::ApiDoc::openapi()),
+            utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs").url("/api/v1/docs/openapi.json", openapi()),
         )
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::metrics))

@@ -90,6 +90,19 @@ pub async fn render(st: &AppState) -> Result<String, Error> {
             n.load(Ordering::Relaxed)
         );
     }
+    let w = &st.webhook_counters;
+    let _ = writeln!(
+        out,
+        "# HELP lapor_webhook_deliveries_total Webhook attempts finished by this process, by outcome."
+    );
+    let _ = writeln!(out, "# TYPE lapor_webhook_deliveries_total counter");
+    for (outcome, n) in [("delivered", &w.delivered), ("retried", &w.retried), ("dead", &w.dead)] {
+        let _ = writeln!(
+            out,
+            "lapor_webhook_deliveries_total{{outcome=\"{outcome}\"}} {}",
+            n.load(Ordering::Relaxed)
+        );
+    }
     Ok(out)
 }
 

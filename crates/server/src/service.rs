@@ -296,6 +296,20 @@ async fn load(state: &AppState, id: &str) -> Result<Loaded, Error> {
     })
 }
 
+/// The report, if `institution` holds it: it is assigned to it or to a
+/// unit below it. Anything else is answered as not found, so a connected
+/// system learns nothing about reports it does not hold.
+pub async fn held_by(state: &AppState, id: &str, institution: &str) -> Result<Report, Error> {
+    let loaded = load(state, id).await?;
+    let holds = loaded.institution_path.last().map(String::as_str) == Some(institution)
+        || loaded.unit_path.iter().any(|c| c == institution);
+    if holds {
+        Ok(loaded.stored.report)
+    } else {
+        Err(Error::not_found())
+    }
+}
+
 /// The caller's principal for one report: a correct PIN makes the caller a
 /// PIN holder; a wrong one is answered exactly like a missing report.
 fn principal_for(state: &AppState, caller: &Caller, loaded: &Loaded, pin: Option<&str>) -> Result<Principal, Error> {
@@ -909,6 +923,23 @@ pub async fn act_with_files(
     expected_version: Option<i64>,
     files: Vec<NewAttachment>,
 ) -> Result<ReportView, Error> {
+    act_keyed(state, caller, id, pin, req, expected_version, files, None).await
+}
+
+/// `act_with_files` under the sender's own id for the action: a resend
+/// with the same key fails with `conflict` / `duplicate_action` and
+/// changes nothing (see `lapor_store::Change::idempotency_key`).
+#[allow(clippy::too_many_arguments)]
+pub async fn act_keyed(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    pin: Option<&str>,
+    req: ActionRequest,
+    expected_version: Option<i64>,
+    files: Vec<NewAttachment>,
+    idempotency_key: Option<String>,
+) -> Result<ReportView, Error> {
     if files.len() > lapor_domain::media::MAX_FILES {
         return Err(Error::new(ErrorCode::TooManyFiles));
     }
@@ -1003,6 +1034,7 @@ pub async fn act_with_files(
             attachments: files,
             reindex,
             wake_at: state.wake_at(&cal, &next),
+            idempotency_key,
         })
         .await?;
     let events = state.store.events(&next.tracking_id).await?;

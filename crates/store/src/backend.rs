@@ -869,6 +869,23 @@ macro_rules! backend_impl {
 
             async fn append(&self, c: &Change) -> Result<()> {
                 let mut tx = self.begin_write().await?;
+                if let Some(key) = &c.idempotency_key {
+                    let fresh = sqlx::query(
+                        "INSERT INTO action_keys (key, tracking_id, seq, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING",
+                    )
+                    .bind(key.as_str())
+                    .bind(c.report.tracking_id.as_str())
+                    .bind(c.report.version)
+                    .bind(c.events.last().map(|e| Ts::new(e.at)).unwrap_or_else(Ts::now))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?
+                    .rows_affected();
+                    if fresh == 0 {
+                        tx.rollback().await.map_err(db_err)?;
+                        return Err(Error::with(lapor_domain::ErrorCode::Conflict, crate::DUPLICATE_ACTION));
+                    }
+                }
                 let assignments: Vec<String> = REPORT_COLS
                     .split(", ")
                     .enumerate()

@@ -43,6 +43,8 @@ pub struct NewApiKey {
     pub prefix: String,
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
+    /// Fewer scopes than the client's (OAuth2 `scope`); None: all of them.
+    pub scopes: Option<String>,
 }
 
 /// What lists show of a key.
@@ -61,6 +63,8 @@ pub struct KeyHolder {
     pub client: ApiClient,
     pub kind: String,
     pub last_used_at: Option<DateTime<Utc>>,
+    /// The scopes this key carries (the client's unless narrowed).
+    pub scopes: String,
 }
 
 /// A webhook signing secret and when it stops being used (after rotation).
@@ -450,7 +454,7 @@ macro_rules! integrations_impl {
 
             async fn key_holder(&self, key_hash: &str, now: Ts) -> Result<Option<KeyHolder>> {
                 let sql = format!(
-                    "SELECT {}, k.kind AS key_kind, k.last_used_at AS key_used FROM api_keys k \
+                    "SELECT {}, k.kind AS key_kind, k.last_used_at AS key_used, k.scopes AS key_scopes FROM api_keys k \
                      JOIN api_clients c ON c.id = k.client_id \
                      WHERE k.key_hash = $1 AND c.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $2)",
                     CLIENT_COLS.split(", ").map(|c| format!("c.{c}")).collect::<Vec<_>>().join(", ")
@@ -463,11 +467,16 @@ macro_rules! integrations_impl {
                     .map_err(db_err)?;
                 match row {
                     None => Ok(None),
-                    Some(r) => Ok(Some(KeyHolder {
-                        client: client_from_row(&r)?,
-                        kind: get(&r, "key_kind")?,
-                        last_used_at: get::<Option<Ts>>(&r, "key_used")?.map(|t| t.0),
-                    })),
+                    Some(r) => {
+                        let client = client_from_row(&r)?;
+                        let scopes: Option<String> = get(&r, "key_scopes")?;
+                        Ok(Some(KeyHolder {
+                            scopes: scopes.unwrap_or_else(|| client.scopes.clone()),
+                            client,
+                            kind: get(&r, "key_kind")?,
+                            last_used_at: get::<Option<Ts>>(&r, "key_used")?.map(|t| t.0),
+                        }))
+                    }
                 }
             }
 
@@ -812,7 +821,7 @@ macro_rules! integrations_impl {
 
         async fn insert_key(tx: &mut sqlx::Transaction<'static, $db>, k: &NewApiKey) -> Result<()> {
             sqlx::query(
-                "INSERT INTO api_keys (key_hash, client_id, kind, prefix, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO api_keys (key_hash, client_id, kind, prefix, created_at, expires_at, scopes) VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
             .bind(k.key_hash.as_str())
             .bind(k.client_id.as_str())
@@ -820,6 +829,7 @@ macro_rules! integrations_impl {
             .bind(k.prefix.as_str())
             .bind(Ts::new(k.created_at))
             .bind(opt_ts(k.expires_at))
+            .bind(k.scopes.as_deref())
             .execute(&mut **tx)
             .await
             .map_err(db_err)?;

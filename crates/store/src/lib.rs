@@ -37,6 +37,10 @@ pub use workspace::*;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// The detail of the `conflict` error of a change whose idempotency key was
+/// already used.
+pub const DUPLICATE_ACTION: &str = "duplicate_action";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,

@@ -250,4 +250,7 @@ pub struct Change {
     /// When the deadline scheduler must next look at the report
     /// (`lapor_domain::sla::timers`); None when no timer runs.
     pub wake_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The sender's own id for this action: a second change with the same
+    /// key commits nothing and fails with `conflict` / `duplicate_action`.
+    pub idempotency_key: Option<String>,
 }

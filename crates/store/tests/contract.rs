@@ -111,6 +111,7 @@ impl Fixture {
             attachments: vec![],
             reindex,
             wake_at: None,
+            idempotency_key: None,
         }
     }
 }
@@ -1369,6 +1370,7 @@ async fn integrations(s: &Arc<dyn Store>, fx: &Fixture) {
         prefix: format!("{hash}…"),
         created_at: now,
         expires_at,
+        scopes: None,
     };
     s.create_api_client(&client, &key("k1", "key", None)).await.unwrap();
     let holder = s.key_holder("k1", Ts::new(now)).await.unwrap().unwrap();

@@ -30,7 +30,9 @@ CREATE TABLE api_keys (
     prefix       TEXT NOT NULL,
     created_at   INTEGER NOT NULL,
     expires_at   INTEGER,
-    last_used_at INTEGER
+    last_used_at INTEGER,
+    -- Access tokens may carry fewer scopes than their client; NULL: all.
+    scopes       TEXT
 );
 CREATE INDEX api_keys_client ON api_keys(client_id);
 
@@ -88,3 +90,13 @@ CREATE TABLE integration_changes (
     event_id    INTEGER NOT NULL
 );
 CREATE INDEX integration_changes_feed ON integration_changes(institution, tx, id);
+
+-- Actions a connected system sent with its own id (a follow-up, a status
+-- change): written with the action's events, so a resend is recognised
+-- instead of applied twice.
+CREATE TABLE action_keys (
+    key         TEXT PRIMARY KEY,
+    tracking_id TEXT NOT NULL,
+    seq         BIGINT NOT NULL,
+    created_at  INTEGER NOT NULL
+);
