@@ -41,20 +41,38 @@ pub async fn run(store: &dyn Store, cmd: IntegrationCmd) -> Result<(), String> {
         }
         IntegrationCmd::List => {
             let connected = store.connected_institutions().await.map_err(e)?;
-            println!("connected institutions: {}", if connected.is_empty() { "-".into() } else { connected.join(", ") });
+            println!(
+                "connected institutions: {}",
+                if connected.is_empty() {
+                    "-".into()
+                } else {
+                    connected.join(", ")
+                }
+            );
             for c in store.api_clients(None).await.map_err(e)? {
                 let state = if c.revoked_at.is_some() { "revoked" } else { "active" };
-                println!("{}  {:<24} {:<8} {}  [{}]", c.id, c.institution, state, c.name, c.scopes);
+                println!(
+                    "{}  {:<24} {:<8} {}  [{}]",
+                    c.id, c.institution, state, c.name, c.scopes
+                );
                 for k in store.api_keys(&c.id).await.map_err(e)? {
                     let until = k.expires_at.map_or("no expiry".to_string(), |t| format!("until {t}"));
-                    let used = k.last_used_at.map_or("never used".to_string(), |t| format!("last used {t}"));
+                    let used = k
+                        .last_used_at
+                        .map_or("never used".to_string(), |t| format!("last used {t}"));
                     println!("    {}  {until}; {used}", k.prefix);
                 }
             }
         }
-        IntegrationCmd::CreateClient { institution, name, scopes } => {
+        IntegrationCmd::CreateClient {
+            institution,
+            name,
+            scopes,
+        } => {
             let scopes: Vec<Scope> = parse_scopes(&scopes).map_err(|bad| format!("unknown scope {bad:?}"))?;
-            let created = clients::create(store, &institution, &name, &scopes, None).await.map_err(e)?;
+            let created = clients::create(store, &institution, &name, &scopes, None)
+                .await
+                .map_err(e)?;
             println!("client_id: {}", created.client.id);
             println!("api key:   {}", created.key);
             println!("(shown once; Lapor keeps only its digest)");

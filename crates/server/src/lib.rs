@@ -254,9 +254,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed);
     Router::new()
         .nest("/api/v1", api)
-        .merge(
-            utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs").url("/api/v1/docs/openapi.json", openapi()),
-        )
+        .merge(utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs").url("/api/v1/docs/openapi.json", openapi()))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::metrics))
         .merge(web::routes(state.config.max_upload_bytes))

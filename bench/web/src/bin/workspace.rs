@@ -194,6 +194,7 @@ async fn bench_raw_actions(store: &Arc<dyn Store>, fx: &Fixture, ids: &[String])
                 attachments: vec![],
                 reindex: false,
                 wake_at: None,
+                idempotency_key: None,
             })
             .await
             .expect("append");

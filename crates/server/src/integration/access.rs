@@ -75,7 +75,9 @@ pub async fn authenticate(state: &AppState, key: &str, lang: Lang) -> Result<Opt
     };
     // Remembering the last use costs a write; once a minute is enough to
     // tell a live integration from a dead one.
-    if holder.last_used_at.is_none_or(|t| now - t > chrono::Duration::minutes(1))
+    if holder
+        .last_used_at
+        .is_none_or(|t| now - t > chrono::Duration::minutes(1))
         && let Err(e) = state.store.touch_api_key(&hash, Ts::new(now)).await
     {
         tracing::warn!(error = %e, "could not record the key's last use");
@@ -107,11 +109,16 @@ impl FromRequestParts<AppState> for Client {
         let Some(key) = presented(&parts.headers) else {
             return Err(ApiError::new(Error::new(ErrorCode::Unauthenticated), lang));
         };
-        let client = authenticate(state, key, lang).await.map_err(|e| ApiError::new(e, lang))?;
+        let client = authenticate(state, key, lang)
+            .await
+            .map_err(|e| ApiError::new(e, lang))?;
         let Some(client) = client else {
             // The claimed client id helps an operator find a misconfigured
             // system; the key itself never reaches the log.
-            tracing::warn!(claimed_client = key_client(key).unwrap_or("-"), "integration credential refused");
+            tracing::warn!(
+                claimed_client = key_client(key).unwrap_or("-"),
+                "integration credential refused"
+            );
             return Err(ApiError::new(Error::new(ErrorCode::InvalidApiKey), lang));
         };
         if !state.integration.allow(&client.client.id) {
@@ -186,7 +193,11 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     responses((status = 200, body = TokenResponse), (status = 400, body = OAuthError), (status = 401, body = OAuthError)))]
 pub async fn token(State(st): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
     let Ok(req) = serde_urlencoded::from_bytes::<TokenRequest>(&body) else {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "form-encoded grant_type is required");
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "form-encoded grant_type is required",
+        );
     };
     if req.grant_type != "client_credentials" {
         return oauth_error(
@@ -198,14 +209,24 @@ pub async fn token(State(st): State<AppState>, headers: HeaderMap, body: axum::b
     let (id, secret) = match (basic_credentials(&headers), req.client_id, req.client_secret) {
         (Some(pair), _, _) => pair,
         (None, Some(id), Some(secret)) => (id, secret),
-        _ => return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "client credentials are missing"),
+        _ => {
+            return oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "client credentials are missing",
+            );
+        }
     };
     let lang = lang_of(&headers);
     let client = match authenticate(&st, &secret, lang).await {
         Ok(Some(c)) if c.client.id == id && c.kind == "key" => c,
         Ok(_) => {
             tracing::warn!(claimed_client = %id, "OAuth2 client credentials refused");
-            return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "unknown client or wrong secret");
+            return oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "unknown client or wrong secret",
+            );
         }
         Err(e) => return crate::error::error_response(&e, lang),
     };
@@ -265,7 +286,11 @@ pub struct RotatedKey {
 /// token).
 #[utoipa::path(post, path = "/api/v1/integration/keys/rotate", tag = "integration", request_body = RotateKey,
     responses((status = 200, body = RotatedKey), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn rotate_key(State(st): State<AppState>, client: Client, Json(req): Json<RotateKey>) -> Result<axum::Json<RotatedKey>, ApiError> {
+pub async fn rotate_key(
+    State(st): State<AppState>,
+    client: Client,
+    Json(req): Json<RotateKey>,
+) -> Result<axum::Json<RotatedKey>, ApiError> {
     if client.kind != "key" {
         return Err(client.err(Error::with(ErrorCode::Forbidden, "an access token cannot rotate keys")));
     }
@@ -273,5 +298,8 @@ pub async fn rotate_key(State(st): State<AppState>, client: Client, Json(req): J
     let (key, previous_expires_at) = clients::rotate(st.store.as_ref(), &client.client.id, overlap)
         .await
         .map_err(|e| client.err(e))?;
-    Ok(axum::Json(RotatedKey { key, previous_expires_at }))
+    Ok(axum::Json(RotatedKey {
+        key,
+        previous_expires_at,
+    }))
 }

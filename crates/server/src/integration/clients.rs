@@ -64,7 +64,14 @@ pub async fn create(
     };
     let key = new_key(&id, rand::random());
     store.create_api_client(&client, &long_lived(&id, &key, now)).await?;
-    audit(store, created_by, "integration.client_created", &id, Some(format!("{institution}; {}", client.scopes))).await?;
+    audit(
+        store,
+        created_by,
+        "integration.client_created",
+        &id,
+        Some(format!("{institution}; {}", client.scopes)),
+    )
+    .await?;
     Ok(Created { client, key })
 }
 
@@ -86,7 +93,14 @@ pub async fn rotate(store: &dyn Store, client_id: &str, overlap_hours: i64) -> R
     store
         .add_api_key(&long_lived(client_id, &key, now), Some(Ts::new(until)))
         .await?;
-    audit(store, None, "integration.key_rotated", client_id, Some(format!("old keys until {until}"))).await?;
+    audit(
+        store,
+        None,
+        "integration.key_rotated",
+        client_id,
+        Some(format!("old keys until {until}")),
+    )
+    .await?;
     Ok((key, until))
 }
 
@@ -106,7 +120,13 @@ pub async fn set_mode(store: &dyn Store, institution: &str, mode: &str, by: Opti
     audit(store, by, "integration.mode", institution, Some(mode.to_string())).await
 }
 
-async fn audit(store: &dyn Store, by: Option<&str>, action: &str, target: &str, detail: Option<String>) -> Result<(), Error> {
+async fn audit(
+    store: &dyn Store,
+    by: Option<&str>,
+    action: &str,
+    target: &str,
+    detail: Option<String>,
+) -> Result<(), Error> {
     store
         .write_audit(&AuditEntry {
             at: Utc::now(),

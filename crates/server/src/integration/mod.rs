@@ -91,7 +91,10 @@ pub fn routes(max_upload: usize) -> Router<AppState> {
             "/integration/webhooks/{id}",
             get(webhooks::show).delete(webhooks::unsubscribe),
         )
-        .route("/integration/webhooks/{id}/rotate-secret", post(webhooks::rotate_secret))
+        .route(
+            "/integration/webhooks/{id}/rotate-secret",
+            post(webhooks::rotate_secret),
+        )
         .route("/integration/webhooks/{id}/deliveries", get(webhooks::deliveries))
         .route(
             "/integration/webhooks/{id}/deliveries/{delivery}/attempts",

@@ -36,7 +36,11 @@ fn check_external_id(id: &str) -> Result<(), Error> {
 }
 
 async fn require_connected(st: &AppState, client: &Client) -> ApiResult<()> {
-    let mode = st.store.integration_mode(client.institution()).await.map_err(|e| client.err(e))?;
+    let mode = st
+        .store
+        .integration_mode(client.institution())
+        .await
+        .map_err(|e| client.err(e))?;
     if mode.as_deref() == Some(MODE_CONNECTED) {
         Ok(())
     } else {
@@ -132,8 +136,16 @@ pub async fn push(State(st): State<AppState>, client: Client, Json(p): Json<Push
     let id = res.tracking_id.clone();
     let tid = lapor_domain::ids::TrackingId::parse(&id).map_err(|e| client.err(e))?;
     for _ in 0..3 {
-        let report = st.store.report(&tid).await.map_err(|e| client.err(e))?.map(|s| s.report);
-        let step = match report.as_ref().map(|r| (r.status, r.institution.as_deref() == Some(institution.as_str()))) {
+        let report = st
+            .store
+            .report(&tid)
+            .await
+            .map_err(|e| client.err(e))?
+            .map(|s| s.report);
+        let step = match report
+            .as_ref()
+            .map(|r| (r.status, r.institution.as_deref() == Some(institution.as_str())))
+        {
             Some((Status::Submitted, _)) => Some((
                 system(client.caller.lang),
                 ActionRequest::Disposition {
@@ -159,7 +171,11 @@ pub async fn push(State(st): State<AppState>, client: Client, Json(p): Json<Push
     let report = service::get_report(&st, &client.caller, &id, None)
         .await
         .map_err(|e| client.err(e))?;
-    let status = if res.duplicate { StatusCode::OK } else { StatusCode::CREATED };
+    let status = if res.duplicate {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
     Ok((
         status,
         axum::Json(PushResult {
@@ -193,7 +209,11 @@ pub struct PulledReports {
 /// newest first. Clients with `reports:read`.
 #[utoipa::path(get, path = "/api/v1/integration/reports", tag = "integration", params(PullParams), security(("bearer" = [])),
     responses((status = 200, body = PulledReports), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn pull(State(st): State<AppState>, client: Client, Query(p): Query<PullParams>) -> ApiResult<axum::Json<PulledReports>> {
+pub async fn pull(
+    State(st): State<AppState>,
+    client: Client,
+    Query(p): Query<PullParams>,
+) -> ApiResult<axum::Json<PulledReports>> {
     client.require(Scope::ReportsRead)?;
     let e = |err: Error| client.err(err);
     let mut f = ReportFilter {
@@ -204,8 +224,17 @@ pub async fn pull(State(st): State<AppState>, client: Client, Query(p): Query<Pu
     if !(1..=100).contains(&f.limit) {
         return Err(e(Error::with(ErrorCode::InvalidQuery, "limit: 1-100")));
     }
-    for part in p.status.as_deref().unwrap_or("").split(',').filter(|x| !x.trim().is_empty()) {
-        f.statuses.push(Status::parse(part.trim()).ok_or_else(|| e(Error::with(ErrorCode::InvalidQuery, format!("status: {part}"))))?);
+    for part in p
+        .status
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .filter(|x| !x.trim().is_empty())
+    {
+        f.statuses.push(
+            Status::parse(part.trim())
+                .ok_or_else(|| e(Error::with(ErrorCode::InvalidQuery, format!("status: {part}"))))?,
+        );
     }
     if let Some(c) = &p.cursor {
         f.cursor = Some(PageCursor::decode(c).map_err(e)?);
@@ -213,7 +242,11 @@ pub async fn pull(State(st): State<AppState>, client: Client, Query(p): Query<Pu
     let page = st.store.list_reports(&f).await.map_err(e)?;
     let now = Utc::now();
     Ok(axum::Json(PulledReports {
-        items: page.items.iter().map(|r| report_view(r, ViewLevel::Staff, None, now)).collect(),
+        items: page
+            .items
+            .iter()
+            .map(|r| report_view(r, ViewLevel::Staff, None, now))
+            .collect(),
         next_cursor: page.next_cursor,
     }))
 }
@@ -223,9 +256,15 @@ pub async fn pull(State(st): State<AppState>, client: Client, Query(p): Query<Pu
 #[utoipa::path(get, path = "/api/v1/integration/reports/{id}", tag = "integration",
     params(("id" = String, Path, description = "Tracking ID")), security(("bearer" = [])),
     responses((status = 200, body = ReportView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn read(State(st): State<AppState>, client: Client, Path(id): Path<String>) -> ApiResult<axum::Json<ReportView>> {
+pub async fn read(
+    State(st): State<AppState>,
+    client: Client,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<ReportView>> {
     client.require(Scope::ReportsRead)?;
-    service::held_by(&st, &id, client.institution()).await.map_err(|e| client.err(e))?;
+    service::held_by(&st, &id, client.institution())
+        .await
+        .map_err(|e| client.err(e))?;
     service::get_report(&st, &client.caller, &id, None)
         .await
         .map(axum::Json)
@@ -251,7 +290,9 @@ async fn act(
     files: Vec<NewAttachment>,
 ) -> ApiResult<axum::Json<ActionResult>> {
     client.require(Scope::ReportsWrite)?;
-    let report = service::held_by(st, id, client.institution()).await.map_err(|e| client.err(e))?;
+    let report = service::held_by(st, id, client.institution())
+        .await
+        .map_err(|e| client.err(e))?;
     let key = match external_id {
         Some(x) => {
             check_external_id(x).map_err(|e| client.err(e))?;
@@ -268,7 +309,10 @@ async fn act(
             let report = service::get_report(st, &client.caller, id, None)
                 .await
                 .map_err(|e| client.err(e))?;
-            Ok(axum::Json(ActionResult { duplicate: true, report }))
+            Ok(axum::Json(ActionResult {
+                duplicate: true,
+                report,
+            }))
         }
         Err(e) => Err(client.err(e)),
     }
@@ -293,7 +337,12 @@ pub struct FollowUp {
     params(("id" = String, Path, description = "Tracking ID")), request_body = FollowUp, security(("bearer" = [])),
     responses((status = 200, body = ActionResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn follow_up(State(st): State<AppState>, client: Client, Path(id): Path<String>, req: Request) -> ApiResult<axum::Json<ActionResult>> {
+pub async fn follow_up(
+    State(st): State<AppState>,
+    client: Client,
+    Path(id): Path<String>,
+    req: Request,
+) -> ApiResult<axum::Json<ActionResult>> {
     let multipart = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -308,7 +357,10 @@ pub async fn follow_up(State(st): State<AppState>, client: Client, Path(id): Pat
         let Json(f) = Json::<FollowUp>::from_request(req, &st).await?;
         (f, Vec::new())
     };
-    let req = ActionRequest::FollowUp { body: f.body, note: None };
+    let req = ActionRequest::FollowUp {
+        body: f.body,
+        note: None,
+    };
     act(&st, &client, &id, req, f.external_id.as_deref(), f.version, files).await
 }
 
@@ -341,7 +393,14 @@ async fn read_multipart(mut mp: Multipart) -> Result<(FollowUp, Vec<NewAttachmen
         }
     }
     let body = body.ok_or_else(|| Error::validation("body"))?;
-    Ok((FollowUp { body, external_id, version }, files))
+    Ok((
+        FollowUp {
+            body,
+            external_id,
+            version,
+        },
+        files,
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -363,14 +422,23 @@ pub struct StatusChange {
     params(("id" = String, Path, description = "Tracking ID")), request_body = StatusChange, security(("bearer" = [])),
     responses((status = 200, body = ActionResult), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn status(State(st): State<AppState>, client: Client, Path(id): Path<String>, Json(c): Json<StatusChange>) -> ApiResult<axum::Json<ActionResult>> {
+pub async fn status(
+    State(st): State<AppState>,
+    client: Client,
+    Path(id): Path<String>,
+    Json(c): Json<StatusChange>,
+) -> ApiResult<axum::Json<ActionResult>> {
     client.require(Scope::ReportsWrite)?;
-    let current = service::held_by(&st, &id, client.institution()).await.map_err(|e| client.err(e))?;
+    let current = service::held_by(&st, &id, client.institution())
+        .await
+        .map_err(|e| client.err(e))?;
     let req = match c.status.as_str() {
         "in_progress" if current.status == Status::OnHold => ActionRequest::Resume { note: c.message },
         "in_progress" => ActionRequest::Accept { note: c.message },
         "on_hold" => ActionRequest::Hold {
-            message: c.message.ok_or_else(|| client.err(Error::validation("message: required for on_hold")))?,
+            message: c
+                .message
+                .ok_or_else(|| client.err(Error::validation("message: required for on_hold")))?,
         },
         "completed" => ActionRequest::Complete { note: c.message },
         _ => return Err(client.err(Error::validation("status: in_progress, on_hold or completed"))),
@@ -395,7 +463,12 @@ pub struct TransferRequest {
     params(("id" = String, Path, description = "Tracking ID")), request_body = TransferRequest, security(("bearer" = [])),
     responses((status = 200, body = ActionResult), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn transfer(State(st): State<AppState>, client: Client, Path(id): Path<String>, Json(t): Json<TransferRequest>) -> ApiResult<axum::Json<ActionResult>> {
+pub async fn transfer(
+    State(st): State<AppState>,
+    client: Client,
+    Path(id): Path<String>,
+    Json(t): Json<TransferRequest>,
+) -> ApiResult<axum::Json<ActionResult>> {
     let req = ActionRequest::Transfer {
         institution: t.institution,
         reason: t.reason,
@@ -431,7 +504,11 @@ pub struct ChangesPage {
 #[utoipa::path(get, path = "/api/v1/integration/changes", tag = "integration", params(ChangesParams), security(("bearer" = [])),
     responses((status = 200, body = ChangesPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn changes(State(st): State<AppState>, client: Client, Query(p): Query<ChangesParams>) -> ApiResult<axum::Json<ChangesPage>> {
+pub async fn changes(
+    State(st): State<AppState>,
+    client: Client,
+    Query(p): Query<ChangesParams>,
+) -> ApiResult<axum::Json<ChangesPage>> {
     client.require(Scope::ReportsRead)?;
     require_connected(&st, &client).await?;
     let limit = p.limit.unwrap_or(100);
@@ -444,7 +521,14 @@ pub async fn changes(State(st): State<AppState>, client: Client, Query(p): Query
     };
     let rows = st
         .store
-        .changes(client.institution(), FeedPosition { tx: after.tx, id: after.id }, limit + 1)
+        .changes(
+            client.institution(),
+            FeedPosition {
+                tx: after.tx,
+                id: after.id,
+            },
+            limit + 1,
+        )
         .await
         .map_err(|e| client.err(e))?;
     let has_more = rows.len() as i64 > limit;

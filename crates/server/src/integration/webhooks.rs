@@ -105,7 +105,11 @@ fn new_secret() -> SigningSecret {
 pub async fn subscribe(State(st): State<AppState>, client: Client, Json(req): Json<Subscribe>) -> ApiResult<Response> {
     client.require(Scope::Webhooks)?;
     let url = check_url(&req.url).map_err(|e| client.err(e))?;
-    let existing = st.store.subscriptions(Some(client.institution())).await.map_err(|e| client.err(e))?;
+    let existing = st
+        .store
+        .subscriptions(Some(client.institution()))
+        .await
+        .map_err(|e| client.err(e))?;
     if existing.iter().filter(|s| s.active).count() >= MAX_SUBSCRIPTIONS {
         return Err(client.err(Error::with(ErrorCode::Conflict, "at most 10 active subscriptions")));
     }
@@ -135,7 +139,11 @@ pub async fn subscribe(State(st): State<AppState>, client: Client, Json(req): Js
     responses((status = 200, body = Vec<SubscriptionView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list(State(st): State<AppState>, client: Client) -> ApiResult<axum::Json<Vec<SubscriptionView>>> {
     client.require(Scope::Webhooks)?;
-    let subs = st.store.subscriptions(Some(client.institution())).await.map_err(|e| client.err(e))?;
+    let subs = st
+        .store
+        .subscriptions(Some(client.institution()))
+        .await
+        .map_err(|e| client.err(e))?;
     Ok(axum::Json(subs.iter().map(Into::into).collect()))
 }
 
@@ -151,7 +159,11 @@ async fn owned(st: &AppState, client: &Client, id: &str) -> ApiResult<WebhookSub
 /// One subscription. Clients with `webhooks`.
 #[utoipa::path(get, path = "/api/v1/integration/webhooks/{id}", tag = "integration", params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = SubscriptionView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn show(State(st): State<AppState>, client: Client, Path(id): Path<String>) -> ApiResult<axum::Json<SubscriptionView>> {
+pub async fn show(
+    State(st): State<AppState>,
+    client: Client,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<SubscriptionView>> {
     let s = owned(&st, &client, &id).await?;
     Ok(axum::Json((&s).into()))
 }
@@ -161,7 +173,10 @@ pub async fn show(State(st): State<AppState>, client: Client, Path(id): Path<Str
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn unsubscribe(State(st): State<AppState>, client: Client, Path(id): Path<String>) -> ApiResult<StatusCode> {
     let s = owned(&st, &client, &id).await?;
-    st.store.deactivate_subscription(&s.id).await.map_err(|e| client.err(e))?;
+    st.store
+        .deactivate_subscription(&s.id)
+        .await
+        .map_err(|e| client.err(e))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -187,7 +202,12 @@ pub struct RotatedSecret {
 #[utoipa::path(post, path = "/api/v1/integration/webhooks/{id}/rotate-secret", tag = "integration", params(("id" = String, Path)),
     request_body = RotateSecret, security(("bearer" = [])),
     responses((status = 200, body = RotatedSecret), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn rotate_secret(State(st): State<AppState>, client: Client, Path(id): Path<String>, Json(req): Json<RotateSecret>) -> ApiResult<axum::Json<RotatedSecret>> {
+pub async fn rotate_secret(
+    State(st): State<AppState>,
+    client: Client,
+    Path(id): Path<String>,
+    Json(req): Json<RotateSecret>,
+) -> ApiResult<axum::Json<RotatedSecret>> {
     let s = owned(&st, &client, &id).await?;
     let hours = req.overlap_hours.unwrap_or(24);
     if !(0..=MAX_SECRET_OVERLAP_HOURS).contains(&hours) {
@@ -198,11 +218,19 @@ pub async fn rotate_secret(State(st): State<AppState>, client: Client, Path(id):
     let fresh = new_secret();
     let mut secrets = vec![fresh.clone()];
     // Keep the secrets still signing, each ending no later than `until`.
-    secrets.extend(s.secrets.iter().filter(|x| x.expires_at.is_none_or(|t| t > now)).map(|x| SigningSecret {
-        secret: x.secret.clone(),
-        expires_at: Some(x.expires_at.map_or(until, |t| t.min(until))),
-    }));
-    st.store.set_subscription_secrets(&s.id, &secrets).await.map_err(|e| client.err(e))?;
+    secrets.extend(
+        s.secrets
+            .iter()
+            .filter(|x| x.expires_at.is_none_or(|t| t > now))
+            .map(|x| SigningSecret {
+                secret: x.secret.clone(),
+                expires_at: Some(x.expires_at.map_or(until, |t| t.min(until))),
+            }),
+    );
+    st.store
+        .set_subscription_secrets(&s.id, &secrets)
+        .await
+        .map_err(|e| client.err(e))?;
     Ok(axum::Json(RotatedSecret {
         secret: fresh.secret,
         previous_expires_at: until,
@@ -225,12 +253,20 @@ pub struct DeliveryParams {
 #[utoipa::path(get, path = "/api/v1/integration/webhooks/{id}/deliveries", tag = "integration", params(("id" = String, Path), DeliveryParams),
     security(("bearer" = [])),
     responses((status = 200, body = Vec<Object>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn deliveries(State(st): State<AppState>, client: Client, Path(id): Path<String>, Query(p): Query<DeliveryParams>) -> ApiResult<axum::Json<Vec<WebhookDelivery>>> {
+pub async fn deliveries(
+    State(st): State<AppState>,
+    client: Client,
+    Path(id): Path<String>,
+    Query(p): Query<DeliveryParams>,
+) -> ApiResult<axum::Json<Vec<WebhookDelivery>>> {
     let s = owned(&st, &client, &id).await?;
     if let Some(state) = &p.state
         && !matches!(state.as_str(), "pending" | "delivered" | "dead")
     {
-        return Err(client.err(Error::with(ErrorCode::InvalidQuery, "state: pending, delivered or dead")));
+        return Err(client.err(Error::with(
+            ErrorCode::InvalidQuery,
+            "state: pending, delivered or dead",
+        )));
     }
     let limit = p.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
@@ -247,7 +283,11 @@ pub async fn deliveries(State(st): State<AppState>, client: Client, Path(id): Pa
 #[utoipa::path(get, path = "/api/v1/integration/webhooks/{id}/deliveries/{delivery}/attempts", tag = "integration",
     params(("id" = String, Path), ("delivery" = i64, Path)), security(("bearer" = [])),
     responses((status = 200, body = Vec<Object>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn attempts(State(st): State<AppState>, client: Client, Path((id, delivery)): Path<(String, i64)>) -> ApiResult<axum::Json<Vec<WebhookAttempt>>> {
+pub async fn attempts(
+    State(st): State<AppState>,
+    client: Client,
+    Path((id, delivery)): Path<(String, i64)>,
+) -> ApiResult<axum::Json<Vec<WebhookAttempt>>> {
     let s = owned(&st, &client, &id).await?;
     let tries = st.store.webhook_attempts(delivery).await.map_err(|e| client.err(e))?;
     // The attempts of another subscription's delivery are not this
@@ -282,7 +322,12 @@ pub struct Replayed {
 #[utoipa::path(post, path = "/api/v1/integration/webhooks/{id}/replay", tag = "integration", params(("id" = String, Path)),
     request_body = Replay, security(("bearer" = [])),
     responses((status = 200, body = Replayed), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn replay(State(st): State<AppState>, client: Client, Path(id): Path<String>, Json(req): Json<Replay>) -> ApiResult<axum::Json<Replayed>> {
+pub async fn replay(
+    State(st): State<AppState>,
+    client: Client,
+    Path(id): Path<String>,
+    Json(req): Json<Replay>,
+) -> ApiResult<axum::Json<Replayed>> {
     let s = owned(&st, &client, &id).await?;
     if req.ids.as_ref().is_some_and(|ids| ids.len() > 1000) {
         return Err(client.err(Error::validation("ids: at most 1000")));
@@ -356,7 +401,11 @@ async fn send(http: &reqwest::Client, job: &WebhookJob, now: DateTime<Utc>) -> W
             attempt.status = Some(i64::from(code.as_u16()));
             if !code.is_success() {
                 let text = r.text().await.unwrap_or_default();
-                attempt.error = Some(format!("HTTP {}: {}", code.as_u16(), text.chars().take(200).collect::<String>()));
+                attempt.error = Some(format!(
+                    "HTTP {}: {}",
+                    code.as_u16(),
+                    text.chars().take(200).collect::<String>()
+                ));
             }
         }
         Err(e) => attempt.error = Some(e.to_string().chars().take(300).collect()),
@@ -410,12 +459,13 @@ pub async fn run_batch_at(state: &AppState, cfg: &DeliveryConfig, now: DateTime<
         .store
         .claim_webhook_deliveries(Ts::new(now), Ts::new(now + lease), cfg.batch)
         .await?;
-    if jobs.is_empty() {
+    let tried = jobs.len();
+    if tried == 0 {
         return Ok(0);
     }
     let sem = Arc::new(tokio::sync::Semaphore::new(cfg.concurrency.max(1)));
     let mut set = tokio::task::JoinSet::new();
-    for job in jobs.iter().cloned() {
+    for job in jobs {
         let http = state.integration.http.clone();
         let sem = sem.clone();
         set.spawn(async move {
@@ -425,7 +475,7 @@ pub async fn run_batch_at(state: &AppState, cfg: &DeliveryConfig, now: DateTime<
             DeliveryOutcome { attempt, next }
         });
     }
-    let mut outcomes = Vec::with_capacity(jobs.len());
+    let mut outcomes = Vec::with_capacity(tried);
     while let Some(joined) = set.join_next().await {
         match joined {
             Ok(o) => outcomes.push(o),
@@ -446,7 +496,7 @@ pub async fn run_batch_at(state: &AppState, cfg: &DeliveryConfig, now: DateTime<
         };
     }
     state.store.finish_webhook_deliveries(&outcomes).await?;
-    Ok(jobs.len())
+    Ok(tried)
 }
 
 /// Delivers until `stop` turns true; purges the log after 30 days.
@@ -487,7 +537,13 @@ mod tests {
     fn receiver_urls() {
         assert_eq!(check_url("https://a.go.id/hook").as_deref(), Ok("https://a.go.id/hook"));
         assert!(check_url("http://127.0.0.1:8080/x").is_ok());
-        for bad in ["ftp://a.go.id/", "not a url", "https://user:pw@a.go.id/", "file:///etc/passwd", &format!("https://a.go.id/{}", "x".repeat(2001))] {
+        for bad in [
+            "ftp://a.go.id/",
+            "not a url",
+            "https://user:pw@a.go.id/",
+            "file:///etc/passwd",
+            &format!("https://a.go.id/{}", "x".repeat(2001)),
+        ] {
             assert!(check_url(bad).is_err(), "{bad}");
         }
     }
