@@ -428,6 +428,44 @@ pub fn attributes(form: &[(String, String)]) -> Vec<(&str, &str)> {
         .collect()
 }
 
+/// The discovery document: where the GeoReport v2 endpoint of this
+/// instance is and what it speaks. `base` ends with `/`.
+pub fn discovery(base: &str, contact: &str, format: Format) -> String {
+    const SPEC: &str = "http://wiki.open311.org/GeoReport_v2";
+    const CHANGESET: &str = "2026-11-24T00:00:00Z";
+    let formats = ["application/json", "text/xml"];
+    match format {
+        Format::Json => serde_json::json!({
+            "changeset": CHANGESET,
+            "contact": contact,
+            "key_service": format!("{contact} (API keys: the national admin, lapor integration create-client)"),
+            "endpoints": [{
+                "specification": SPEC,
+                "url": base,
+                "changeset": CHANGESET,
+                "type": "production",
+                "formats": formats,
+            }],
+        })
+        .to_string(),
+        Format::Xml => {
+            let mut out = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?><discovery>");
+            out.push_str(&format!(
+                "<changeset>{CHANGESET}</changeset><contact>{}</contact><key_service>{}</key_service><endpoints><endpoint>\
+                 <specification>{SPEC}</specification><url>{}</url><changeset>{CHANGESET}</changeset><type>production</type><formats>",
+                esc(contact),
+                esc(&format!("{contact} (API keys: the national admin, lapor integration create-client)")),
+                esc(base)
+            ));
+            for f in formats {
+                out.push_str(&format!("<format>{f}</format>"));
+            }
+            out.push_str("</formats></endpoint></endpoints></discovery>");
+            out
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -456,6 +494,27 @@ mod tests {
             long: Some(107.6186),
             media_url: None,
         }
+    }
+
+    #[test]
+    fn discovery_names_the_endpoint_in_both_formats() {
+        let j: serde_json::Value = serde_json::from_str(&discovery(
+            "https://lapor.example/open311/v2/",
+            "https://lapor.example",
+            Format::Json,
+        ))
+        .unwrap();
+        assert_eq!(j["endpoints"][0]["url"], "https://lapor.example/open311/v2/");
+        assert_eq!(
+            j["endpoints"][0]["specification"],
+            "http://wiki.open311.org/GeoReport_v2"
+        );
+        let x = discovery("https://lapor.example/open311/v2/?a=1&b=2", "c", Format::Xml);
+        assert!(
+            x.contains("<url>https://lapor.example/open311/v2/?a=1&amp;b=2</url>"),
+            "{x}"
+        );
+        assert!(x.contains("<format>text/xml</format>") && x.ends_with("</discovery>"));
     }
 
     #[test]

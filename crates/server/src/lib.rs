@@ -12,6 +12,7 @@ pub mod holidays;
 pub mod integration;
 pub mod metrics;
 pub mod notify;
+pub mod open311;
 pub mod service;
 pub mod staff_auth;
 pub mod suggest;
@@ -259,6 +260,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::metrics))
         .merge(web::routes(state.config.max_upload_bytes))
         .merge(channels::hooks::routes())
+        .merge(open311::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))

@@ -223,6 +223,12 @@ pub trait Integrations: Send + Sync {
 
     /// Changes of a connected institution after `after`, oldest first.
     async fn changes(&self, institution: &str, after: FeedPosition, limit: i64) -> Result<Vec<FeedEntry>>;
+
+    /// The report filed under an idempotency key, if any.
+    async fn report_by_idempotency_key(&self, key: &str) -> Result<Option<lapor_domain::ids::TrackingId>>;
+    /// Public events on public reports of `root`'s subtree in [start, end),
+    /// oldest first, with their event ids (Open311 updates).
+    async fn public_updates(&self, root: &str, start: Ts, end: Ts, limit: i64) -> Result<Vec<(i64, Event)>>;
 }
 
 /// Expands `impl Integrations for $store` over `sqlx::$db`.
@@ -783,6 +789,37 @@ macro_rules! integrations_impl {
                     .rows_affected();
                 tx.commit().await.map_err(db_err)?;
                 Ok(n)
+            }
+
+            async fn report_by_idempotency_key(&self, key: &str) -> Result<Option<TrackingId>> {
+                let id: Option<String> = sqlx::query_scalar("SELECT tracking_id FROM reports WHERE idempotency_key = $1")
+                    .bind(key)
+                    .fetch_optional(&self.reader)
+                    .await
+                    .map_err(db_err)?;
+                id.map(|i| TrackingId::parse(&i)).transpose()
+            }
+
+            async fn public_updates(&self, root: &str, start: Ts, end: Ts, limit: i64) -> Result<Vec<(i64, Event)>> {
+                let sql = format!(
+                    "WITH RECURSIVE tree(code) AS (SELECT code FROM institutions WHERE code = $1 \
+                     UNION SELECT i.code FROM institutions i JOIN tree t ON i.parent_code = t.code) \
+                     SELECT e.id, e.tracking_id, e.seq, e.at, e.actor, e.from_status, e.to_status, e.from_institution, \
+                     e.to_institution, e.visibility, e.body, e.data FROM report_events e \
+                     JOIN reports r ON r.tracking_id = e.tracking_id \
+                     WHERE e.at >= $2 AND e.at < $3 AND e.visibility = 'public' \
+                     AND r.institution IN (SELECT code FROM tree) AND {} ORDER BY e.at, e.id LIMIT $4",
+                    crate::filter::PUBLIC_CONDITION
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(root)
+                    .bind(start)
+                    .bind(end)
+                    .bind(limit.clamp(1, 10_000))
+                    .fetch_all(&self.reader)
+                    .await
+                    .map_err(db_err)?;
+                rows.iter().map(|r| Ok((get::<i64>(r, "id")?, event_from_row(r)?))).collect()
             }
 
             async fn changes(&self, institution: &str, after: FeedPosition, limit: i64) -> Result<Vec<FeedEntry>> {

@@ -102,3 +102,6 @@ CREATE TABLE action_keys (
     seq         BIGINT NOT NULL,
     created_at  TIMESTAMPTZ NOT NULL
 );
+
+-- Open311 updates (FixMyStreet's servicerequestupdates) read events by time.
+CREATE INDEX report_events_at ON report_events(at);
