@@ -90,9 +90,9 @@ fn respond(status: u16, doc: &Doc<'_>, format: Format) -> Response {
         .into_response()
 }
 
-/// Splits `name.json` / `name.xml`; anything else is a JSON 404.
-fn split(file: &str) -> Result<(&str, Format), Response> {
-    Format::split(file).ok_or_else(|| Failure::new(404, "use the .json or .xml form").render(Format::Json))
+/// The answer to a path without `.json` or `.xml`.
+fn no_format() -> Response {
+    Failure::new(404, "use the .json or .xml form").render(Format::Json)
 }
 
 fn pairs(raw: Option<&str>) -> Result<Pairs, Failure> {
@@ -117,9 +117,8 @@ async fn jurisdiction(st: &AppState, p: &Pairs) -> Result<Institution, Failure> 
 }
 
 async fn top(State(st): State<AppState>, Path(file): Path<String>, RawQuery(q): RawQuery) -> Response {
-    let (name, format) = match split(&file) {
-        Ok(x) => x,
-        Err(r) => return r,
+    let Some((name, format)) = Format::split(&file) else {
+        return no_format();
     };
     let res = async {
         let p = pairs(q.as_deref())?;
@@ -237,9 +236,8 @@ fn attributes() -> Vec<Attribute> {
 }
 
 async fn definition(State(st): State<AppState>, Path(file): Path<String>, RawQuery(q): RawQuery) -> Response {
-    let (code, format) = match split(&file) {
-        Ok(x) => x,
-        Err(r) => return r,
+    let Some((code, format)) = Format::split(&file) else {
+        return no_format();
     };
     let res = async {
         let p = pairs(q.as_deref())?;
@@ -297,9 +295,8 @@ async fn post_requests(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let (name, format) = match split(&file) {
-        Ok(x) => x,
-        Err(r) => return r,
+    let Some((name, format)) = Format::split(&file) else {
+        return no_format();
     };
     if name != "requests" {
         return Failure::new(404, format!("cannot POST {name}")).render(format);
@@ -532,7 +529,7 @@ async fn requests(st: &AppState, p: &Pairs, format: Format) -> Result<Response, 
             };
             reports.extend(st.store.list_reports(&f).await?.items);
         }
-        reports.sort_by(|a, b| b.submitted_at.cmp(&a.submitted_at));
+        reports.sort_by_key(|r| std::cmp::Reverse(r.submitted_at));
         reports.truncate(wire::MAX_REQUESTS);
     }
     let mut out = Vec::with_capacity(reports.len());
@@ -553,9 +550,8 @@ async fn latest_note(st: &AppState, r: &Report) -> Result<Option<String>, Failur
 }
 
 async fn one_request(State(st): State<AppState>, Path(file): Path<String>, RawQuery(q): RawQuery) -> Response {
-    let (id, format) = match split(&file) {
-        Ok(x) => x,
-        Err(r) => return r,
+    let Some((id, format)) = Format::split(&file) else {
+        return no_format();
     };
     let res = async {
         let p = pairs(q.as_deref())?;
@@ -572,9 +568,8 @@ async fn one_request(State(st): State<AppState>, Path(file): Path<String>, RawQu
 }
 
 async fn token(State(st): State<AppState>, Path(file): Path<String>, RawQuery(q): RawQuery) -> Response {
-    let (token, format) = match split(&file) {
-        Ok(x) => x,
-        Err(r) => return r,
+    let Some((token, format)) = Format::split(&file) else {
+        return no_format();
     };
     let res = async {
         let p = pairs(q.as_deref())?;

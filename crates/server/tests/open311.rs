@@ -290,7 +290,7 @@ async fn georeport(app: &TestApp) {
         .await;
     assert_eq!(s, 200);
     let (_, v) = list(String::new()).await;
-    assert_eq!(ids(&v), [id.clone()]);
+    assert_eq!(ids(&v), vec![id.clone()]);
     let r = &v[0];
     assert_eq!(
         (r["status"].as_str(), r["service_code"].as_str()),
@@ -306,9 +306,9 @@ async fn georeport(app: &TestApp) {
 
     // The spec's filters and their checks.
     assert_eq!(ids(&list("&status=closed".into()).await.1).len(), 0);
-    assert_eq!(ids(&list("&status=open,closed".into()).await.1), [id.clone()]);
+    assert_eq!(ids(&list("&status=open,closed".into()).await.1), vec![id.clone()]);
     assert_eq!(ids(&list("&service_code=lampu".into()).await.1).len(), 0);
-    assert_eq!(ids(&list("&service_code=lampu,jalan".into()).await.1), [id.clone()]);
+    assert_eq!(ids(&list("&service_code=lampu,jalan".into()).await.1), vec![id.clone()]);
     assert_eq!(
         ids(
             &list("&start_date=2030-01-01T00:00:00Z&end_date=2030-02-01T00:00:00Z".into())
@@ -320,7 +320,7 @@ async fn georeport(app: &TestApp) {
     );
     assert_eq!(
         ids(&list(format!("&service_request_id={id},ZZZZ-ZZZZ")).await.1),
-        [id.clone()]
+        vec![id.clone()]
     );
     for bad in [
         "&status=pending",
@@ -334,7 +334,7 @@ async fn georeport(app: &TestApp) {
     assert!(ids(&get_json(app, "requests.json?jurisdiction_id=kemenkes").await.1).is_empty());
     assert_eq!(
         ids(&get_json(app, "requests.json?jurisdiction_id=pemprov-32").await.1),
-        [id.clone()]
+        vec![id.clone()]
     );
     assert_eq!(
         get_json(app, &format!("requests/{id}.json?jurisdiction_id=kemenkes"))
