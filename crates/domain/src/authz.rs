@@ -68,10 +68,14 @@ pub enum Action {
     /// Work the chat and social channels' handler inbox (turn messages into
     /// reports, dismiss them) and edit the channels' block list.
     HandleChannelInbox,
+    /// Integration of a connected system: its API clients and keys, webhook
+    /// subscriptions, the delivery log and replay; on the system, also an
+    /// institution's integration mode.
+    ManageIntegration,
 }
 
 impl Action {
-    pub const ALL: [Action; 33] = [
+    pub const ALL: [Action; 34] = [
         Action::ReadPublic,
         Action::ReadAsReporter,
         Action::ReadInternal,
@@ -105,6 +109,7 @@ impl Action {
         Action::RunDeadlines,
         Action::EscalateToOmbudsman,
         Action::HandleChannelInbox,
+        Action::ManageIntegration,
     ];
 }
 
@@ -214,8 +219,16 @@ fn staff_may_on_institution(m: &Membership, action: Action, path: &[String]) -> 
     use Action::*;
     let within = path.contains(&m.institution);
     match m.role {
-        Role::NationalAdmin => matches!(action, ListReports | ManageInstitutions | ManageUsers | ReadAudit),
-        Role::InstitutionAdmin => matches!(action, ListReports | ManageUsers | ManageInstitutions) && within,
+        Role::NationalAdmin => matches!(
+            action,
+            ListReports | ManageInstitutions | ManageUsers | ReadAudit | ManageIntegration
+        ),
+        Role::InstitutionAdmin => {
+            matches!(
+                action,
+                ListReports | ManageUsers | ManageInstitutions | ManageIntegration
+            ) && within
+        }
         Role::UnitAdmin | Role::Liaison | Role::Supervisor => action == ListReports && within,
         Role::Oversight => action == ListReports,
         Role::Auditor => matches!(action, ListReports | ReadAudit),
@@ -234,6 +247,7 @@ fn staff_may_on_system(m: &Membership, action: Action) -> bool {
                 | ImportReferenceData
                 | SubmitOnBehalf
                 | HandleChannelInbox
+                | ManageIntegration
         ),
         Role::Oversight => action == ListReports,
         Role::Auditor => matches!(action, ListReports | ReadAudit),

@@ -24,7 +24,7 @@ fn staff(role: Role, inst: &str) -> Principal {
     }
 }
 
-const A: [Action; 33] = Action::ALL;
+const A: [Action; 34] = Action::ALL;
 
 /// One row per (principal, where): the actions allowed, by letter code, on a
 /// non-anonymous, public report. Codes (in `Action::ALL` order):
@@ -34,8 +34,8 @@ const A: [Action; 33] = Action::ALL;
 /// X Archive, M Merge, O Reopen, L ListReports, Q ManageInstitutions,
 /// W ManageUsers, Z ReadAudit, K ImportReferenceData, e Edit, p SetPrivacy,
 /// r Redact, n AddNote, x RequestExtension, l AssignLiaison, d RunDeadlines,
-/// o EscalateToOmbudsman, h HandleChannelInbox.
-const CODES: &str = "PRIDSBVHUANTFYGCXMOLQWZKeprnxldoh";
+/// o EscalateToOmbudsman, h HandleChannelInbox, g ManageIntegration.
+const CODES: &str = "PRIDSBVHUANTFYGCXMOLQWZKeprnxldohg";
 
 fn allowed_set(p: &Principal, scope: &ReportScope<'_>) -> String {
     let t = Target::Report(scope.clone());
@@ -130,12 +130,13 @@ fn no_institution_side_role_ever_reads_an_anonymous_identity() {
 fn institution_and_system_targets() {
     let bandung = path(&["lapor", "pemprov-32", "pemkot-32.73"]);
     let t = Target::Institution(&bandung);
-    let codes = "LQWZ";
+    let codes = "LQWZG";
     let acts = [
         Action::ListReports,
         Action::ManageInstitutions,
         Action::ManageUsers,
         Action::ReadAudit,
+        Action::ManageIntegration,
     ];
     let set = |p: &Principal, t: &Target<'_>| -> String {
         acts.iter()
@@ -146,9 +147,9 @@ fn institution_and_system_targets() {
     };
     #[rustfmt::skip]
     let rows: Vec<(Principal, &str, &str)> = vec![
-        (staff(Role::NationalAdmin, "lapor"), "LQWZ", "LQWZ"),
-        (staff(Role::InstitutionAdmin, "pemkot-32.73"), "LQW", ""),
-        (staff(Role::InstitutionAdmin, "pemprov-32"), "LQW", ""),
+        (staff(Role::NationalAdmin, "lapor"), "LQWZG", "LQWZG"),
+        (staff(Role::InstitutionAdmin, "pemkot-32.73"), "LQWG", ""),
+        (staff(Role::InstitutionAdmin, "pemprov-32"), "LQWG", ""),
         (staff(Role::InstitutionAdmin, "kemenkes"), "", ""),
         (staff(Role::UnitAdmin, "pemkot-32.73"), "L", ""),
         (staff(Role::Liaison, "pemkot-32.73"), "L", ""),

@@ -1027,3 +1027,228 @@ async fn two_days_down_then_everything_arrives(app: &TestApp) {
     assert!(dead.as_array().unwrap().is_empty());
 }
 on_both_backends!(two_days_down_then_everything_arrives);
+
+/// The staff page: institution admins manage their own clients and replay
+/// their dead letters; the mode is the national admin's; others get 403.
+async fn staff_integration_page(app: &TestApp) {
+    use common::{hidden, page, signed_in};
+    let base = &app.base;
+    for who in ["bandung_liaison", "jabar_supervisor", "ombudsman"] {
+        let b = signed_in(app, who).await;
+        assert_eq!(page(&b, &format!("{base}/staf/integrasi")).await.0, 403, "{who}");
+    }
+    let kemenkes = signed_in(app, "kemenkes_admin").await;
+    assert_eq!(
+        page(&kemenkes, &format!("{base}/staf/integrasi?instansi={CITY}"))
+            .await
+            .0,
+        403
+    );
+
+    let admin = signed_in(app, "bandung_admin").await;
+    let (s, html) = page(&admin, &format!("{base}/staf/integrasi")).await;
+    assert_eq!(s, 200, "{html}");
+    assert!(html.contains(CITY) && html.contains("Belum ada klien API"), "{html}");
+    let post = |b: &reqwest::Client, html: &str, fields: Vec<(&'static str, String)>| {
+        let mut f = vec![
+            ("csrf", hidden(html, "csrf")),
+            ("ft", hidden(html, "ft")),
+            ("institution", CITY.to_string()),
+        ];
+        f.extend(fields);
+        let req = b.post(format!("{base}/staf/integrasi")).form(&f);
+        async move {
+            let r = req.send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    // The mode is not the institution admin's to change.
+    let (s, _) = post(&admin, &html, vec![("op", "mode".into()), ("mode", "connected".into())]).await;
+    assert_eq!(s, 403);
+    let national = signed_in(app, "national").await;
+    let (_, nhtml) = page(&national, &format!("{base}/staf/integrasi?instansi={CITY}")).await;
+    let (s, nhtml) = post(
+        &national,
+        &nhtml,
+        vec![("op", "mode".into()), ("mode", "connected".into())],
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(nhtml.contains("terhubung"), "{nhtml}");
+
+    // A client made on the page: its key is shown once and works.
+    let (_, html) = page(&admin, &format!("{base}/staf/integrasi")).await;
+    let (s, html) = post(
+        &admin,
+        &html,
+        vec![
+            ("op", "create".into()),
+            ("name", "SIMPEL Bandung".into()),
+            ("reports_read", "on".into()),
+            ("reports_write", "on".into()),
+            ("webhooks", "on".into()),
+        ],
+    )
+    .await;
+    assert_eq!(s, 200, "{html}");
+    let key = html
+        .split("id=\"rahasia\" readonly value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        call(app, Method::GET, "/api/v1/integration/reports", &key, None)
+            .await
+            .0,
+        200
+    );
+    let (_, again) = page(&admin, &format!("{base}/staf/integrasi")).await;
+    assert!(!again.contains(&key), "shown once");
+
+    // A dead letter shows in the log, with its response code, and is sent
+    // again from the page.
+    let (rx, url) = Receiver::start().await;
+    rx.set(502);
+    let (_, v) = call(
+        app,
+        Method::POST,
+        "/api/v1/integration/webhooks",
+        &key,
+        Some(json!({"url": url})),
+    )
+    .await;
+    let sub = v["subscription"]["id"].as_str().unwrap().to_string();
+    call(
+        app,
+        Method::POST,
+        "/api/v1/integration/reports",
+        &key,
+        Some(push_body("UI-1")),
+    )
+    .await;
+    let t0 = Utc::now();
+    let mut t = t0;
+    while t < t0 + Duration::days(7) {
+        pump(app, t).await;
+        t += Duration::hours(2);
+    }
+    let (_, html) = page(&admin, &format!("{base}/staf/integrasi")).await;
+    assert!(html.contains("dead") && html.contains("502"), "{html}");
+    assert!(html.contains("Kirim ulang semua yang gagal"), "{html}");
+    rx.set(200);
+    let (s, html) = post(
+        &admin,
+        &html,
+        vec![("op", "replay".into()), ("subscription", sub.clone())],
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(html.contains("2 pengiriman dijadwalkan ulang"), "{html}");
+    pump(app, Utc::now()).await;
+    let (_, dead) = call(
+        app,
+        Method::GET,
+        &format!("/api/v1/integration/webhooks/{sub}/deliveries?state=dead"),
+        &key,
+        None,
+    )
+    .await;
+    assert!(dead.as_array().unwrap().is_empty());
+
+    // Rotate and revoke from the page.
+    let client_id = app.db.store.api_clients(Some(CITY)).await.unwrap()[0].id.clone();
+    let (s, html) = post(
+        &admin,
+        &html,
+        vec![
+            ("op", "rotate".into()),
+            ("client", client_id.clone()),
+            ("overlap_hours", "0".into()),
+        ],
+    )
+    .await;
+    assert_eq!(s, 200);
+    let fresh = html
+        .split("id=\"rahasia\" readonly value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        call(app, Method::GET, "/api/v1/integration/reports", &key, None)
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        call(app, Method::GET, "/api/v1/integration/reports", &fresh, None)
+            .await
+            .0,
+        200
+    );
+    let (s, _) = post(&admin, &html, vec![("op", "revoke".into()), ("client", client_id)]).await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        call(app, Method::GET, "/api/v1/integration/reports", &fresh, None)
+            .await
+            .0,
+        401
+    );
+}
+on_both_backends!(staff_integration_page);
+
+/// Every integration route against every scope, and against callers that
+/// are not integration clients: a missing scope is 403
+/// `insufficient_scope`, a person's token or no credential is 401, and the
+/// right scope gets past both (whatever the route then answers).
+async fn every_route_against_every_scope(app: &TestApp) {
+    clients::set_mode(app.db.store.as_ref(), CITY, "connected", None)
+        .await
+        .unwrap();
+    let id = "ZZZZ-ZZZZ";
+    #[rustfmt::skip]
+    let routes: Vec<(Method, String, Option<Value>, &str)> = vec![
+        (Method::POST, "/api/v1/integration/reports".into(), Some(push_body("T-1")), "reports:write"),
+        (Method::GET, "/api/v1/integration/reports".into(), None, "reports:read"),
+        (Method::GET, format!("/api/v1/integration/reports/{id}"), None, "reports:read"),
+        (Method::POST, format!("/api/v1/integration/reports/{id}/follow-ups"), Some(json!({"body": "Jawaban"})), "reports:write"),
+        (Method::POST, format!("/api/v1/integration/reports/{id}/status"), Some(json!({"status": "completed"})), "reports:write"),
+        (Method::POST, format!("/api/v1/integration/reports/{id}/transfer"), Some(json!({"institution": "kemenkes", "reason": "x"})), "reports:write"),
+        (Method::GET, "/api/v1/integration/changes".into(), None, "reports:read"),
+        (Method::POST, "/api/v1/integration/webhooks".into(), Some(json!({"url": "http://127.0.0.1:9/h"})), "webhooks"),
+        (Method::GET, "/api/v1/integration/webhooks".into(), None, "webhooks"),
+        (Method::GET, "/api/v1/integration/webhooks/wh-x".into(), None, "webhooks"),
+        (Method::DELETE, "/api/v1/integration/webhooks/wh-x".into(), None, "webhooks"),
+        (Method::POST, "/api/v1/integration/webhooks/wh-x/rotate-secret".into(), Some(json!({})), "webhooks"),
+        (Method::GET, "/api/v1/integration/webhooks/wh-x/deliveries".into(), None, "webhooks"),
+        (Method::GET, "/api/v1/integration/webhooks/wh-x/deliveries/1/attempts".into(), None, "webhooks"),
+        (Method::POST, "/api/v1/integration/webhooks/wh-x/replay".into(), Some(json!({})), "webhooks"),
+    ];
+    let mut keys = Vec::new();
+    for scope in ["reports:read", "reports:write", "webhooks", "open311"] {
+        keys.push((scope, client(app, CITY, scope).await.1));
+    }
+    let mut failures = Vec::new();
+    for (method, path, body, needs) in &routes {
+        for (scope, key) in &keys {
+            let (s, v) = call(app, method.clone(), path, key, body.clone()).await;
+            let refused = s == 403 && v["error"]["code"] == json!("insufficient_scope");
+            if refused == (scope == needs) || s == 401 || s >= 500 {
+                failures.push(format!("{method} {path} with {scope}: {s} {v}"));
+            }
+        }
+        for who in ["token-national", "token-bandung_admin", ""] {
+            let (s, _) = call(app, method.clone(), path, who, body.clone()).await;
+            if s != 401 {
+                failures.push(format!("{method} {path} as {who:?}: {s}, not 401"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+on_both_backends!(every_route_against_every_scope);

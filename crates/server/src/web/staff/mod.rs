@@ -12,6 +12,7 @@
 mod admin;
 mod form_token;
 mod handle;
+mod integration;
 mod operations;
 mod queue;
 mod signin;
@@ -108,6 +109,9 @@ pub fn routes(max_upload: usize) -> Router<AppState> {
         .route("/staf/saluran/{id}/jadikan", post(social::convert))
         .route("/staf/saluran/{id}/abaikan", post(social::dismiss))
         .route("/staf/saluran/blokir", get(social::blocks).post(social::blocks_post))
+        // National admin (every institution, and the mode) and institution
+        // admins (their subtree): integration clients, webhooks, replay.
+        .route("/staf/integrasi", get(integration::show).post(integration::post))
         .route("/staf/pengiriman", get(operations::deliveries))
         .route("/staf/pengiriman/ulang", post(operations::replay))
         .route(
@@ -159,6 +163,9 @@ impl Staff {
     }
     pub fn manages_users(&self) -> bool {
         self.is_national() || self.has(Role::InstitutionAdmin) || self.has(Role::UnitAdmin)
+    }
+    pub fn manages_integration(&self) -> bool {
+        self.is_national() || self.has(Role::InstitutionAdmin)
     }
     pub fn manages_templates(&self) -> bool {
         self.has(Role::InstitutionAdmin) || self.has(Role::UnitAdmin)
