@@ -56,6 +56,14 @@ impl Background {
             Default::default(),
             rx.clone(),
         )));
+        if let Some(v3) = &cfg.lapor_v3 {
+            tracing::info!(base = %v3.base_url, "reporting upward to SP4N-LAPOR! v3");
+            tasks.push(tokio::spawn(lapor_server::integration::lapor_v3::run(
+                state.clone(),
+                v3.clone(),
+                rx.clone(),
+            )));
+        }
         if scheduler {
             tasks.push(tokio::spawn(lapor_server::deadlines::run(
                 state.clone(),

@@ -51,6 +51,9 @@ pub struct Config {
     /// Chat and SMS channels (`[channels.telegram]`, `[channels.sms]`, …;
     /// see docs/channels.md). Each is off unless configured.
     pub channels: lapor_server::channels::ChannelsConfig,
+    /// Reporting upward to the national SP4N-LAPOR! v3 API (`[lapor_v3]`;
+    /// see docs/integration.md). Off unless configured.
+    pub lapor_v3: Option<lapor_server::integration::lapor_v3::LaporV3Config>,
 }
 
 impl Default for Config {
@@ -77,6 +80,7 @@ impl Default for Config {
             scheduler_interval_secs: 30,
             metrics_token: String::new(),
             channels: Default::default(),
+            lapor_v3: None,
         }
     }
 }

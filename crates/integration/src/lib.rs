@@ -8,10 +8,12 @@
 //! - [`client`]: API keys and scopes of integration clients;
 //! - [`feed`]: the change records of the feed and the webhooks, and the
 //!   feed's cursor;
-//! - [`retry`]: the webhook retry schedule.
+//! - [`retry`]: the webhook retry schedule;
+//! - [`lapor_v3`]: the national SP4N-LAPOR! v3 API's payloads and logs.
 
 pub mod client;
 pub mod feed;
+pub mod lapor_v3;
 pub mod open311;
 pub mod retry;
 pub mod webhook;

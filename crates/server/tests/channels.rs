@@ -45,23 +45,6 @@ struct Recorder {
     canned: Arc<Mutex<Vec<(String, Value)>>>,
 }
 
-/// A minimal JPEG the media cleaner accepts.
-fn jpeg() -> Vec<u8> {
-    let mut j = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10];
-    j.extend(b"JFIF\0\x01\x01\0\0\x01\0\x01\0\0");
-    j.extend([0xFF, 0xDB, 0x00, 0x43, 0x00]);
-    j.extend([1u8; 64]);
-    j.extend([
-        0xFF, 0xC0, 0x00, 0x0B, 0x08, 0x00, 0x01, 0x00, 0x01, 0x01, 0x01, 0x11, 0x00,
-    ]);
-    j.extend([0xFF, 0xC4, 0x00, 0x14, 0x00, 0x01]);
-    j.extend([0u8; 15]);
-    j.push(0x00);
-    j.extend([0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3F, 0x00]);
-    j.extend([0x00, 0xFF, 0xD9]);
-    j
-}
-
 async fn platform(State(r): State<Recorder>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     let path = uri.path_and_query().map(|p| p.to_string()).unwrap_or_default();
     r.seen.lock().unwrap().push(Seen {
@@ -95,7 +78,7 @@ async fn platform(State(r): State<Recorder>, method: Method, uri: Uri, headers: 
         return axum::Json(json!({ "ok": true, "result": { "file_id": "F1", "file_unique_id": "u", "file_size": 300, "file_path": "photos/file_1.jpg" } })).into_response();
     }
     if path.starts_with("/file/") || path.starts_with("/media/") || path.contains("/content") {
-        return jpeg().into_response();
+        return common::jpeg().into_response();
     }
     if method == Method::GET && path.starts_with("/v21.0/MEDIA") {
         return axum::Json(json!({ "url": format!("{base}/media/1.jpg"), "mime_type": "image/jpeg", "file_size": 300, "id": "MEDIA1" })).into_response();
@@ -916,7 +899,10 @@ async fn email_end_to_end(app: &TestApp, rec: &Recorder) {
         "Jalan berlubang di Jl. Dago",
         "",
         "Lubang besar di depan Jl. Dago no. 10 sudah dua minggu, membahayakan pengendara motor.",
-        &[("lubang.jpg", "image/jpeg", &jpeg()), ("foto.jpg", "image/jpeg", exe)],
+        &[
+            ("lubang.jpg", "image/jpeg", &common::jpeg()),
+            ("foto.jpg", "image/jpeg", exe),
+        ],
     );
     let r = smtp_send(addr, "budi@mail.example.id", to, &first).await;
     assert!(r.starts_with("250"), "{r}");

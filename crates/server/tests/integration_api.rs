@@ -442,7 +442,7 @@ async fn push_pull_act_and_feed(app: &TestApp) {
         .text("external_id", "TL-8")
         .part(
             "file",
-            reqwest::multipart::Part::bytes(common_jpeg()).file_name("foto.jpg"),
+            reqwest::multipart::Part::bytes(common::jpeg()).file_name("foto.jpg"),
         );
     let r = app
         .client
@@ -644,22 +644,6 @@ async fn anonymity_holds_downstream(app: &TestApp) {
     assert_eq!(s, 403, "an institution may not read an anonymous reporter's identity");
 }
 on_both_backends!(anonymity_holds_downstream);
-
-fn common_jpeg() -> Vec<u8> {
-    let mut j = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10];
-    j.extend(b"JFIF\0\x01\x01\0\0\x01\0\x01\0\0");
-    j.extend([0xFF, 0xDB, 0x00, 0x43, 0x00]);
-    j.extend([1u8; 64]);
-    j.extend([
-        0xFF, 0xC0, 0x00, 0x0B, 0x08, 0x00, 0x01, 0x00, 0x01, 0x01, 0x01, 0x11, 0x00,
-    ]);
-    j.extend([0xFF, 0xC4, 0x00, 0x14, 0x00, 0x01]);
-    j.extend([0u8; 15]);
-    j.push(0x00);
-    j.extend([0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3F, 0x00]);
-    j.extend([0x00, 0xFF, 0xD9]);
-    j
-}
 
 // ------------------------------------------------------------ webhooks
 

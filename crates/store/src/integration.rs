@@ -154,6 +154,28 @@ pub struct WebhookDelivery {
     pub last_error: Option<String>,
 }
 
+/// A report sent upward to another complaint system.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UpstreamRef {
+    pub system: String,
+    pub tracking_id: String,
+    pub remote_id: String,
+    /// Our events up to this seq have been sent.
+    pub sent_seq: i64,
+    /// Their follow-up logs brought back so far.
+    pub logs_seen: i64,
+    pub closed: bool,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An institution of the upstream system, and ours it matched.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UpstreamInstitution {
+    pub remote_id: i64,
+    pub name: String,
+    pub local_code: Option<String>,
+}
+
 /// A place in an institution's changes feed (see the migration for why it
 /// has two parts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
@@ -229,6 +251,23 @@ pub trait Integrations: Send + Sync {
     /// Public events on public reports of `root`'s subtree in [start, end),
     /// oldest first, with their event ids (Open311 updates).
     async fn public_updates(&self, root: &str, start: Ts, end: Ts, limit: i64) -> Result<Vec<(i64, Event)>>;
+
+    /// Verified reports submitted since `since` that were not yet sent to
+    /// `system`, oldest first.
+    async fn unforwarded_reports(
+        &self,
+        system: &str,
+        since: Ts,
+        limit: i64,
+    ) -> Result<Vec<lapor_domain::ids::TrackingId>>;
+    /// Reports sent to `system` that are still followed, least recently
+    /// looked at first.
+    async fn open_upstream_refs(&self, system: &str, limit: i64) -> Result<Vec<UpstreamRef>>;
+    async fn save_upstream_ref(&self, r: &UpstreamRef) -> Result<()>;
+    /// Replaces the upstream system's institution list.
+    async fn save_upstream_institutions(&self, system: &str, rows: &[UpstreamInstitution]) -> Result<u64>;
+    /// The upstream id of one of our institutions, if it was matched.
+    async fn upstream_institution(&self, system: &str, local_code: &str) -> Result<Option<i64>>;
 }
 
 /// Expands `impl Integrations for $store` over `sqlx::$db`.
@@ -820,6 +859,101 @@ macro_rules! integrations_impl {
                     .await
                     .map_err(db_err)?;
                 rows.iter().map(|r| Ok((get::<i64>(r, "id")?, event_from_row(r)?))).collect()
+            }
+
+            async fn unforwarded_reports(&self, system: &str, since: Ts, limit: i64) -> Result<Vec<TrackingId>> {
+                let ids: Vec<String> = sqlx::query_scalar(
+                    "SELECT r.tracking_id FROM reports r WHERE r.institution IS NOT NULL AND r.submitted_at >= $2 \
+                     AND NOT EXISTS (SELECT 1 FROM upstream_refs u WHERE u.system = $1 AND u.tracking_id = r.tracking_id) \
+                     ORDER BY r.submitted_at, r.tracking_id LIMIT $3",
+                )
+                .bind(system)
+                .bind(since)
+                .bind(limit.clamp(1, 1000))
+                .fetch_all(&self.reader)
+                .await
+                .map_err(db_err)?;
+                ids.iter().map(|i| TrackingId::parse(i)).collect()
+            }
+
+            async fn open_upstream_refs(&self, system: &str, limit: i64) -> Result<Vec<UpstreamRef>> {
+                let rows = sqlx::query(
+                    "SELECT system, tracking_id, remote_id, sent_seq, logs_seen, closed, updated_at FROM upstream_refs \
+                     WHERE system = $1 AND NOT closed ORDER BY updated_at, tracking_id LIMIT $2",
+                )
+                .bind(system)
+                .bind(limit.clamp(1, 10_000))
+                .fetch_all(&self.reader)
+                .await
+                .map_err(db_err)?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(UpstreamRef {
+                            system: get(r, "system")?,
+                            tracking_id: get(r, "tracking_id")?,
+                            remote_id: get(r, "remote_id")?,
+                            sent_seq: get(r, "sent_seq")?,
+                            logs_seen: get(r, "logs_seen")?,
+                            closed: get(r, "closed")?,
+                            updated_at: get::<Ts>(r, "updated_at")?.0,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn save_upstream_ref(&self, u: &UpstreamRef) -> Result<()> {
+                self.write_one(
+                    sqlx::query(
+                        "INSERT INTO upstream_refs (system, tracking_id, remote_id, sent_seq, logs_seen, closed, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (system, tracking_id) DO UPDATE SET \
+                         remote_id = excluded.remote_id, sent_seq = excluded.sent_seq, logs_seen = excluded.logs_seen, \
+                         closed = excluded.closed, updated_at = excluded.updated_at",
+                    )
+                    .bind(u.system.as_str())
+                    .bind(u.tracking_id.as_str())
+                    .bind(u.remote_id.as_str())
+                    .bind(u.sent_seq)
+                    .bind(u.logs_seen)
+                    .bind(u.closed)
+                    .bind(Ts::new(u.updated_at)),
+                )
+                .await
+                .map(|_| ())
+            }
+
+            async fn save_upstream_institutions(&self, system: &str, rows: &[UpstreamInstitution]) -> Result<u64> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query("DELETE FROM upstream_institutions WHERE system = $1")
+                    .bind(system)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                for r in rows {
+                    sqlx::query(
+                        "INSERT INTO upstream_institutions (system, remote_id, name, local_code) VALUES ($1, $2, $3, $4) \
+                         ON CONFLICT (system, remote_id) DO NOTHING",
+                    )
+                    .bind(system)
+                    .bind(r.remote_id)
+                    .bind(r.name.as_str())
+                    .bind(r.local_code.as_deref())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                }
+                tx.commit().await.map_err(db_err)?;
+                Ok(rows.len() as u64)
+            }
+
+            async fn upstream_institution(&self, system: &str, local_code: &str) -> Result<Option<i64>> {
+                sqlx::query_scalar(
+                    "SELECT remote_id FROM upstream_institutions WHERE system = $1 AND local_code = $2 ORDER BY remote_id LIMIT 1",
+                )
+                .bind(system)
+                .bind(local_code)
+                .fetch_optional(&self.reader)
+                .await
+                .map_err(db_err)
             }
 
             async fn changes(&self, institution: &str, after: FeedPosition, limit: i64) -> Result<Vec<FeedEntry>> {

@@ -25,7 +25,7 @@ use lapor_domain::lifecycle::{Command, Ctx, InstitutionTarget, apply, decide};
 use lapor_domain::report::Report;
 use lapor_server::integration::webhooks::{DeliveryConfig, run_batch_at};
 use lapor_server::{AppState, ServerConfig};
-use lapor_store::{Change, Store, SigningSecret, WebhookSubscription};
+use lapor_store::{Change, SigningSecret, Store, WebhookSubscription};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -102,7 +102,10 @@ async fn make_events(store: &Arc<dyn Store>, fx: &Arc<Fixture>, reports: u64, ev
     })
     .await;
     let started = Instant::now();
-    let chunks: Vec<Vec<Report>> = made.chunks(made.len().div_ceil(64).max(1)).map(|c| c.to_vec()).collect();
+    let chunks: Vec<Vec<Report>> = made
+        .chunks(made.len().div_ceil(64).max(1))
+        .map(|c| c.to_vec())
+        .collect();
     let mut set = tokio::task::JoinSet::new();
     for chunk in chunks {
         let store = store.clone();
@@ -152,7 +155,12 @@ async fn raw_http(url: &str, n: u64, body_len: usize, concurrency: usize) -> f64
         let (client, url, body, sem) = (client.clone(), url.to_string(), body.clone(), sem.clone());
         set.spawn(async move {
             let _p = sem.acquire_owned().await;
-            let r = client.post(url).header("content-type", "application/json").body(body).send().await;
+            let r = client
+                .post(url)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await;
             assert!(r.expect("post").status().is_success());
         });
     }
@@ -239,7 +247,15 @@ async fn main() {
             } else {
                 format!("{base}/api/v1/integration/changes?limit=1000&cursor={cursor}")
             };
-            let page: serde_json::Value = http.get(url).bearer_auth(&key).send().await.expect("get").json().await.expect("json");
+            let page: serde_json::Value = http
+                .get(url)
+                .bearer_auth(&key)
+                .send()
+                .await
+                .expect("get")
+                .json()
+                .await
+                .expect("json");
             read += page["items"].as_array().map_or(0, |a| a.len() as u64);
             cursor = page["next_cursor"].as_str().unwrap_or_default().to_string();
             if page["has_more"] != serde_json::json!(true) {
@@ -292,16 +308,31 @@ async fn main() {
 
         let rate = n as f64 / deliver_s;
         let feed = read as f64 / feed_s;
-        println!("\n== {name}: {n} events on {} reports ({} each); made in {make_s:.1} s", args.reports, args.events);
+        println!(
+            "\n== {name}: {n} events on {} reports ({} each); made in {make_s:.1} s",
+            args.reports, args.events
+        );
         println!(
             "  webhooks: {rate:.0} deliveries/s ({batches} batches of ≤{}, {} in flight, in order per report, signed, logged)",
             cfg.batch, cfg.concurrency
         );
-        println!("  raw HTTP ceiling (same POSTs, no database, no signing): {raw:.0}/s; ratio {:.2}", rate / raw);
-        println!("  target 1,000 deliveries/s: {}", if rate >= 1000.0 { "met" } else { "NOT met" });
+        println!(
+            "  raw HTTP ceiling (same POSTs, no database, no signing): {raw:.0}/s; ratio {:.2}",
+            rate / raw
+        );
+        println!(
+            "  target 1,000 deliveries/s: {}",
+            if rate >= 1000.0 { "met" } else { "NOT met" }
+        );
         println!("  changes feed over HTTP: {feed:.0} changes/s (pages of 1,000, opaque cursor)");
-        println!("  raw keyset scan of report_events (sqlx, no HTTP/JSON): {raw_feed:.0} rows/s; ratio {:.2}", feed / raw_feed);
-        println!("  target 10,000 changes/s: {}", if feed >= 10_000.0 { "met" } else { "NOT met" });
+        println!(
+            "  raw keyset scan of report_events (sqlx, no HTTP/JSON): {raw_feed:.0} rows/s; ratio {:.2}",
+            feed / raw_feed
+        );
+        println!(
+            "  target 10,000 changes/s: {}",
+            if feed >= 10_000.0 { "met" } else { "NOT met" }
+        );
         db.close().await;
     }
 }

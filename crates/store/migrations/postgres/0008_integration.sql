@@ -105,3 +105,28 @@ CREATE TABLE action_keys (
 
 -- Open311 updates (FixMyStreet's servicerequestupdates) read events by time.
 CREATE INDEX report_events_at ON report_events(at);
+
+-- Reports this instance reports upward to another system (the national
+-- SP4N-LAPOR! v3 API): the remote id, how far our events were sent, and how
+-- many of its follow-up logs were brought back.
+CREATE TABLE upstream_refs (
+    system      TEXT NOT NULL,
+    tracking_id TEXT NOT NULL,
+    remote_id   TEXT NOT NULL,
+    sent_seq    BIGINT NOT NULL,
+    logs_seen   BIGINT NOT NULL,
+    closed      BOOLEAN NOT NULL,
+    updated_at  TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (system, tracking_id)
+);
+CREATE INDEX upstream_refs_open ON upstream_refs(system, updated_at) WHERE NOT closed;
+
+-- The upstream system's institutions, matched to ours by name.
+CREATE TABLE upstream_institutions (
+    system     TEXT NOT NULL,
+    remote_id  BIGINT NOT NULL,
+    name       TEXT NOT NULL,
+    local_code TEXT,
+    PRIMARY KEY (system, remote_id)
+);
+CREATE INDEX upstream_institutions_local ON upstream_institutions(system, local_code);
