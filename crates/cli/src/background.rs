@@ -64,6 +64,14 @@ impl Background {
                 rx.clone(),
             )));
         }
+        if let Some(hub) = &cfg.hub {
+            tracing::info!(hub = %hub.base_url, institution = %hub.institution, "federated with a Lapor hub");
+            tasks.push(tokio::spawn(lapor_server::integration::federation::run(
+                state.clone(),
+                hub.clone(),
+                rx.clone(),
+            )));
+        }
         if scheduler {
             tasks.push(tokio::spawn(lapor_server::deadlines::run(
                 state.clone(),

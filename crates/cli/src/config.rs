@@ -54,6 +54,9 @@ pub struct Config {
     /// Reporting upward to the national SP4N-LAPOR! v3 API (`[lapor_v3]`;
     /// see docs/integration.md). Off unless configured.
     pub lapor_v3: Option<lapor_server::integration::lapor_v3::LaporV3Config>,
+    /// This instance as a connected system of a national Lapor hub
+    /// (`[hub]`; see docs/integration.md). Off unless configured.
+    pub hub: Option<lapor_server::integration::federation::HubConfig>,
 }
 
 impl Default for Config {
@@ -81,6 +84,7 @@ impl Default for Config {
             metrics_token: String::new(),
             channels: Default::default(),
             lapor_v3: None,
+            hub: None,
         }
     }
 }

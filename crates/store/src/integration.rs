@@ -248,15 +248,18 @@ pub trait Integrations: Send + Sync {
 
     /// The report filed under an idempotency key, if any.
     async fn report_by_idempotency_key(&self, key: &str) -> Result<Option<lapor_domain::ids::TrackingId>>;
+    /// The idempotency key a report was filed under, if any.
+    async fn idempotency_key_of(&self, id: &lapor_domain::ids::TrackingId) -> Result<Option<String>>;
     /// Public events on public reports of `root`'s subtree in [start, end),
     /// oldest first, with their event ids (Open311 updates).
     async fn public_updates(&self, root: &str, start: Ts, end: Ts, limit: i64) -> Result<Vec<(i64, Event)>>;
 
     /// Verified reports submitted since `since` that were not yet sent to
-    /// `system`, oldest first.
+    /// `system`, oldest first; with `root`, only those held in its subtree.
     async fn unforwarded_reports(
         &self,
         system: &str,
+        root: Option<&str>,
         since: Ts,
         limit: i64,
     ) -> Result<Vec<lapor_domain::ids::TrackingId>>;
@@ -264,6 +267,8 @@ pub trait Integrations: Send + Sync {
     /// looked at first.
     async fn open_upstream_refs(&self, system: &str, limit: i64) -> Result<Vec<UpstreamRef>>;
     async fn save_upstream_ref(&self, r: &UpstreamRef) -> Result<()>;
+    /// The local report a remote id stands for, if it was mapped.
+    async fn upstream_ref_by_remote(&self, system: &str, remote_id: &str) -> Result<Option<UpstreamRef>>;
     /// Replaces the upstream system's institution list.
     async fn save_upstream_institutions(&self, system: &str, rows: &[UpstreamInstitution]) -> Result<u64>;
     /// The upstream id of one of our institutions, if it was matched.
@@ -323,6 +328,18 @@ macro_rules! integrations_impl {
                 last_status: get(r, "last_status")?,
                 last_latency_ms: get(r, "last_latency_ms")?,
                 last_error: get(r, "last_error")?,
+            })
+        }
+
+        fn upstream_ref_from_row(r: &$row) -> Result<UpstreamRef> {
+            Ok(UpstreamRef {
+                system: get(r, "system")?,
+                tracking_id: get(r, "tracking_id")?,
+                remote_id: get(r, "remote_id")?,
+                sent_seq: get(r, "sent_seq")?,
+                logs_seen: get(r, "logs_seen")?,
+                closed: get(r, "closed")?,
+                updated_at: get::<Ts>(r, "updated_at")?.0,
             })
         }
 
@@ -839,6 +856,15 @@ macro_rules! integrations_impl {
                 id.map(|i| TrackingId::parse(&i)).transpose()
             }
 
+            async fn idempotency_key_of(&self, id: &TrackingId) -> Result<Option<String>> {
+                let key: Option<Option<String>> = sqlx::query_scalar("SELECT idempotency_key FROM reports WHERE tracking_id = $1")
+                    .bind(id.as_str())
+                    .fetch_optional(&self.reader)
+                    .await
+                    .map_err(db_err)?;
+                Ok(key.flatten())
+            }
+
             async fn public_updates(&self, root: &str, start: Ts, end: Ts, limit: i64) -> Result<Vec<(i64, Event)>> {
                 let sql = format!(
                     "WITH RECURSIVE tree(code) AS (SELECT code FROM institutions WHERE code = $1 \
@@ -861,15 +887,19 @@ macro_rules! integrations_impl {
                 rows.iter().map(|r| Ok((get::<i64>(r, "id")?, event_from_row(r)?))).collect()
             }
 
-            async fn unforwarded_reports(&self, system: &str, since: Ts, limit: i64) -> Result<Vec<TrackingId>> {
+            async fn unforwarded_reports(&self, system: &str, root: Option<&str>, since: Ts, limit: i64) -> Result<Vec<TrackingId>> {
                 let ids: Vec<String> = sqlx::query_scalar(
-                    "SELECT r.tracking_id FROM reports r WHERE r.institution IS NOT NULL AND r.submitted_at >= $2 \
+                    "WITH RECURSIVE tree(code) AS (SELECT code FROM institutions WHERE code = $4 \
+                     UNION SELECT i.code FROM institutions i JOIN tree t ON i.parent_code = t.code) \
+                     SELECT r.tracking_id FROM reports r WHERE r.institution IS NOT NULL AND r.submitted_at >= $2 \
+                     AND ($4 IS NULL OR r.institution IN (SELECT code FROM tree)) \
                      AND NOT EXISTS (SELECT 1 FROM upstream_refs u WHERE u.system = $1 AND u.tracking_id = r.tracking_id) \
                      ORDER BY r.submitted_at, r.tracking_id LIMIT $3",
                 )
                 .bind(system)
                 .bind(since)
                 .bind(limit.clamp(1, 1000))
+                .bind(root)
                 .fetch_all(&self.reader)
                 .await
                 .map_err(db_err)?;
@@ -886,19 +916,20 @@ macro_rules! integrations_impl {
                 .fetch_all(&self.reader)
                 .await
                 .map_err(db_err)?;
-                rows.iter()
-                    .map(|r| {
-                        Ok(UpstreamRef {
-                            system: get(r, "system")?,
-                            tracking_id: get(r, "tracking_id")?,
-                            remote_id: get(r, "remote_id")?,
-                            sent_seq: get(r, "sent_seq")?,
-                            logs_seen: get(r, "logs_seen")?,
-                            closed: get(r, "closed")?,
-                            updated_at: get::<Ts>(r, "updated_at")?.0,
-                        })
-                    })
-                    .collect()
+                rows.iter().map(upstream_ref_from_row).collect()
+            }
+
+            async fn upstream_ref_by_remote(&self, system: &str, remote_id: &str) -> Result<Option<UpstreamRef>> {
+                let row = sqlx::query(
+                    "SELECT system, tracking_id, remote_id, sent_seq, logs_seen, closed, updated_at FROM upstream_refs \
+                     WHERE system = $1 AND remote_id = $2",
+                )
+                .bind(system)
+                .bind(remote_id)
+                .fetch_optional(&self.reader)
+                .await
+                .map_err(db_err)?;
+                row.as_ref().map(upstream_ref_from_row).transpose()
             }
 
             async fn save_upstream_ref(&self, u: &UpstreamRef) -> Result<()> {

@@ -418,7 +418,7 @@ async fn follow(
 pub async fn run_once(state: &AppState, client: &Client, cfg: &LaporV3Config) -> Result<Pass, Error> {
     let mut pass = Pass::default();
     let since = Ts::new(cfg.since.unwrap_or(DateTime::<Utc>::UNIX_EPOCH));
-    for tid in state.store.unforwarded_reports(SYSTEM, since, 200).await? {
+    for tid in state.store.unforwarded_reports(SYSTEM, None, since, 200).await? {
         let Some(stored) = state.store.report(&tid).await? else {
             continue;
         };

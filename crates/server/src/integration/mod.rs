@@ -13,6 +13,7 @@
 
 pub mod access;
 pub mod clients;
+pub mod federation;
 pub mod lapor_v3;
 pub mod reports;
 pub mod webhooks;

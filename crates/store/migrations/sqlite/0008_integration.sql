@@ -118,6 +118,7 @@ CREATE TABLE upstream_refs (
     PRIMARY KEY (system, tracking_id)
 );
 CREATE INDEX upstream_refs_open ON upstream_refs(system, updated_at) WHERE NOT closed;
+CREATE INDEX upstream_refs_remote ON upstream_refs(system, remote_id);
 
 -- The upstream system's institutions, matched to ours by name.
 CREATE TABLE upstream_institutions (
