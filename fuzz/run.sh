@@ -10,7 +10,7 @@ shift || true
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 export RUSTC_BOOTSTRAP=1
 mkdir -p corpus/holidays_csv corpus/tracking_id corpus/pii corpus/request_headers corpus/search_terms corpus/media_clean
-mkdir -p corpus/channel_webhooks corpus/sms_forms corpus/chatbot corpus/smpp_pdu corpus/inbound_mail corpus/webhook_verify corpus/open311_query
+mkdir -p corpus/channel_webhooks corpus/sms_forms corpus/chatbot corpus/smpp_pdu corpus/inbound_mail corpus/webhook_verify corpus/open311_query corpus/integration_inputs
 # Webhook corpora from the real and documented bodies the adapter tests use.
 fx=../crates/channels/tests/fixtures
 cp $fx/telegram/*.json $fx/line/*.json $fx/messenger/*.json $fx/sms/*.json $fx/sms/*.form $fx/x/*.json corpus/channel_webhooks/ 2>/dev/null || true
@@ -36,7 +36,9 @@ printf '1764000000000~7KQ4-M2XJ' > corpus/request_headers/cursor
 printf 'Jalan rusak diperbaiki asal-asalan; perbaikan lampu penerangan jalan-jalan di Kelurahan Sukajadi' > corpus/search_terms/seed
 printf '\xff\xd8\xff\xe1\x00\x10Exif\x00\x00MM\x00*GPS!\xff\xd9' > corpus/media_clean/jpeg
 printf '\x89PNG\r\n\x1a\n' > corpus/media_clean/png
-all="tracking_id pii holidays_csv request_headers search_terms media_clean channel_webhooks sms_forms chatbot smpp_pdu inbound_mail webhook_verify open311_query"
+printf '%s' '{"results":{"data":[{"id":9,"content":"Diteruskan","created_at":"24-11-2026 09:30:00","institution_from_id":1,"institution_from_name":"KemenPANRB","data":"{\\"status_old\\":{\\"name\\":\\"Diproses\\"},\\"status_new\\":{\\"name\\":\\"Selesai\\"}}"}],"current_page":1,"last_page":2}}' > corpus/integration_inputs/page
+printf '%s' 'YzEuMTIzLjQ1Ng' > corpus/integration_inputs/cursor
+all="tracking_id pii holidays_csv request_headers search_terms media_clean channel_webhooks sms_forms chatbot smpp_pdu inbound_mail webhook_verify open311_query integration_inputs"
 for t in ${*:-$all}; do
   echo "== $t ($secs s)"
   cargo fuzz run "$t" "corpus/$t" -- -max_total_time="$secs" -max_len=4096

@@ -375,6 +375,18 @@ test('the national admin\'s pages and the password-reset pages are accessible to
   await page.getByRole('button', { name: 'Blokir', exact: true }).click();
   await page.waitForSelector('text=iklan berulang');
   await axeOnce(page, 'national');
+  // Integration: the city becomes a connected system with an API client,
+  // whose key is shown once.
+  await page.goto('/staf/integrasi?instansi=pemkot-32.73');
+  await axeOnce(page, 'national');
+  await page.selectOption('#mode', 'connected');
+  await page.getByRole('button', { name: 'Simpan', exact: true }).click();
+  await page.waitForSelector('text=terhubung (sistem sendiri)');
+  await page.fill('#nama-klien', 'SIMPEL Kota Bandung');
+  await page.getByRole('button', { name: 'Buat klien' }).click();
+  const key = await page.inputValue('#rahasia');
+  assert.match(key, /^lapor_ic-/);
+  await axe(page, 'national integration, client created');
   const ctx = await newContext();
   const anon = await ctx.newPage();
   await anon.goto('/staf/lupa-sandi');
