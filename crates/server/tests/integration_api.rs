@@ -66,6 +66,20 @@ async fn connect(app: &TestApp) -> String {
 }
 
 async fn keys_scopes_and_oauth(app: &TestApp) {
+    // The integration API is in the one OpenAPI document.
+    let (s, doc) = app.get("/api/v1/openapi.json", None).await;
+    assert_eq!(s, 200);
+    for path in [
+        "/api/v1/oauth/token",
+        "/api/v1/integration/reports",
+        "/api/v1/integration/changes",
+        "/api/v1/integration/webhooks/{id}/replay",
+    ] {
+        assert!(
+            doc["paths"].get(path).is_some(),
+            "{path} missing from the OpenAPI document"
+        );
+    }
     let (id, read_only) = client(app, CITY, "reports:read").await;
     // No key, a key of the wrong shape, a right-shaped unknown key.
     let (s, v) = common::read(

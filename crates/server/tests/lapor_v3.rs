@@ -238,5 +238,18 @@ async fn reports_upward(app: &TestApp) {
     let pass = run_once(st, &broken, &cfg).await.unwrap();
     assert!(pass.failed > 0 && pass.notes_added == 0, "{pass:?}");
     assert_eq!(run_once(st, &client, &cfg).await.unwrap().notes_added, 1);
+
+    // Removed upstream: one note, then it is no longer followed.
+    sim.world.lock().unwrap().complaints.remove(&anon_remote);
+    let pass = run_once(st, &client, &cfg).await.unwrap();
+    assert_eq!((pass.notes_added, pass.failed), (1, 0), "{pass:?}");
+    assert!(
+        notes(app, &anon)
+            .await
+            .last()
+            .unwrap()
+            .contains("tidak ada lagi di sistem nasional")
+    );
+    assert_eq!(run_once(st, &client, &cfg).await.unwrap(), Pass::default());
 }
 on_both_backends!(reports_upward);

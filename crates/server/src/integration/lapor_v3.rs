@@ -10,7 +10,9 @@
 //!    transfer to an institution outside this instance goes up as a forward
 //!    (`POST /complaints/process/{id}/reject`, `not_authority`);
 //! 3. the national follow-up logs (`GET /complaints/{id}/followups?page=n`)
-//!    come back as internal notes on the report, except our own.
+//!    come back as internal notes on the report, except our own; a
+//!    complaint the national system no longer has
+//!    (`GET /complaints/{id}/complaint` is 404) stops being followed.
 //!
 //! The institution list (`GET /masters/institutions/external`) is synced
 //! once a day and matched to ours by name, for the forwards.
@@ -170,6 +172,33 @@ impl Client {
             )
             .await?;
         Ok(())
+    }
+
+    /// The complaint as the national system holds it (`results.data`), or
+    /// None when it no longer exists there.
+    pub async fn complaint(&self, id: &str) -> Result<Option<serde_json::Value>, Error> {
+        let resp = self
+            .req(reqwest::Method::GET, &format!("/complaints/{id}/complaint"))
+            .send()
+            .await
+            .map_err(|e| upstream("complaint", e))?;
+        if resp.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let status = resp.status();
+        let text = resp.text().await.map_err(|e| upstream("complaint", e))?;
+        if !status.is_success() {
+            return Err(upstream(
+                "complaint",
+                format!(
+                    "HTTP {}: {}",
+                    status.as_u16(),
+                    text.chars().take(200).collect::<String>()
+                ),
+            ));
+        }
+        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| upstream("complaint", e))?;
+        Ok(Some(v["results"]["data"].clone()))
     }
 
     /// Every follow-up log of a complaint, all pages.
@@ -378,12 +407,37 @@ async fn follow(
         u.updated_at = Utc::now();
         state.store.save_upstream_ref(&u).await?;
     }
-    let logs = client.followups(&u.remote_id).await?;
     let system = Caller {
         principal: Principal::System,
         user: None,
         lang: lapor_domain::Lang::Id,
     };
+    // A complaint the national system no longer has is not followed any
+    // more; staff hear of it.
+    if client.complaint(&u.remote_id).await?.is_none() {
+        let body = format!(
+            "[SP4N-LAPOR!] Pengaduan nomor {} tidak ada lagi di sistem nasional; sinkronisasi berhenti.",
+            u.remote_id
+        );
+        match service::act(
+            state,
+            &system,
+            tid.as_str(),
+            None,
+            ActionRequest::AddNote { body },
+            None,
+        )
+        .await
+        {
+            Ok(_) => pass.notes_added += 1,
+            Err(e) if e.code == ErrorCode::TransitionNotAllowed => {}
+            Err(e) => return Err(e),
+        }
+        u.closed = true;
+        u.updated_at = Utc::now();
+        return state.store.save_upstream_ref(&u).await;
+    }
+    let logs = client.followups(&u.remote_id).await?;
     for log in logs.iter().skip(usize::try_from(u.logs_seen).unwrap_or(0)) {
         if log.institution_from_id != Some(cfg.institution_id) {
             let body = log.note();
