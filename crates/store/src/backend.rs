@@ -190,6 +190,11 @@ macro_rules! backend_impl {
             for chunk in crate::intake::shaped_chunks(events) {
                 ids.extend(insert_event_rows(tx, chunk).await?);
             }
+            // A submission concerns no institution yet (a report is with
+            // one only once verified), so the intake path skips the fan-out.
+            if events.iter().all(|e| matches!(e.data, EventData::Submitted { .. })) {
+                return Ok(());
+            }
             fan_out(tx, &ids).await
         }
 
