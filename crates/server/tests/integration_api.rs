@@ -378,6 +378,40 @@ async fn push_pull_act_and_feed(app: &TestApp) {
     assert_eq!((s, v["error"]["code"].as_str()), (422, Some("unknown_region")));
     assert_eq!(app.outbox_count().await, outbox);
 
+    // A push with a photo, as multipart: the JSON in `report`, the file
+    // sniffed and cleaned; a file that is not what it claims is refused
+    // whole.
+    let form = |file: Vec<u8>, id: &str| {
+        reqwest::multipart::Form::new()
+            .text("report", push_body(id).to_string())
+            .part("file", reqwest::multipart::Part::bytes(file).file_name("lampu.jpg"))
+    };
+    let url = format!("{}/api/v1/integration/reports", app.base);
+    let r = app
+        .client
+        .post(&url)
+        .bearer_auth(&key)
+        .multipart(form(common::jpeg(), "WITH-PHOTO"))
+        .send()
+        .await
+        .unwrap();
+    let (s, v) = common::read(r).await;
+    assert_eq!(s, 201, "{v}");
+    let photo = lapor_domain::ids::TrackingId::parse(v["tracking_id"].as_str().unwrap()).unwrap();
+    assert_eq!(app.db.store.attachments(&photo).await.unwrap().len(), 1);
+    let before = app.outbox_count().await;
+    let r = app
+        .client
+        .post(&url)
+        .bearer_auth(&key)
+        .multipart(form(b"MZ not a photo".to_vec(), "FAKE-PHOTO"))
+        .send()
+        .await
+        .unwrap();
+    let (s, v) = common::read(r).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (415, Some("unsupported_file_type")));
+    assert_eq!(app.outbox_count().await, before);
+
     // Pull and read what the city holds; a report it does not hold is 404,
     // whatever is done to it.
     let (s, v) = call(
@@ -538,6 +572,8 @@ async fn push_pull_act_and_feed(app: &TestApp) {
     assert_eq!(
         kinds(&all),
         [
+            "dispositioned",
+            "accepted",
             "dispositioned",
             "accepted",
             "followed_up",

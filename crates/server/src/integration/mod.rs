@@ -79,7 +79,12 @@ pub fn routes(max_upload: usize) -> Router<AppState> {
     Router::new()
         .route("/oauth/token", post(access::token))
         .route("/integration/keys/rotate", post(access::rotate_key))
-        .route("/integration/reports", post(reports::push).get(reports::pull))
+        .route(
+            "/integration/reports",
+            post(reports::push)
+                .get(reports::pull)
+                .layer(DefaultBodyLimit::max(max_upload)),
+        )
         .route("/integration/reports/{id}", get(reports::read))
         .route(
             "/integration/reports/{id}/follow-ups",

@@ -95,14 +95,25 @@ fn system(lang: lapor_domain::Lang) -> Caller {
 
 /// Push a report your system received, so the centre sees it. It is filed
 /// with your institution and accepted at once; the reporter stays with your
-/// system (no identity is sent or kept). Clients with `reports:write` of a
+/// system (no identity is sent or kept). JSON, or `multipart/form-data` with
+/// the JSON as a `report` part and up to five `file` parts (photos, PDF,
+/// video; sniffed, cleaned of metadata). Clients with `reports:write` of a
 /// connected institution.
 #[utoipa::path(post, path = "/api/v1/integration/reports", tag = "integration", request_body = PushReport,
     security(("bearer" = [])),
     responses((status = 201, body = PushResult), (status = 200, description = "Pushed before: the same report", body = PushResult),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn push(State(st): State<AppState>, client: Client, Json(p): Json<PushReport>) -> ApiResult<Response> {
+pub async fn push(State(st): State<AppState>, client: Client, req: Request) -> ApiResult<Response> {
     client.require(Scope::ReportsWrite)?;
+    let (p, files) = if is_multipart(&req) {
+        let mp = Multipart::from_request(req, &st)
+            .await
+            .map_err(|_| client.err(Error::new(ErrorCode::MalformedBody)))?;
+        read_push(mp).await.map_err(|e| client.err(e))?
+    } else {
+        let Json(p) = Json::<PushReport>::from_request(req, &st).await?;
+        (p, Vec::new())
+    };
     require_connected(&st, &client).await?;
     check_external_id(&p.external_id).map_err(|e| client.err(e))?;
     let institution = client.institution().to_string();
@@ -124,7 +135,7 @@ pub async fn push(State(st): State<AppState>, client: Client, Json(p): Json<Push
     };
     let intake = Intake {
         idempotency_key: Some(format!("ext:{institution}:{}", p.external_id)),
-        attachments: Vec::new(),
+        attachments: files,
         via: Channel::Federation,
         for_reporter: None,
     };
@@ -343,12 +354,7 @@ pub async fn follow_up(
     Path(id): Path<String>,
     req: Request,
 ) -> ApiResult<axum::Json<ActionResult>> {
-    let multipart = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
-    let (f, files) = if multipart {
+    let (f, files) = if is_multipart(&req) {
         let mp = Multipart::from_request(req, &st)
             .await
             .map_err(|_| client.err(Error::new(ErrorCode::MalformedBody)))?;
@@ -362,6 +368,50 @@ pub async fn follow_up(
         note: None,
     };
     act(&st, &client, &id, req, f.external_id.as_deref(), f.version, files).await
+}
+
+fn is_multipart(req: &Request) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"))
+}
+
+/// One file part, sniffed and cleaned like a citizen's upload.
+async fn file_part(field: axum::extract::multipart::Field<'_>, files: &mut Vec<NewAttachment>) -> Result<(), Error> {
+    if files.len() >= lapor_domain::media::MAX_FILES {
+        return Err(Error::new(ErrorCode::TooManyFiles));
+    }
+    let filename = field.file_name().unwrap_or("lampiran").to_string();
+    let bytes = field.bytes().await.map_err(|_| Error::new(ErrorCode::FileTooLarge))?;
+    files.push(crate::channels::deliver::attachment_from(&bytes, &filename)?);
+    Ok(())
+}
+
+/// A push as multipart: the report as JSON in `report`, files in `file`.
+async fn read_push(mut mp: Multipart) -> Result<(PushReport, Vec<NewAttachment>), Error> {
+    let mut report = None;
+    let mut files = Vec::new();
+    while let Some(field) = mp
+        .next_field()
+        .await
+        .map_err(|_| Error::new(ErrorCode::MalformedBody))?
+    {
+        match field.name().unwrap_or("") {
+            "report" => {
+                let text = field.text().await.map_err(|_| Error::new(ErrorCode::InvalidEncoding))?;
+                let parsed = serde_json::from_str::<PushReport>(&text)
+                    .map_err(|e| Error::with(ErrorCode::InvalidJson, e.to_string()))?;
+                report = Some(parsed);
+            }
+            "file" | "files" | "files[]" => file_part(field, &mut files).await?,
+            other => return Err(Error::validation(format!("unknown field {other}"))),
+        }
+    }
+    Ok((
+        report.ok_or_else(|| Error::validation("report: the JSON part is required"))?,
+        files,
+    ))
 }
 
 async fn read_multipart(mut mp: Multipart) -> Result<(FollowUp, Vec<NewAttachment>), Error> {
@@ -381,14 +431,7 @@ async fn read_multipart(mut mp: Multipart) -> Result<(FollowUp, Vec<NewAttachmen
                     _ => version = Some(text.trim().parse::<i64>().map_err(|_| Error::validation("version"))?),
                 }
             }
-            "file" | "files" | "files[]" => {
-                if files.len() >= lapor_domain::media::MAX_FILES {
-                    return Err(Error::new(ErrorCode::TooManyFiles));
-                }
-                let filename = field.file_name().unwrap_or("lampiran").to_string();
-                let bytes = field.bytes().await.map_err(|_| Error::new(ErrorCode::FileTooLarge))?;
-                files.push(crate::channels::deliver::attachment_from(&bytes, &filename)?);
-            }
+            "file" | "files" | "files[]" => file_part(field, &mut files).await?,
             other => return Err(Error::validation(format!("unknown field {other}"))),
         }
     }
