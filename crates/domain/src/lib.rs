@@ -9,6 +9,7 @@ pub mod error;
 pub mod event;
 pub mod geo;
 pub mod ids;
+pub mod indicators;
 pub mod institution;
 pub mod lifecycle;
 pub mod media;
