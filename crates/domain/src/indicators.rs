@@ -29,8 +29,12 @@ impl Rate {
     pub fn percent(self) -> Option<f64> {
         (self.den > 0).then(|| 100.0 * self.num as f64 / self.den as f64)
     }
+}
 
-    pub fn add(self, o: Rate) -> Rate {
+impl std::ops::Add for Rate {
+    type Output = Rate;
+    /// The rate of the union (numerators and denominators add).
+    fn add(self, o: Rate) -> Rate {
         Rate {
             num: self.num + o.num,
             den: self.den + o.den,
@@ -163,7 +167,7 @@ mod tests {
     fn rates_say_nothing_when_there_is_nothing_to_divide() {
         assert_eq!(Rate::new(0, 0).percent(), None);
         assert_eq!(Rate::new(3, 4).percent(), Some(75.0));
-        assert_eq!(Rate::new(1, 2).add(Rate::new(1, 2)), Rate::new(2, 4));
+        assert_eq!(Rate::new(1, 2) + Rate::new(1, 2), Rate::new(2, 4));
     }
 
     #[test]
