@@ -15,6 +15,7 @@ pub mod lifecycle;
 pub mod media;
 pub mod pii;
 pub mod report;
+pub mod rollup;
 pub mod routing;
 pub mod search;
 pub mod sla;
