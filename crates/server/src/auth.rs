@@ -72,6 +72,15 @@ impl Caller {
             lang,
         }
     }
+    /// The system itself: for steps no person takes (a pushed report is
+    /// already verified upstream; notes from another system).
+    pub fn system(lang: Lang) -> Caller {
+        Caller {
+            principal: Principal::System,
+            user: None,
+            lang,
+        }
+    }
     pub fn is_staff(&self) -> bool {
         matches!(self.principal, Principal::Staff { .. })
     }

@@ -900,6 +900,17 @@ async fn to_command(state: &AppState, loaded: &Loaded, req: ActionRequest) -> Re
     })
 }
 
+/// Adds an internal note as the system (news from a connected system).
+/// Returns whether a note was added: false when the report cannot take one.
+pub async fn note_as_system(state: &AppState, id: &str, body: String) -> Result<bool, Error> {
+    let system = Caller::system(lapor_domain::Lang::Id);
+    match act(state, &system, id, None, ActionRequest::AddNote { body }, None).await {
+        Ok(_) => Ok(true),
+        Err(e) if e.code == ErrorCode::TransitionNotAllowed => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// Runs one lifecycle action and returns the report as the caller now sees it.
 pub async fn act(
     state: &AppState,

@@ -24,7 +24,6 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::service::{self, ActionRequest, Intake, SubmitReport};
 use chrono::{DateTime, Utc};
-use lapor_domain::authz::Principal;
 use lapor_domain::event::EventData;
 use lapor_domain::ids::TrackingId;
 use lapor_domain::report::{Channel, Classification, Report, Visibility};
@@ -82,11 +81,7 @@ enum Answer {
 impl Hub {
     pub fn new(cfg: HubConfig) -> Hub {
         Hub {
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .connect_timeout(Duration::from_secs(10))
-                .build()
-                .unwrap_or_default(),
+            http: super::upstream_http(),
             cfg,
         }
     }
@@ -133,14 +128,6 @@ impl Hub {
 
     async fn get(&self, what: &str, path: &str) -> Result<Answer, Error> {
         self.call(what, self.http.get(self.url(path))).await
-    }
-}
-
-fn system(lang: lapor_domain::Lang) -> Caller {
-    Caller {
-        principal: Principal::System,
-        user: None,
-        lang,
     }
 }
 
@@ -289,7 +276,7 @@ async fn import(state: &AppState, hub: &Hub, remote: &str, pass: &mut Pass) -> R
         via: Channel::Federation,
         for_reporter: None,
     };
-    let sys = system(lapor_domain::Lang::Id);
+    let sys = Caller::system(lapor_domain::Lang::Id);
     let res = service::submit_report(state, &sys, req, intake).await?;
     let tid = TrackingId::parse(&res.tracking_id)?;
     let current = state.store.report(&tid).await?.map(|s| s.report);
@@ -358,20 +345,8 @@ async fn take(state: &AppState, hub: &Hub, c: &Change, pass: &mut Pass) -> Resul
         note.push_str(": ");
         note.push_str(b.trim());
     }
-    let sys = system(lapor_domain::Lang::Id);
-    match service::act(
-        state,
-        &sys,
-        &u.tracking_id,
-        None,
-        ActionRequest::AddNote { body: note },
-        None,
-    )
-    .await
-    {
-        Ok(_) => pass.notes_added += 1,
-        Err(e) if e.code == ErrorCode::TransitionNotAllowed => {}
-        Err(e) => return Err(e),
+    if service::note_as_system(state, &u.tracking_id, note).await? {
+        pass.notes_added += 1;
     }
     let moved_away = c.kind == "transferred" && c.institution_to.as_deref() != Some(hub.cfg.institution.as_str());
     if moved_away || matches!(c.kind.as_str(), "archived" | "merged") {

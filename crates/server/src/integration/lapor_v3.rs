@@ -22,10 +22,8 @@
 //! complaint twice. The window is one HTTP answer wide.
 
 use crate::AppState;
-use crate::auth::Caller;
-use crate::service::{self, ActionRequest};
+use crate::service;
 use chrono::{DateTime, Utc};
-use lapor_domain::authz::Principal;
 use lapor_domain::event::EventData;
 use lapor_domain::report::{Report, Visibility};
 use lapor_domain::{Error, ErrorCode};
@@ -96,11 +94,7 @@ pub struct Client {
 impl Client {
     pub fn new(cfg: LaporV3Config) -> Client {
         Client {
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .connect_timeout(Duration::from_secs(10))
-                .build()
-                .unwrap_or_default(),
+            http: super::upstream_http(),
             cfg,
         }
     }
@@ -407,11 +401,6 @@ async fn follow(
         u.updated_at = Utc::now();
         state.store.save_upstream_ref(&u).await?;
     }
-    let system = Caller {
-        principal: Principal::System,
-        user: None,
-        lang: lapor_domain::Lang::Id,
-    };
     // A complaint the national system no longer has is not followed any
     // more; staff hear of it.
     if client.complaint(&u.remote_id).await?.is_none() {
@@ -419,19 +408,8 @@ async fn follow(
             "[SP4N-LAPOR!] Pengaduan nomor {} tidak ada lagi di sistem nasional; sinkronisasi berhenti.",
             u.remote_id
         );
-        match service::act(
-            state,
-            &system,
-            tid.as_str(),
-            None,
-            ActionRequest::AddNote { body },
-            None,
-        )
-        .await
-        {
-            Ok(_) => pass.notes_added += 1,
-            Err(e) if e.code == ErrorCode::TransitionNotAllowed => {}
-            Err(e) => return Err(e),
+        if service::note_as_system(state, tid.as_str(), body).await? {
+            pass.notes_added += 1;
         }
         u.closed = true;
         u.updated_at = Utc::now();
@@ -441,19 +419,8 @@ async fn follow(
     for log in logs.iter().skip(usize::try_from(u.logs_seen).unwrap_or(0)) {
         if log.institution_from_id != Some(cfg.institution_id) {
             let body = log.note();
-            match service::act(
-                state,
-                &system,
-                tid.as_str(),
-                None,
-                ActionRequest::AddNote { body },
-                None,
-            )
-            .await
-            {
-                Ok(_) => pass.notes_added += 1,
-                Err(e) if e.code == ErrorCode::TransitionNotAllowed => {}
-                Err(e) => return Err(e),
+            if service::note_as_system(state, tid.as_str(), body).await? {
+                pass.notes_added += 1;
             }
         }
         u.logs_seen += 1;

@@ -75,6 +75,16 @@ impl Runtime {
     }
 }
 
+/// The HTTP client for the systems Lapor reports upward to (the national
+/// SP4N-LAPOR! API, a Lapor hub): patient, since they sit behind gateways.
+pub(crate) fn upstream_http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .connect_timeout(Duration::from_secs(10))
+        .build()
+        .unwrap_or_default()
+}
+
 pub fn routes(max_upload: usize) -> Router<AppState> {
     Router::new()
         .route("/oauth/token", post(access::token))

@@ -16,7 +16,6 @@ use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDate, Utc};
-use lapor_domain::authz::Principal;
 use lapor_domain::report::{Channel, Classification, Status};
 use lapor_domain::{Error, ErrorCode};
 use lapor_integration::client::Scope;
@@ -81,16 +80,6 @@ pub struct PushResult {
     /// True when this external_id was pushed before.
     pub duplicate: bool,
     pub report: ReportView,
-}
-
-/// The system as a whole, for the steps no person takes (a pushed report
-/// is already verified by the system that received it).
-fn system(lang: lapor_domain::Lang) -> Caller {
-    Caller {
-        principal: Principal::System,
-        user: None,
-        lang,
-    }
 }
 
 /// Push a report your system received, so the centre sees it. It is filed
@@ -158,7 +147,7 @@ pub async fn push(State(st): State<AppState>, client: Client, req: Request) -> A
             .map(|r| (r.status, r.institution.as_deref() == Some(institution.as_str())))
         {
             Some((Status::Submitted, _)) => Some((
-                system(client.caller.lang),
+                Caller::system(client.caller.lang),
                 ActionRequest::Disposition {
                     institution: institution.clone(),
                     classification: None,
