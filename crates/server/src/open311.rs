@@ -421,18 +421,27 @@ fn open_or_closed(s: Status) -> &'static str {
     if s.is_closed() { "closed" } else { "open" }
 }
 
-async fn request_of(st: &AppState, r: &Report, notes: Option<String>, now: DateTime<Utc>) -> Result<Request, Failure> {
+/// Category names by code, read once per response (not once per request
+/// listed).
+async fn service_names(st: &AppState) -> Result<std::collections::HashMap<String, String>, Failure> {
+    Ok(st
+        .store
+        .categories()
+        .await?
+        .into_iter()
+        .map(|c| (c.code, c.name_id))
+        .collect())
+}
+
+async fn request_of(
+    st: &AppState,
+    names: &std::collections::HashMap<String, String>,
+    r: &Report,
+    notes: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<Request, Failure> {
     let v: ReportView = report_view(r, ViewLevel::Public, None, now);
-    let service_name = match &r.category {
-        Some(c) => st
-            .store
-            .categories()
-            .await?
-            .into_iter()
-            .find(|x| &x.code == c)
-            .map(|x| x.name_id),
-        None => None,
-    };
+    let service_name = r.category.as_ref().and_then(|c| names.get(c).cloned());
     let agency = match &r.institution {
         Some(i) => Some(st.names.institution(st, i).await?),
         None => None,
@@ -532,9 +541,10 @@ async fn requests(st: &AppState, p: &Pairs, format: Format) -> Result<Response, 
         reports.sort_by_key(|r| std::cmp::Reverse(r.submitted_at));
         reports.truncate(wire::MAX_REQUESTS);
     }
+    let names = service_names(st).await?;
     let mut out = Vec::with_capacity(reports.len());
     for r in &reports {
-        out.push(request_of(st, r, None, now).await?);
+        out.push(request_of(st, &names, r, None, now).await?);
     }
     Ok(respond(200, &Doc::Requests(&out), format))
 }
@@ -560,7 +570,8 @@ async fn one_request(State(st): State<AppState>, Path(file): Path<String>, RawQu
             .await?
             .ok_or_else(|| Failure::new(404, format!("service_request_id {id} not found")))?;
         let notes = latest_note(&st, &r).await?;
-        let one = request_of(&st, &r, notes, Utc::now()).await?;
+        let names = service_names(&st).await?;
+        let one = request_of(&st, &names, &r, notes, Utc::now()).await?;
         Ok(respond(200, &Doc::Requests(&[one]), format))
     }
     .await;
