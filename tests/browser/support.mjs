@@ -6,7 +6,7 @@
 // (default /usr/bin/chromium), LAPOR_SCREENSHOTS_DIR (default docs/screenshots,
 // relative to the repository), LAPOR_SCREENSHOTS=0 to skip the screenshots.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -33,19 +33,27 @@ let tiles;
 let server;
 let dbDir;
 
-function startLapor(tileTemplate) {
+function startLapor(tileTemplate, { benchData = 0 } = {}) {
   dbDir = mkdtempSync(join(tmpdir(), 'lapor-browser-'));
+  const laporEnv = {
+    ...process.env,
+    LAPOR_DATABASE_URL: `sqlite://${join(dbDir, 'lapor.db')}`,
+    LAPOR_DATA_DIR: join(ROOT, 'data'),
+    LAPOR_TILE_URL: tileTemplate,
+    LAPOR_TILE_ATTRIBUTION: 'test tiles',
+    LAPOR_LOG: process.env.LAPOR_LOG ?? 'warn',
+    NO_COLOR: '1',
+  };
+  // A generated national history first, for the dashboards to show.
+  if (benchData > 0) {
+    for (const args of [['demo'], ['bench-data', '--reports', String(benchData)]]) {
+      const r = spawnSync(BIN, args, { cwd: ROOT, env: laporEnv, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`lapor ${args.join(' ')} failed:\n${r.stdout}${r.stderr}`);
+    }
+  }
   const child = spawn(BIN, ['serve', '--demo', '--bind', '127.0.0.1:0'], {
     cwd: ROOT,
-    env: {
-      ...process.env,
-      LAPOR_DATABASE_URL: `sqlite://${join(dbDir, 'lapor.db')}`,
-      LAPOR_DATA_DIR: join(ROOT, 'data'),
-      LAPOR_TILE_URL: tileTemplate,
-      LAPOR_TILE_ATTRIBUTION: 'test tiles',
-      LAPOR_LOG: process.env.LAPOR_LOG ?? 'warn',
-      NO_COLOR: '1',
-    },
+    env: laporEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
@@ -78,10 +86,10 @@ async function stopLapor() {
 }
 
 /** Starts the tile stand-in, the server and the browser; fills `env`. */
-export async function setUp() {
+export async function setUp(options = {}) {
   tiles = await startTileServer();
   env.tiles = tiles;
-  server = await startLapor(tiles.template);
+  server = await startLapor(tiles.template, options);
   env.base = server.url;
   env.browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -213,4 +221,25 @@ export async function shoot(page, name) {
   const vp = page.viewportSize();
   const kind = vp.width < 600 ? 'phone' : 'desktop';
   await page.screenshot({ path: join(SHOTS, `${name}-${kind}.png`), fullPage: true, animations: 'disabled' });
+}
+
+/**
+ * Signs a demo staff user in through the web form, with a second factor
+ * when the account has one; returns a context holding the session.
+ */
+export async function signIn(login, { key, expectCode = true, context = {} } = {}) {
+  const ctx = await newContext(context);
+  const page = await ctx.newPage();
+  await page.goto('/staf');
+  await page.waitForURL('**/staf/masuk**');
+  await page.fill('#login', login);
+  await page.fill('#password', PASSWORD);
+  await page.getByRole('button', { name: 'Lanjut' }).click();
+  if (expectCode) {
+    await page.waitForURL('**/staf/verifikasi**');
+    await page.fill('#kode', await freshTotp(login, key));
+    await page.getByRole('button', { name: 'Masuk', exact: true }).click();
+  }
+  await page.waitForURL((u) => u.pathname === '/staf');
+  return { ctx, page };
 }

@@ -10,6 +10,7 @@ use lapor_domain::institution::InstitutionKind;
 use lapor_domain::lifecycle::{Ctx, apply, submit};
 use lapor_domain::report::{Channel, Classification};
 use lapor_domain::sla::SlaPolicy;
+use lapor_domain::totp;
 use lapor_store::{InstitutionQuery, NewReport, Store};
 use std::sync::Arc;
 use std::time::Instant;
@@ -310,4 +311,61 @@ pub async fn next_backend(which: &str, done: usize) -> Option<(&'static str, Opt
         "sqlite" => (name, Some(lapor_store::testing::TestDb::sqlite().await)),
         _ => (name, lapor_store::testing::TestDb::postgres().await),
     })
+}
+
+/// Runs a benchmark on each wanted backend and prints its lines after the
+/// header; a backend that cannot be reached says so instead of failing.
+pub async fn print_per_backend(
+    which: &str,
+    mut lines: Vec<String>,
+    mut run: impl AsyncFnMut(&'static str, lapor_store::testing::TestDb) -> Vec<String>,
+) {
+    let mut done = 0;
+    while let Some((name, db)) = next_backend(which, done).await {
+        done += 1;
+        match db {
+            Some(db) => lines.extend(run(name, db).await),
+            None => lines.push(format!("{name}: skipped (set LAPOR_TEST_PG_URL)")),
+        }
+    }
+    println!("{}", lines.join("\n"));
+}
+
+/// Signs the demo national admin in through the web forms (password, then
+/// the TOTP code of the published demo key); the client keeps the cookie.
+pub async fn sign_in(client: &reqwest::Client, base: &str) {
+    let form = get_text(client, &format!("{base}/staf/masuk")).await;
+    let password = [
+        ("csrf", attr(&form, "name=\"csrf\" value=\"")),
+        ("kembali", "/staf".into()),
+        ("login", "nasional@lapor.demo".into()),
+        ("password", lapor_cli::demo::DEMO_PASSWORD.into()),
+    ];
+    let status = post_form(client, &format!("{base}/staf/masuk"), &borrowed(&password)).await;
+    assert_eq!(status, 303, "password step");
+    let form = get_text(client, &format!("{base}/staf/verifikasi")).await;
+    let key = totp::base32_decode(lapor_cli::demo::DEMO_TOTP_SECRET).expect("demo key");
+    let code = [
+        ("csrf", attr(&form, "name=\"csrf\" value=\"")),
+        ("kembali", "/staf".into()),
+        ("kode", totp::code_at(&key, Utc::now().timestamp())),
+    ];
+    let status = post_form(client, &format!("{base}/staf/verifikasi"), &borrowed(&code)).await;
+    assert_eq!(status, 303, "second factor");
+}
+
+pub fn borrowed<'a>(form: &'a [(&'a str, String)]) -> Vec<(&'a str, &'a str)> {
+    form.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+/// One timed line: percentiles, the ratio to a baseline, and the target.
+pub fn line(name: &str, l: &Lat, base: &Lat, base_name: &str, target_ms: f64) -> String {
+    format!(
+        "  {name:<34} p50 {:6.2} ms  p95 {:6.2} ms  p99 {:6.2} ms   p95 / {base_name} = {:.1}x   target p95 < {target_ms} ms: {}",
+        l.p50,
+        l.p95,
+        l.p99,
+        l.p95 / base.p95,
+        if l.p95 < target_ms { "met" } else { "MISSED" }
+    )
 }

@@ -238,17 +238,9 @@ async fn run(name: &str, db: TestDb, args: &Args) -> Vec<String> {
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
-    let mut lines = vec![format!(
+    let lines = vec![format!(
         "lapor-bench-web: {} reports, {} timed queries, {} requests per page",
         args.reports, args.queries, args.page_requests
     )];
-    let mut done = 0;
-    while let Some((name, db)) = lapor_bench_web::next_backend(&args.backend, done).await {
-        done += 1;
-        match db {
-            Some(db) => lines.extend(run(name, db, &args).await),
-            None => lines.push(format!("{name}: skipped (set LAPOR_TEST_PG_URL)")),
-        }
-    }
-    println!("{}", lines.join("\n"));
+    lapor_bench_web::print_per_backend(&args.backend, lines, async |name, db| run(name, db, &args).await).await;
 }

@@ -2,8 +2,10 @@
 //! configuration, reference-data import and the demo seed.
 
 pub mod background;
+pub mod bench_data;
 pub mod config;
 pub mod demo;
 pub mod import;
 pub mod integration;
 pub mod outbox;
+pub mod rollups;

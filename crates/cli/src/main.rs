@@ -1,7 +1,7 @@
 //! `lapor`: the one binary. `serve` runs the HTTP server; `migrate` and
 //! `import` manage the database.
 
-use lapor_cli::{background, config, demo, import, integration, outbox};
+use lapor_cli::{background, bench_data, config, demo, import, integration, outbox, rollups};
 
 use clap::{Parser, Subcommand};
 use config::Config;
@@ -65,6 +65,24 @@ enum Cmd {
     Integration {
         #[command(subcommand)]
         what: integration::IntegrationCmd,
+    },
+    /// Generate a realistic national history for benchmarks and demos
+    /// (needs regions and institutions: run `lapor demo` first).
+    BenchData {
+        /// How many reports.
+        #[arg(long, default_value_t = 100_000)]
+        reports: u64,
+        /// Seed of the generator (same seed, same history shape).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Reports per transaction.
+        #[arg(long, default_value_t = 2_000)]
+        batch: usize,
+    },
+    /// The dashboard counters (derived from the events).
+    Rollups {
+        #[command(subcommand)]
+        what: rollups::RollupsCmd,
     },
 }
 
@@ -273,6 +291,25 @@ async fn main() {
         Cmd::Integration { what } => {
             let store = open_store(&cfg, false).await;
             integration::run(store.as_ref(), what).await.unwrap_or_else(|e| fail(e));
+        }
+        Cmd::BenchData { reports, seed, batch } => {
+            let store = open_store(&cfg, progress).await;
+            let s = bench_data::run(store, load_calendar(&cfg), reports, seed, batch, progress)
+                .await
+                .unwrap_or_else(|e| fail(e));
+            println!(
+                "bench-data: {} reports, {} events in {:.1} s ({:.0} reports/s)",
+                s.reports,
+                s.events,
+                s.seconds,
+                s.reports as f64 / s.seconds.max(1e-9)
+            );
+        }
+        Cmd::Rollups { what } => {
+            let store = open_store(&cfg, progress).await;
+            rollups::run(store.as_ref(), load_calendar(&cfg), what, progress)
+                .await
+                .unwrap_or_else(|e| fail(e));
         }
         Cmd::Worker { no_scheduler } => {
             let store = open_store(&cfg, progress).await;

@@ -152,6 +152,10 @@ fn lifecycle_example_runs_against_the_demo_server() {
     assert!(out.status.success(), "lifecycle.sh failed:\n{text}");
     assert!(text.contains("went from submitted to completed"), "{text}");
     drop(server);
+    // The example's report reached the dashboards' counters; a rebuild
+    // replays it (the contract test checks the numbers agree).
+    let out = run_ok(lapor().env("LAPOR_DATABASE_URL", &url).args(["rollups", "rebuild"]));
+    assert!(out.contains("rollups: 1 report(s) replayed"), "{out}");
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -274,4 +278,64 @@ async fn dead_letters_are_listed_and_replayed_from_the_cli() {
     let stats = run_ok(lapor().env("LAPOR_DATABASE_URL", &url).args(["outbox", "stats"]));
     assert!(stats.contains("pending"), "{stats}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `lapor bench-data` walks generated reports through the real lifecycle:
+/// its rollups equal a replay of the stored events, and the history has
+/// the shapes the dashboards must show (completed, transferred, overdue).
+#[tokio::test]
+async fn bench_data_writes_histories_whose_rollups_match_a_replay() {
+    use lapor_domain::report::Status;
+    use lapor_store::ReportFilter;
+    let (dir, url) = temp_db("bench-data");
+    run_ok(lapor().env("LAPOR_DATABASE_URL", &url).arg("demo"));
+    let out =
+        run_ok(
+            lapor()
+                .env("LAPOR_DATABASE_URL", &url)
+                .args(["bench-data", "--reports", "3000", "--batch", "500"]),
+        );
+    assert!(out.contains("bench-data: 3000 reports"), "{out}");
+    let store = lapor_store::connect(&url, &lapor_store::StoreOptions::default())
+        .await
+        .unwrap();
+    let written = store.rollup_rows().await.unwrap();
+    let replayed = store
+        .rebuild_rollups(&lapor_domain::calendar::Calendar::embedded(), &|_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(replayed, 3000);
+    assert_eq!(
+        written,
+        store.rollup_rows().await.unwrap(),
+        "bulk rollups equal the replay"
+    );
+    let count = |status: Option<Status>, overdue: bool| {
+        let store = store.clone();
+        async move {
+            store
+                .count_reports(
+                    &ReportFilter {
+                        statuses: status.into_iter().collect(),
+                        overdue_at: overdue.then(lapor_store::ts::Ts::now),
+                        ..Default::default()
+                    },
+                    i64::MAX,
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let completed = count(Some(Status::Completed), false).await;
+    let overdue = count(None, true).await;
+    assert!((900..2_400).contains(&completed), "completed {completed}");
+    assert!(overdue > 30, "overdue {overdue}");
+    // A second run continues after the first without colliding.
+    run_ok(
+        lapor()
+            .env("LAPOR_DATABASE_URL", &url)
+            .args(["bench-data", "--reports", "500", "--seed", "2"]),
+    );
+    assert_eq!(count(None, false).await, 3_500);
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -72,10 +72,13 @@ pub enum Action {
     /// subscriptions, the delivery log and replay; on the system, also an
     /// institution's integration mode.
     ManageIntegration,
+    /// The monitoring dashboards, rankings and exports: of an institution's
+    /// subtree, or on the system, national and across institutions.
+    ReadDashboard,
 }
 
 impl Action {
-    pub const ALL: [Action; 34] = [
+    pub const ALL: [Action; 35] = [
         Action::ReadPublic,
         Action::ReadAsReporter,
         Action::ReadInternal,
@@ -110,6 +113,7 @@ impl Action {
         Action::EscalateToOmbudsman,
         Action::HandleChannelInbox,
         Action::ManageIntegration,
+        Action::ReadDashboard,
     ];
 }
 
@@ -221,17 +225,17 @@ fn staff_may_on_institution(m: &Membership, action: Action, path: &[String]) -> 
     match m.role {
         Role::NationalAdmin => matches!(
             action,
-            ListReports | ManageInstitutions | ManageUsers | ReadAudit | ManageIntegration
+            ListReports | ManageInstitutions | ManageUsers | ReadAudit | ManageIntegration | ReadDashboard
         ),
         Role::InstitutionAdmin => {
             matches!(
                 action,
-                ListReports | ManageUsers | ManageInstitutions | ManageIntegration
+                ListReports | ManageUsers | ManageInstitutions | ManageIntegration | ReadDashboard
             ) && within
         }
-        Role::UnitAdmin | Role::Liaison | Role::Supervisor => action == ListReports && within,
-        Role::Oversight => action == ListReports,
-        Role::Auditor => matches!(action, ListReports | ReadAudit),
+        Role::UnitAdmin | Role::Liaison | Role::Supervisor => matches!(action, ListReports | ReadDashboard) && within,
+        Role::Oversight => matches!(action, ListReports | ReadDashboard),
+        Role::Auditor => matches!(action, ListReports | ReadAudit | ReadDashboard),
     }
 }
 
@@ -248,9 +252,10 @@ fn staff_may_on_system(m: &Membership, action: Action) -> bool {
                 | SubmitOnBehalf
                 | HandleChannelInbox
                 | ManageIntegration
+                | ReadDashboard
         ),
-        Role::Oversight => action == ListReports,
-        Role::Auditor => matches!(action, ListReports | ReadAudit),
+        Role::Oversight => matches!(action, ListReports | ReadDashboard),
+        Role::Auditor => matches!(action, ListReports | ReadAudit | ReadDashboard),
         Role::InstitutionAdmin | Role::UnitAdmin => action == SubmitOnBehalf,
         _ => false,
     }

@@ -243,18 +243,7 @@ pub fn contribution(history: &[Event], event: &Event, cal: &Calendar) -> Vec<(Ce
         }
     };
     let Some(before) = Seen::of(history) else {
-        // The submission itself, counted for the national intake.
-        if let EventData::Submitted { submission, .. } = &event.data {
-            let cell = Cell {
-                institution: String::new(),
-                day: wib_day(event.at),
-                classification: submission.classification,
-                category: submission.category.clone(),
-                channel: submission.channel,
-            };
-            add(cell, &|c| c.submitted += 1);
-        }
-        return out;
+        return submitted(event).into_iter().collect();
     };
     let after = before.clone().after(event);
     let at = event.at;
@@ -328,6 +317,40 @@ pub fn contribution(history: &[Event], event: &Event, cal: &Calendar) -> Vec<(Ce
         _ => {}
     }
     out.retain(|(_, c)| !c.is_zero());
+    out
+}
+
+/// A submission's contribution, counted for the national intake: the one
+/// contribution that needs no history and no calendar (the intake path).
+pub fn submitted(event: &Event) -> Option<(Cell, Counters)> {
+    let EventData::Submitted { submission, .. } = &event.data else {
+        return None;
+    };
+    let cell = Cell {
+        institution: String::new(),
+        day: wib_day(event.at),
+        classification: submission.classification,
+        category: submission.category.clone(),
+        channel: submission.channel,
+    };
+    Some((
+        cell,
+        Counters {
+            submitted: 1,
+            ..Counters::default()
+        },
+    ))
+}
+
+/// The contributions of `new` events appended to `history` (both oldest
+/// first): what a change adds to the rollups.
+pub fn contributions(history: &[Event], new: &[Event], cal: &Calendar) -> Vec<(Cell, Counters)> {
+    let mut all: Vec<Event> = history.to_vec();
+    let mut out = Vec::new();
+    for e in new {
+        out.extend(contribution(&all, e, cal));
+        all.push(e.clone());
+    }
     out
 }
 

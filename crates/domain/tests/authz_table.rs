@@ -24,7 +24,7 @@ fn staff(role: Role, inst: &str) -> Principal {
     }
 }
 
-const A: [Action; 34] = Action::ALL;
+const A: [Action; 35] = Action::ALL;
 
 /// One row per (principal, where): the actions allowed, by letter code, on a
 /// non-anonymous, public report. Codes (in `Action::ALL` order):
@@ -34,8 +34,9 @@ const A: [Action; 34] = Action::ALL;
 /// X Archive, M Merge, O Reopen, L ListReports, Q ManageInstitutions,
 /// W ManageUsers, Z ReadAudit, K ImportReferenceData, e Edit, p SetPrivacy,
 /// r Redact, n AddNote, x RequestExtension, l AssignLiaison, d RunDeadlines,
-/// o EscalateToOmbudsman, h HandleChannelInbox, g ManageIntegration.
-const CODES: &str = "PRIDSBVHUANTFYGCXMOLQWZKeprnxldohg";
+/// o EscalateToOmbudsman, h HandleChannelInbox, g ManageIntegration,
+/// s ReadDashboard.
+const CODES: &str = "PRIDSBVHUANTFYGCXMOLQWZKeprnxldohgs";
 
 fn allowed_set(p: &Principal, scope: &ReportScope<'_>) -> String {
     let t = Target::Report(scope.clone());
@@ -130,13 +131,14 @@ fn no_institution_side_role_ever_reads_an_anonymous_identity() {
 fn institution_and_system_targets() {
     let bandung = path(&["lapor", "pemprov-32", "pemkot-32.73"]);
     let t = Target::Institution(&bandung);
-    let codes = "LQWZG";
+    let codes = "LQWZGS";
     let acts = [
         Action::ListReports,
         Action::ManageInstitutions,
         Action::ManageUsers,
         Action::ReadAudit,
         Action::ManageIntegration,
+        Action::ReadDashboard,
     ];
     let set = |p: &Principal, t: &Target<'_>| -> String {
         acts.iter()
@@ -147,16 +149,17 @@ fn institution_and_system_targets() {
     };
     #[rustfmt::skip]
     let rows: Vec<(Principal, &str, &str)> = vec![
-        (staff(Role::NationalAdmin, "lapor"), "LQWZG", "LQWZG"),
-        (staff(Role::InstitutionAdmin, "pemkot-32.73"), "LQWG", ""),
-        (staff(Role::InstitutionAdmin, "pemprov-32"), "LQWG", ""),
+        (staff(Role::NationalAdmin, "lapor"), "LQWZGS", "LQWZGS"),
+        (staff(Role::InstitutionAdmin, "pemkot-32.73"), "LQWGS", ""),
+        (staff(Role::InstitutionAdmin, "pemprov-32"), "LQWGS", ""),
         (staff(Role::InstitutionAdmin, "kemenkes"), "", ""),
-        (staff(Role::UnitAdmin, "pemkot-32.73"), "L", ""),
-        (staff(Role::Liaison, "pemkot-32.73"), "L", ""),
-        (staff(Role::Supervisor, "pemprov-32"), "L", ""),
+        (staff(Role::InstitutionAdmin, "pemkot-32.71"), "", ""),
+        (staff(Role::UnitAdmin, "pemkot-32.73"), "LS", ""),
+        (staff(Role::Liaison, "pemkot-32.73"), "LS", ""),
+        (staff(Role::Supervisor, "pemprov-32"), "LS", ""),
         (staff(Role::Supervisor, "kemenkes"), "", ""),
-        (staff(Role::Oversight, "lapor"), "L", "L"),
-        (staff(Role::Auditor, "lapor"), "LZ", "LZ"),
+        (staff(Role::Oversight, "lapor"), "LS", "LS"),
+        (staff(Role::Auditor, "lapor"), "LZS", "LZS"),
         (Principal::Public, "", ""),
         (Principal::Reporter { reporter_id: "r".into() }, "", ""),
     ];

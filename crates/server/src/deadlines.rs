@@ -117,6 +117,7 @@ async fn wake(state: &AppState, id: &TrackingId, now: DateTime<Utc>) -> Result<V
         tracing::warn!(report = %id, "timer due but nothing to do; postponed");
         wake_at = Some(now + Duration::hours(1));
     }
+    let rollup = crate::service::rollup_of(state, &report, &events, &cal).await?;
     state
         .store
         .append(&Change {
@@ -129,6 +130,7 @@ async fn wake(state: &AppState, id: &TrackingId, now: DateTime<Utc>) -> Result<V
             reindex: false,
             wake_at,
             idempotency_key: None,
+            rollup,
         })
         .await?;
     Ok(due)
@@ -151,6 +153,7 @@ async fn postpone(state: &AppState, id: &TrackingId, until: DateTime<Utc>) -> Re
             reindex: false,
             wake_at: Some(until),
             idempotency_key: None,
+            rollup: Vec::new(),
         })
         .await
 }

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod api;
 pub mod auth;
 pub mod channels;
+pub mod dashboard;
 pub mod deadlines;
 pub mod error;
 pub mod extract;
@@ -92,6 +93,8 @@ pub struct AppState {
     pub known: Arc<service::KnownCodes>,
     pub pin_guard: Arc<service::PinGuard>,
     pub names: Arc<web::names::NameCache>,
+    /// The institution tree the dashboards walk.
+    pub tree: Arc<dashboard::tree::TreeCache>,
     /// The routing classifier, retrained from history now and then.
     pub routing: Arc<suggest::RoutingCache>,
     /// Ways to reach people (e-mail; later SMS and chat).
@@ -198,6 +201,7 @@ impl AppState {
             known: Arc::default(),
             pin_guard: Arc::default(),
             names: Arc::default(),
+            tree: Arc::default(),
             routing: Arc::default(),
             channels: Arc::default(),
             templates: Arc::default(),

@@ -16,6 +16,7 @@ use lapor_domain::lifecycle::{Command, Ctx, InstitutionTarget, apply, decide, su
 use lapor_domain::report::{
     BODY_MAX, Channel, Classification, Report, TITLE_MAX, Visibility, check_location, check_text,
 };
+use lapor_domain::rollup;
 use lapor_domain::sla::SlaPolicy;
 use lapor_domain::{Error, ErrorCode};
 use lapor_store::{
@@ -1034,6 +1035,7 @@ pub async fn act_keyed(
         _ => vec![],
     };
     let reindex = next.title != report.title || next.body != report.body;
+    let rollup = rollup_of(state, report, &events, &cal).await?;
     state
         .store
         .append(&Change {
@@ -1046,6 +1048,7 @@ pub async fn act_keyed(
             reindex,
             wake_at: state.wake_at(&cal, &next),
             idempotency_key,
+            rollup,
         })
         .await?;
     let events = state.store.events(&next.tracking_id).await?;
@@ -1067,6 +1070,23 @@ pub async fn act_keyed(
     // internally; show what it may still see.
     let level = view_level(&principal, &Target::Report(new_loaded.scope())).unwrap_or(ViewLevel::Public);
     Ok(report_view(&new_loaded.stored.report, level, Some(&events), now))
+}
+
+/// What `events`, about to follow `report`'s history, add to the dashboards'
+/// rollups (decision 0016). A history read after a concurrent change is cut
+/// at the report's version; the append then fails as stale anyway.
+pub(crate) async fn rollup_of(
+    state: &AppState,
+    report: &Report,
+    events: &[Event],
+    cal: &Calendar,
+) -> Result<Vec<(rollup::Cell, rollup::Counters)>, Error> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut history = state.store.events(&report.tracking_id).await?;
+    history.retain(|e| e.seq <= report.version);
+    Ok(rollup::contributions(&history, events, cal))
 }
 
 /// Messages that leave the system because of an event: every event goes to

@@ -478,6 +478,8 @@ macro_rules! backend_impl {
                 }
                 let events: Vec<&Event> = fresh.iter().map(|n| &n.event).collect();
                 insert_events(&mut tx, &events).await?;
+                let submitted: Vec<_> = events.iter().filter_map(|e| lapor_domain::rollup::submitted(e)).collect();
+                add_rollups(&mut tx, &submitted).await?;
                 let reports: Vec<&Report> = fresh.iter().map(|n| &n.report).collect();
                 insert_postings(&mut tx, &reports).await?;
                 for n in &fresh {
@@ -825,6 +827,15 @@ macro_rules! backend_impl {
                     .execute(&mut *tx)
                     .await
                     .map_err(db_err)?;
+                // A session or bearer token is a sign-in (indicator 12).
+                if matches!(t.kind, TokenKind::Session | TokenKind::Bearer) {
+                    sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2")
+                        .bind(t.created_at)
+                        .bind(t.user_id.as_str())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                }
                 tx.commit().await.map_err(db_err)
             }
 
@@ -912,6 +923,7 @@ macro_rules! backend_impl {
                     return Err(Error::new(lapor_domain::ErrorCode::StaleVersion));
                 }
                 insert_events(&mut tx, &c.events.iter().collect::<Vec<_>>()).await?;
+                add_rollups(&mut tx, &c.rollup).await?;
                 let now = c.events.last().map(|e| Ts::new(e.at)).unwrap_or_else(Ts::now);
                 let last_seq = c.events.last().map(|e| e.seq).unwrap_or(c.report.version);
                 insert_attachments(&mut tx, c.report.tracking_id.as_str(), last_seq, now, &c.attachments).await?;

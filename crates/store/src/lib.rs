@@ -13,6 +13,7 @@ mod intake;
 pub mod integration;
 pub mod jobs;
 mod postgres;
+pub mod rollups;
 mod sqlite;
 pub mod testing;
 pub mod ts;
@@ -31,6 +32,7 @@ pub use filter::{ReportFilter, ReportPage};
 pub use integration::*;
 pub use jobs::*;
 pub use postgres::PgStore;
+pub use rollups::{AdminSeen, BulkReport, GroupBy, OverdueQuery, RollupQuery, Rollups};
 pub use sqlite::SqliteStore;
 pub use types::*;
 pub use workspace::*;
@@ -48,7 +50,7 @@ pub enum Backend {
 }
 
 #[async_trait]
-pub trait Store: Workspace + Jobs + Chats + Integrations + Send + Sync + 'static {
+pub trait Store: Workspace + Jobs + Chats + Integrations + Rollups + Send + Sync + 'static {
     fn backend(&self) -> Backend;
     /// Applies pending migrations; safe to call on every start.
     async fn migrate(&self) -> Result<Vec<i64>>;

@@ -22,6 +22,9 @@ impl PgStore {
         FROM jsonb_array_elements($1::jsonb) AS e";
     /// Also sets the visibility map, so postings are read from the index alone.
     const ANALYZE: &'static str = "VACUUM (ANALYZE)";
+    /// Generated data is not worth a flush per batch.
+    const BULK_SETUP: &'static str = "SET LOCAL synchronous_commit TO OFF";
+    const BULK_RESET: &'static str = "SELECT 1";
     /// Appended to the outbox claim: rows another worker holds are skipped.
     const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
     /// The changes feed: ordered by writing transaction, and only up to the
@@ -38,6 +41,7 @@ impl PgStore {
         (6, include_str!("../migrations/postgres/0006_channels.sql")),
         (7, include_str!("../migrations/postgres/0007_inbound_indexes.sql")),
         (8, include_str!("../migrations/postgres/0008_integration.sql")),
+        (9, include_str!("../migrations/postgres/0009_rollups.sql")),
     ];
 
     pub async fn open(url: &str, opts: &crate::StoreOptions) -> crate::Result<PgStore> {
@@ -71,4 +75,5 @@ mod imp {
     crate::jobs::jobs_impl!(PgStore, sqlx::Postgres, sqlx::postgres::PgRow);
     crate::integration::integrations_impl!(PgStore, sqlx::Postgres, sqlx::postgres::PgRow);
     crate::chat::chats_impl!(PgStore, sqlx::Postgres, sqlx::postgres::PgRow);
+    crate::rollups::rollups_impl!(PgStore, sqlx::Postgres, sqlx::postgres::PgRow);
 }

@@ -26,6 +26,9 @@ impl SqliteStore {
         SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each($1)";
     /// Sampled statistics: bounded time even on large tables.
     const ANALYZE: &'static str = "PRAGMA analysis_limit = 2000; ANALYZE";
+    /// Bulk loads touch more index pages than the usual 64 MiB cache holds.
+    const BULK_SETUP: &'static str = "PRAGMA cache_size = -1048576";
+    const BULK_RESET: &'static str = "PRAGMA cache_size = -65536";
     /// Appended to the outbox claim: rows another worker holds are skipped.
     const SKIP_LOCKED: &'static str = "";
     /// The changes feed: SQLite commits in id order, so the tx part is 0.
@@ -41,6 +44,7 @@ impl SqliteStore {
         (6, include_str!("../migrations/sqlite/0006_channels.sql")),
         (7, include_str!("../migrations/sqlite/0007_inbound_indexes.sql")),
         (8, include_str!("../migrations/sqlite/0008_integration.sql")),
+        (9, include_str!("../migrations/sqlite/0009_rollups.sql")),
     ];
 
     pub async fn open(url: &str, opts: &crate::StoreOptions) -> crate::Result<SqliteStore> {
@@ -114,4 +118,5 @@ mod imp {
     crate::jobs::jobs_impl!(SqliteStore, sqlx::Sqlite, sqlx::sqlite::SqliteRow);
     crate::integration::integrations_impl!(SqliteStore, sqlx::Sqlite, sqlx::sqlite::SqliteRow);
     crate::chat::chats_impl!(SqliteStore, sqlx::Sqlite, sqlx::sqlite::SqliteRow);
+    crate::rollups::rollups_impl!(SqliteStore, sqlx::Sqlite, sqlx::sqlite::SqliteRow);
 }

@@ -253,4 +253,8 @@ pub struct Change {
     /// The sender's own id for this action: a second change with the same
     /// key commits nothing and fails with `conflict` / `duplicate_action`.
     pub idempotency_key: Option<String>,
+    /// What the events add to the dashboards' rollups: computed by the
+    /// caller with `lapor_domain::rollup::contributions` from the report's
+    /// history (decision 0016), added in the same transaction.
+    pub rollup: Vec<(lapor_domain::rollup::Cell, lapor_domain::rollup::Counters)>,
 }

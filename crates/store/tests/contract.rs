@@ -112,6 +112,8 @@ impl Fixture {
             reindex,
             wake_at: None,
             idempotency_key: None,
+            // `with_rollup` adds these where a test checks the rollups.
+            rollup: vec![],
         }
     }
 }
@@ -790,6 +792,312 @@ async fn run_contract(s: Arc<dyn Store>) {
     workspace_data(&s, &fx).await;
     chats(&s).await;
     integrations(&s, &fx).await;
+    rollups(&s, &fx).await;
+}
+
+/// Random lifecycles written through `create_report` and `append` keep the
+/// rollups equal to a rebuild from the raw events, at every grain; queries
+/// over split periods and subtrees add up (decision 0016).
+async fn rollups(s: &Arc<dyn Store>, fx: &Fixture) {
+    use lapor_domain::rollup::Counters;
+    use lapor_store::rollups::{Grain, day_period};
+    use std::collections::BTreeMap;
+    // Admin activity: user-1 signed in (a bearer token) at t0; a membership
+    // outside the subtree is not listed.
+    let seen = s.admin_activity(Some("pemprov-32")).await.unwrap();
+    assert!(
+        seen.iter().any(|a| a.user_id == "user-1"
+            && a.role == Role::InstitutionAdmin
+            && a.institution == "pemkot-32.73"
+            && a.last_login_at == Some(t0())),
+        "{seen:?}"
+    );
+    assert!(
+        s.admin_activity(Some("kemenkes"))
+            .await
+            .unwrap()
+            .iter()
+            .all(|a| a.user_id != "user-1")
+    );
+    assert!(s.admin_activity(None).await.unwrap().len() >= seen.len());
+    // The integration step used an API key of pemkot-32.73.
+    let live = s.live_integrations(t0() - Duration::days(3650)).await.unwrap();
+    assert!(live.contains(&"pemkot-32.73".to_string()), "{live:?}");
+    assert!(
+        s.live_integrations(t0() + Duration::days(3650))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Earlier contract steps wrote changes without contributions.
+    s.rebuild_rollups(&fx.cal, &|_, _| {}).await.unwrap();
+    let staff = |role, institution: &str| Actor::Staff {
+        user_id: "u-roll".into(),
+        role,
+        institution: institution.into(),
+    };
+    let reporter = Actor::Reporter { reporter_id: None };
+    let target = |code: &str, kind, ancestors: &[&str]| InstitutionTarget {
+        code: code.into(),
+        kind,
+        zone: Zone::Wib,
+        ancestors: ancestors.iter().map(|a| a.to_string()).collect(),
+    };
+    let city = || target("pemkot-32.73", InstitutionKind::City, &["lapor", "pemprov-32"]);
+    let ministry = || target("kemenkes", InstitutionKind::Ministry, &["lapor"]);
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut kinds = std::collections::BTreeSet::new();
+    for n in 0..80u64 {
+        // Submissions spread over October to December, so periods split
+        // into months and edge days.
+        let start = t0() - Duration::days(30) + Duration::hours((next() % (24 * 60)) as i64);
+        let mut new = fx.new_report(90_000 + n, start, "32.73", n % 7 == 0);
+        if n % 3 == 0 {
+            new.report.category = Some("jalan".into());
+            if let lapor_domain::event::EventData::Submitted { submission, .. } = &mut new.event.data {
+                submission.category = Some("jalan".into());
+            }
+        }
+        s.create_report(&new).await.unwrap();
+        let mut r = new.report.clone();
+        let mut at = start;
+        for _ in 0..14 {
+            let roll = next();
+            at += Duration::hours(1 + (roll % 90) as i64);
+            // Completion needs a reply first; give it a wider slice so the
+            // walk reaches it.
+            let (actor, cmd) = match roll % 12 {
+                0 | 1 => (
+                    staff(Role::NationalAdmin, "lapor"),
+                    Command::Disposition {
+                        to: city(),
+                        classification: None,
+                        needs_investigation: None,
+                        category: None,
+                        note: None,
+                    },
+                ),
+                2 => (
+                    staff(Role::InstitutionAdmin, "pemkot-32.73"),
+                    Command::Accept { note: None },
+                ),
+                3 | 4 => (
+                    staff(Role::InstitutionAdmin, "pemkot-32.73"),
+                    Command::FollowUp {
+                        body: "Sudah kami tindak lanjuti.".into(),
+                    },
+                ),
+                5 => (
+                    reporter.clone(),
+                    Command::Rate {
+                        rating: 1 + (roll % 5) as u8,
+                        comment: None,
+                    },
+                ),
+                6 => (
+                    staff(Role::InstitutionAdmin, "pemkot-32.73"),
+                    Command::Transfer {
+                        to: ministry(),
+                        reason: "Bukan wewenang kami.".into(),
+                    },
+                ),
+                7 => (
+                    reporter.clone(),
+                    Command::Reopen {
+                        reason: "Belum selesai.".into(),
+                    },
+                ),
+                8 => (
+                    staff(Role::InstitutionAdmin, "kemenkes"),
+                    Command::FollowUp {
+                        body: "Ditangani kementerian.".into(),
+                    },
+                ),
+                _ => (
+                    staff(Role::InstitutionAdmin, "pemkot-32.73"),
+                    Command::Complete { note: None },
+                ),
+            };
+            let Ok(e) = decide(&r, &cmd, &fx.ctx(at, actor)) else {
+                continue;
+            };
+            let after = apply(Some(r.clone()), &e).unwrap();
+            let history = s.events(&r.tracking_id).await.unwrap();
+            kinds.insert(e.data.kind());
+            s.append(&Change {
+                expected_version: r.version,
+                report: after.clone(),
+                rollup: lapor_domain::rollup::contributions(&history, std::slice::from_ref(&e), &fx.cal),
+                events: vec![e],
+                outbox: vec![],
+                audit: vec![],
+                attachments: vec![],
+                reindex: false,
+                wake_at: None,
+                idempotency_key: None,
+            })
+            .await
+            .unwrap();
+            r = after;
+        }
+    }
+    for k in ["dispositioned", "followed_up", "rated", "transferred", "completed"] {
+        assert!(kinds.contains(k), "the walk reached {k}: {kinds:?}");
+    }
+    let maintained = s.rollup_rows().await.unwrap();
+    let replayed = s.rebuild_rollups(&fx.cal, &|_, _| {}).await.unwrap();
+    assert!(replayed >= 80);
+    let rebuilt = s.rollup_rows().await.unwrap();
+    assert_eq!(maintained, rebuilt, "maintained rollups equal the replay");
+    // Every grain holds the same totals.
+    let mut by_grain: BTreeMap<Grain, Counters> = BTreeMap::new();
+    for (k, c) in &rebuilt {
+        by_grain.entry(k.grain).or_default().merge(c, 1);
+    }
+    let totals: Vec<&Counters> = by_grain.values().collect();
+    assert_eq!(totals.len(), 4);
+    assert!(totals.windows(2).all(|w| w[0] == w[1]), "grains agree");
+    assert!(totals[0].received > 0 && totals[0].followed_up > 0 && totals[0].submitted >= 40);
+    // A period with edge days on both sides equals the day rows inside it.
+    let (from, to) = (
+        chrono::NaiveDate::from_ymd_opt(2026, 10, 9).unwrap(),
+        chrono::NaiveDate::from_ymd_opt(2026, 12, 3).unwrap(),
+    );
+    let expect_in = |subtree: &[&str], category: Option<&str>| {
+        let mut sum = Counters::default();
+        for (k, c) in &rebuilt {
+            if k.grain == Grain::Day
+                && (day_period(from)..=day_period(to)).contains(&k.period)
+                && (subtree.is_empty() || subtree.contains(&k.institution.as_str()))
+                && category.is_none_or(|cat| k.category == cat)
+            {
+                sum.merge(c, 1);
+            }
+        }
+        sum
+    };
+    let q = RollupQuery {
+        from,
+        to,
+        subtree: None,
+        institutions: None,
+        classification: None,
+        category: None,
+        channel: None,
+        group: GroupBy::All,
+        histograms: true,
+    };
+    let all = s.rollup(&q).await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].1, expect_in(&[], None));
+    let jalan = s
+        .rollup(&RollupQuery {
+            category: Some("jalan".into()),
+            ..q.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(jalan[0].1, expect_in(&[], Some("jalan")));
+    // A province's subtree holds its city and the city's unit, not the ministry.
+    let province = s
+        .rollup(&RollupQuery {
+            subtree: Some("pemprov-32".into()),
+            group: GroupBy::Institution,
+            ..q.clone()
+        })
+        .await
+        .unwrap();
+    assert!(
+        province
+            .iter()
+            .all(|(code, _)| code.starts_with("pemkot-32.73") || code == "pemprov-32")
+    );
+    let mut sum = Counters::default();
+    for (_, c) in &province {
+        sum.merge(c, 1);
+    }
+    assert_eq!(
+        sum,
+        expect_in(&["pemprov-32", "pemkot-32.73", "pemkot-32.73-dishub"], None)
+    );
+    // An explicit set: the city and its unit, not the province.
+    let city = s
+        .rollup(&RollupQuery {
+            institutions: Some(vec!["pemkot-32.73".into(), "pemkot-32.73-dishub".into()]),
+            ..q.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        city.first().map(|r| r.1.clone()).unwrap_or_default(),
+        expect_in(&["pemkot-32.73", "pemkot-32.73-dishub"], None)
+    );
+    let none = s
+        .rollup(&RollupQuery {
+            institutions: Some(vec![]),
+            ..q.clone()
+        })
+        .await
+        .unwrap();
+    assert!(none.iter().all(|(_, c)| c.is_zero()), "{none:?}");
+    // Without histograms: the same counters, no percentiles.
+    let bare = s
+        .rollup(&RollupQuery {
+            histograms: false,
+            ..q.clone()
+        })
+        .await
+        .unwrap();
+    let mut expected = expect_in(&[], None);
+    expected.first_response_days.clear();
+    expected.completion_days.clear();
+    assert_eq!(bare[0].1, expected);
+    // Months and days group the same totals.
+    for group in [GroupBy::Month, GroupBy::Day, GroupBy::Channel, GroupBy::Category] {
+        let mut sum = Counters::default();
+        for (_, c) in s.rollup(&RollupQuery { group, ..q.clone() }).await.unwrap() {
+            sum.merge(&c, 1);
+        }
+        assert_eq!(sum, expect_in(&[], None), "{group:?}");
+    }
+    let bad = s
+        .rollup(&RollupQuery {
+            from: to,
+            to: from,
+            ..q.clone()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code, ErrorCode::ValidationFailed);
+    // Overdue now agrees with the report list's overdue filter.
+    let now = t0() + Duration::days(60);
+    let overdue: i64 = s
+        .overdue_now(&OverdueQuery::default(), now)
+        .await
+        .unwrap()
+        .iter()
+        .map(|(_, n)| n)
+        .sum();
+    let listed = s
+        .list_reports(&ReportFilter {
+            overdue_at: Some(Ts::new(now)),
+            limit: 10_000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter(|r| r.is_overdue(now))
+        .count() as i64;
+    assert_eq!(overdue, listed);
+    assert!(overdue > 0);
 }
 
 /// Second factor, lockout, sessions, one-time tokens and form nonces.

@@ -63,7 +63,9 @@ async fn receiver() -> (String, Arc<AtomicU64>) {
     (url, count)
 }
 
-fn change(fx: &Fixture, r: &Report, cmd: Command) -> Change {
+/// The change the server would append, rollup contributions included (so the
+/// bench pays the history read the service pays).
+fn change(fx: &Fixture, r: &Report, history: &[lapor_domain::event::Event], cmd: Command) -> Change {
     let ctx = Ctx {
         now: Utc::now(),
         actor: Actor::Staff {
@@ -79,6 +81,7 @@ fn change(fx: &Fixture, r: &Report, cmd: Command) -> Change {
     Change {
         expected_version: r.version,
         report: next,
+        rollup: lapor_domain::rollup::contributions(history, std::slice::from_ref(&e), &fx.cal),
         events: vec![e],
         outbox: vec![],
         audit: vec![],
@@ -132,7 +135,8 @@ async fn make_events(store: &Arc<dyn Store>, fx: &Arc<Fixture>, reports: u64, ev
                             body: format!("Catatan tindak lanjut nomor {k} untuk laporan ini."),
                         }
                     };
-                    let c = change(&fx, &r, cmd);
+                    let history = store.events(&r.tracking_id).await.expect("history");
+                    let c = change(&fx, &r, &history, cmd);
                     store.append(&c).await.expect("append");
                     r = c.report;
                 }

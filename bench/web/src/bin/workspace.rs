@@ -20,14 +20,15 @@
 
 use chrono::{Duration as CDuration, Utc};
 use clap::Parser;
-use lapor_bench_web::{Fixture, Lat, attr, bench_page, get_text, load, post_form, submission, summary};
+use lapor_bench_web::{
+    Fixture, Lat, attr, bench_page, borrowed, get_text, line, load, post_form, sign_in, submission, summary,
+};
 use lapor_domain::calendar::Calendar;
 use lapor_domain::event::Actor;
 use lapor_domain::institution::InstitutionKind;
 use lapor_domain::institution::Role;
 use lapor_domain::lifecycle::{Command, Ctx, InstitutionTarget, apply, decide};
 use lapor_domain::report::Status;
-use lapor_domain::totp;
 use lapor_server::{AppState, ServerConfig};
 use lapor_store::testing::TestDb;
 use lapor_store::{Change, ReportFilter, Store};
@@ -52,44 +53,6 @@ struct Args {
 }
 
 const CATEGORIES: &[&str] = &["jalan", "kesehatan", "pendidikan", "bansos", "adminduk", "lingkungan"];
-
-fn line(name: &str, l: &Lat, base: &Lat, base_name: &str, target_ms: f64) -> String {
-    format!(
-        "  {name:<34} p50 {:6.2} ms  p95 {:6.2} ms  p99 {:6.2} ms   p95 / {base_name} = {:.1}x   target p95 < {target_ms} ms: {}",
-        l.p50,
-        l.p95,
-        l.p99,
-        l.p95 / base.p95,
-        if l.p95 < target_ms { "met" } else { "MISSED" }
-    )
-}
-
-/// Signs the demo national admin in through the web forms (password, then
-/// the TOTP code of the published demo key); the client keeps the cookie.
-async fn sign_in(client: &reqwest::Client, base: &str) {
-    let form = get_text(client, &format!("{base}/staf/masuk")).await;
-    let password = [
-        ("csrf", attr(&form, "name=\"csrf\" value=\"")),
-        ("kembali", "/staf".into()),
-        ("login", "nasional@lapor.demo".into()),
-        ("password", lapor_cli::demo::DEMO_PASSWORD.into()),
-    ];
-    let status = post_form(client, &format!("{base}/staf/masuk"), &borrowed(&password)).await;
-    assert_eq!(status, 303, "password step");
-    let form = get_text(client, &format!("{base}/staf/verifikasi")).await;
-    let key = totp::base32_decode(lapor_cli::demo::DEMO_TOTP_SECRET).expect("demo key");
-    let code = [
-        ("csrf", attr(&form, "name=\"csrf\" value=\"")),
-        ("kembali", "/staf".into()),
-        ("kode", totp::code_at(&key, Utc::now().timestamp())),
-    ];
-    let status = post_form(client, &format!("{base}/staf/verifikasi"), &borrowed(&code)).await;
-    assert_eq!(status, 303, "second factor");
-}
-
-fn borrowed<'a>(form: &'a [(&'a str, String)]) -> Vec<(&'a str, &'a str)> {
-    form.iter().map(|(k, v)| (*k, v.as_str())).collect()
-}
 
 /// The queue page's "next" link, with its HTML escapes undone.
 fn next_link(html: &str) -> String {
@@ -184,10 +147,12 @@ async fn bench_raw_actions(store: &Arc<dyn Store>, fx: &Fixture, ids: &[String])
         };
         let event = decide(&report, &command, &ctx).expect("decide");
         let next = apply(Some(report.clone()), &event).expect("apply");
+        let history = store.events(&tid).await.expect("history");
         store
             .append(&Change {
                 expected_version: report.version,
                 report: next,
+                rollup: lapor_domain::rollup::contributions(&history, std::slice::from_ref(&event), &fx.cal),
                 events: vec![event],
                 outbox: vec![],
                 audit: vec![],
@@ -301,14 +266,6 @@ async fn run(name: &str, db: TestDb, args: &Args) -> Vec<String> {
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
-    let mut lines = vec![format!("lapor-bench-web workspace: {} pending reports", args.reports)];
-    let mut done = 0;
-    while let Some((name, db)) = lapor_bench_web::next_backend(&args.backend, done).await {
-        done += 1;
-        match db {
-            Some(db) => lines.extend(run(name, db, &args).await),
-            None => lines.push(format!("{name}: skipped (set LAPOR_TEST_PG_URL)")),
-        }
-    }
-    println!("{}", lines.join("\n"));
+    let lines = vec![format!("lapor-bench-web workspace: {} pending reports", args.reports)];
+    lapor_bench_web::print_per_backend(&args.backend, lines, async |name, db| run(name, db, &args).await).await;
 }

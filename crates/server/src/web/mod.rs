@@ -13,6 +13,7 @@ pub mod names;
 mod public;
 mod report_form;
 mod staff;
+mod statistics;
 mod track;
 
 pub use report_form::{geo as report_form_geo, suggest_institution};
@@ -66,6 +67,10 @@ pub fn routes(max_upload: usize) -> Router<AppState> {
         // Those who may read the report beyond its public view.
         .route("/lampiran/{id}", get(track::attachment))
         // Anyone; always the public view, confidential reports absent.
+        // Anyone: aggregate statistics and their open data.
+        .route("/statistik", get(statistics::page))
+        .route("/statistik.csv", get(statistics::csv))
+        .route("/statistik.json", get(statistics::json))
         .route("/laporan", get(public::list))
         .route("/laporan/{id}", get(public::detail))
         .route("/laporan/{id}/dukung", post(public::support))
@@ -277,9 +282,34 @@ pub fn error_page(ctx: &Ctx, e: &Error) -> Response {
         &ErrorPage {
             c: ctx,
             title,
-            message: e.code.message(ctx.lang).to_string(),
+            message: page_message(ctx, e),
         },
     )
+}
+
+/// An error page's message: the code's, and the detail where it tells the
+/// user what to fix in their own input (never internal details).
+fn page_message(c: &Ctx, e: &Error) -> String {
+    match e.code {
+        ErrorCode::InvalidQuery
+        | ErrorCode::ValidationFailed
+        | ErrorCode::UnknownCategory
+        | ErrorCode::UnknownInstitution
+        | ErrorCode::UnknownRegion => message(c, e),
+        _ => e.code.message(c.lang).to_string(),
+    }
+}
+
+/// The half of a bilingual detail ("indonesia / english") in the page's
+/// language; details in one language are shown as they are.
+fn in_lang(detail: &str, lang: Lang) -> &str {
+    match detail.split_once(" / ") {
+        Some((id, en)) if !id.contains(" / ") && !en.contains(" / ") => match lang {
+            Lang::Id => id,
+            Lang::En => en,
+        },
+        _ => detail,
+    }
 }
 
 /// An error's message for a form, in the page's language, with the field or
@@ -287,7 +317,7 @@ pub fn error_page(ctx: &Ctx, e: &Error) -> Response {
 pub fn message(c: &Ctx, e: &Error) -> String {
     let base = e.code.message(c.lang);
     match &e.detail {
-        Some(d) if e.code != ErrorCode::Internal => format!("{base} ({d})"),
+        Some(d) if e.code != ErrorCode::Internal => format!("{base} ({})", in_lang(d, c.lang)),
         _ => base.to_string(),
     }
 }

@@ -602,6 +602,7 @@ pub async fn institutions_post(State(st): State<AppState>, s: Staff, form: FormR
             }])
             .await?;
         st.names.forget_institutions();
+        st.tree.forget();
         record(
             &st,
             &s,

@@ -10,6 +10,7 @@
 //! browser, valid for two hours, and refused if submitted twice.
 
 mod admin;
+mod dashboard;
 mod form_token;
 mod handle;
 mod integration;
@@ -112,6 +113,11 @@ pub fn routes(max_upload: usize) -> Router<AppState> {
         // National admin (every institution, and the mode) and institution
         // admins (their subtree): integration clients, webhooks, replay.
         .route("/staf/integrasi", get(integration::show).post(integration::post))
+        // Staff with `ReadDashboard` on the view: the system for national,
+        // regional-government and oversight views, the institution's path
+        // for institution and subtree views.
+        .route("/staf/dasbor", get(dashboard::page))
+        .route("/staf/dasbor/ekspor", get(dashboard::export))
         .route("/staf/pengiriman", get(operations::deliveries))
         .route("/staf/pengiriman/ulang", post(operations::replay))
         .route(
@@ -166,6 +172,9 @@ impl Staff {
     }
     pub fn manages_integration(&self) -> bool {
         self.is_national() || self.has(Role::InstitutionAdmin)
+    }
+    pub fn sees_dashboards(&self) -> bool {
+        crate::dashboard::sees_dashboards(&self.user.memberships)
     }
     pub fn manages_templates(&self) -> bool {
         self.has(Role::InstitutionAdmin) || self.has(Role::UnitAdmin)

@@ -1,0 +1,849 @@
+//! The dashboards' rollups (decision 0016, docs/indicators.md). Each
+//! event's contribution (`lapor_domain::rollup`) is added in the event's own
+//! transaction, at four grains so that a view reads few rows; a rebuild
+//! replays every report's events; views ask for sums grouped one way.
+
+use crate::Result;
+use crate::filter::Arg;
+use async_trait::async_trait;
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use lapor_domain::calendar::Calendar;
+use lapor_domain::indicators::HISTOGRAM_DAYS;
+use lapor_domain::report::{Channel, Classification};
+use lapor_domain::rollup::{Cell, Counters};
+use lapor_domain::{Error, ErrorCode};
+use std::collections::BTreeMap;
+
+/// How finely a rollup row is kept (see migration 0009).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Grain {
+    /// A day, with its labels.
+    Day,
+    /// A month, with its labels.
+    Month,
+    /// A day, labels summed.
+    DayTotal,
+    /// A month, labels summed.
+    MonthTotal,
+}
+
+impl Grain {
+    pub const ALL: [Grain; 4] = [Grain::Day, Grain::Month, Grain::DayTotal, Grain::MonthTotal];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Grain::Day => "d",
+            Grain::Month => "m",
+            Grain::DayTotal => "D",
+            Grain::MonthTotal => "M",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Grain> {
+        Grain::ALL.into_iter().find(|g| g.as_str() == s)
+    }
+
+    fn labeled(self) -> bool {
+        matches!(self, Grain::Day | Grain::Month)
+    }
+
+    fn period(self, day: NaiveDate) -> i64 {
+        match self {
+            Grain::Day | Grain::DayTotal => day_period(day),
+            Grain::Month | Grain::MonthTotal => month_period(day),
+        }
+    }
+}
+
+/// Labels summed away in the total grains.
+pub const ANY: &str = "*";
+
+/// `yyyymmdd`.
+pub fn day_period(d: NaiveDate) -> i64 {
+    i64::from(d.year()) * 10_000 + i64::from(d.month()) * 100 + i64::from(d.day())
+}
+
+/// `yyyymm`.
+pub fn month_period(d: NaiveDate) -> i64 {
+    i64::from(d.year()) * 100 + i64::from(d.month())
+}
+
+/// One stored rollup row's key.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RollupKey {
+    pub grain: Grain,
+    pub period: i64,
+    pub institution: String,
+    pub classification: String,
+    /// Empty when the report has no category.
+    pub category: String,
+    pub channel: String,
+}
+
+/// Histogram days as stored: 0..=120, and 121 for longer.
+pub fn bucket(days: u32) -> i64 {
+    i64::from(days.min(u32::from(HISTOGRAM_DAYS) + 1))
+}
+
+/// The stored rows that contributions add to, merged (each key once, as a
+/// multi-row upsert needs) and in key order (so concurrent writers lock
+/// rows in the same order). Histogram days are bucketed.
+pub fn expand(contributions: &[(Cell, Counters)]) -> BTreeMap<RollupKey, Counters> {
+    let mut rows: BTreeMap<RollupKey, Counters> = BTreeMap::new();
+    for (cell, c) in contributions {
+        let mut bucketed = c.clone();
+        for map in [&mut bucketed.first_response_days, &mut bucketed.completion_days] {
+            let mut b: BTreeMap<u32, i64> = BTreeMap::new();
+            for (d, n) in map.iter() {
+                *b.entry(bucket(*d) as u32).or_insert(0) += n;
+            }
+            b.retain(|_, n| *n != 0);
+            *map = b;
+        }
+        for grain in Grain::ALL {
+            let (classification, category, channel) = if grain.labeled() {
+                (
+                    cell.classification.as_str().to_string(),
+                    cell.category.clone().unwrap_or_default(),
+                    cell.channel.as_str().to_string(),
+                )
+            } else {
+                (ANY.to_string(), ANY.to_string(), ANY.to_string())
+            };
+            let key = RollupKey {
+                grain,
+                period: grain.period(cell.day),
+                institution: cell.institution.clone(),
+                classification,
+                category,
+                channel,
+            };
+            rows.entry(key).or_default().merge(&bucketed, 1);
+        }
+    }
+    rows.retain(|_, c| !c.is_zero());
+    rows
+}
+
+/// How a view wants its sums.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupBy {
+    /// One total.
+    All,
+    /// By the most specific holder (views sum subtrees themselves).
+    Institution,
+    /// By WIB day (`yyyymmdd`): weekly trends are built from days.
+    Day,
+    /// By month (`yyyymm`).
+    Month,
+    Classification,
+    Category,
+    Channel,
+}
+
+/// A period and filters to sum the rollups over.
+#[derive(Debug, Clone)]
+pub struct RollupQuery {
+    /// First and last day, inclusive, in WIB.
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// Only this institution and those below it; None: everything,
+    /// national intake included.
+    pub subtree: Option<String>,
+    /// Only these holders (the dashboards pass a set worked out from the
+    /// institution tree, e.g. an institution with its units but not the
+    /// regencies below a province). Combines with `subtree`.
+    pub institutions: Option<Vec<String>>,
+    pub classification: Option<Classification>,
+    pub category: Option<String>,
+    pub channel: Option<Channel>,
+    pub group: GroupBy,
+    /// Also sum the working-day histograms (a second, larger read; trends
+    /// and breakdowns that show no percentiles skip it).
+    pub histograms: bool,
+}
+
+/// Longest period a view may ask for.
+pub const MAX_PERIOD_DAYS: i64 = 3_660;
+
+impl RollupQuery {
+    pub fn validate(&self) -> Result<()> {
+        if self.to < self.from {
+            return Err(Error::with(
+                ErrorCode::ValidationFailed,
+                "periode: tanggal akhir sebelum tanggal awal / period: the end is before the start",
+            ));
+        }
+        if (self.to - self.from).num_days() >= MAX_PERIOD_DAYS {
+            return Err(Error::with(
+                ErrorCode::ValidationFailed,
+                "periode: paling lama 10 tahun / period: at most 10 years",
+            ));
+        }
+        Ok(())
+    }
+
+    fn labeled(&self) -> bool {
+        self.classification.is_some()
+            || self.category.is_some()
+            || self.channel.is_some()
+            || matches!(
+                self.group,
+                GroupBy::Classification | GroupBy::Category | GroupBy::Channel
+            )
+    }
+
+    /// The WITH clause (the subtree, if any), the WHERE clause, their
+    /// binds and the group expression. Whole months come from the month
+    /// grain, the days before and after them from the day grain (all days,
+    /// when grouping by day).
+    pub fn plan(&self) -> Plan {
+        let mut args: Vec<Arg> = Vec::new();
+        let mut arg = |a: Arg| {
+            args.push(a);
+            format!("${}", args.len())
+        };
+        let with = match &self.subtree {
+            Some(code) => subtree_sql(&arg(Arg::Text(code.clone()))),
+            None => String::new(),
+        };
+        let (day, month) = if self.labeled() {
+            (Grain::Day, Grain::Month)
+        } else {
+            (Grain::DayTotal, Grain::MonthTotal)
+        };
+        let mut spans: Vec<(Grain, i64, i64)> = Vec::new();
+        let (months, head, tail) = if self.group == GroupBy::Day {
+            (None, Some((self.from, self.to)), None)
+        } else {
+            split_months(self.from, self.to)
+        };
+        if let Some((a, b)) = head {
+            spans.push((day, day_period(a), day_period(b)));
+        }
+        if let Some((a, b)) = months {
+            spans.push((month, month_period(a), month_period(b)));
+        }
+        if let Some((a, b)) = tail {
+            spans.push((day, day_period(a), day_period(b)));
+        }
+        let spans: Vec<String> = spans
+            .into_iter()
+            .map(|(g, a, b)| {
+                format!(
+                    "(grain = {} AND period BETWEEN {} AND {})",
+                    arg(Arg::Text(g.as_str().into())),
+                    arg(Arg::I64(a)),
+                    arg(Arg::I64(b))
+                )
+            })
+            .collect();
+        let mut conds = vec![format!("({})", spans.join(" OR "))];
+        if self.subtree.is_some() {
+            conds.push("institution IN (SELECT code FROM sub)".into());
+        }
+        if let Some(set) = &self.institutions {
+            conds.push(in_list("institution", set, &mut arg));
+        }
+        if let Some(c) = self.classification {
+            conds.push(format!("classification = {}", arg(Arg::Text(c.as_str().into()))));
+        }
+        if let Some(c) = &self.category {
+            conds.push(format!("category = {}", arg(Arg::Text(c.clone()))));
+        }
+        if let Some(c) = self.channel {
+            conds.push(format!("channel = {}", arg(Arg::Text(c.as_str().into()))));
+        }
+        let group = match self.group {
+            GroupBy::All => "''",
+            GroupBy::Institution => "institution",
+            GroupBy::Day => "period",
+            GroupBy::Month => "CASE WHEN grain = 'm' OR grain = 'M' THEN period ELSE period / 100 END",
+            GroupBy::Classification => "classification",
+            GroupBy::Category => "category",
+            GroupBy::Channel => "channel",
+        };
+        Plan {
+            with,
+            cond: conds.join(" AND "),
+            args,
+            group,
+        }
+    }
+}
+
+/// `column IN (…)` over bind parameters; false for an empty set.
+pub(crate) fn in_list(column: &str, set: &[String], arg: &mut impl FnMut(Arg) -> String) -> String {
+    if set.is_empty() {
+        return "1 = 0".into();
+    }
+    let params: Vec<String> = set.iter().map(|c| arg(Arg::Text(c.clone()))).collect();
+    format!("{column} IN ({})", params.join(", "))
+}
+
+/// A compiled rollup query.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub with: String,
+    pub cond: String,
+    pub args: Vec<Arg>,
+    pub group: &'static str,
+}
+
+/// The codes of an institution's subtree as the CTE `sub`, seeded by the
+/// bind parameter `seed`.
+pub(crate) fn subtree_sql(seed: &str) -> String {
+    format!(
+        "WITH RECURSIVE sub(code) AS (SELECT code FROM institutions WHERE code = {seed} \
+         UNION SELECT i.code FROM institutions i JOIN sub s ON i.parent_code = s.code) "
+    )
+}
+
+/// Splits a period into the whole months inside it and the days before and
+/// after them.
+type Span = Option<(NaiveDate, NaiveDate)>;
+pub fn split_months(from: NaiveDate, to: NaiveDate) -> (Span, Span, Span) {
+    let first_of_next = |d: NaiveDate| {
+        let (y, m) = if d.month() == 12 {
+            (d.year() + 1, 1)
+        } else {
+            (d.year(), d.month() + 1)
+        };
+        NaiveDate::from_ymd_opt(y, m, 1).expect("first of a month")
+    };
+    let month_start = if from.day() == 1 { from } else { first_of_next(from) };
+    let after_to = to + Duration::days(1);
+    let month_end_excl = if after_to.day() == 1 {
+        after_to
+    } else {
+        NaiveDate::from_ymd_opt(to.year(), to.month(), 1).expect("first of a month")
+    };
+    if month_start >= month_end_excl {
+        return (None, Some((from, to)), None);
+    }
+    let months = Some((month_start, month_end_excl - Duration::days(1)));
+    let head = (from < month_start).then(|| (from, month_start - Duration::days(1)));
+    let tail = (month_end_excl <= to).then_some((month_end_excl, to));
+    (months, head, tail)
+}
+
+/// Reports past their running deadline now, by their holder: the part of
+/// "overdue" no event records (decision 0016, point 4).
+#[derive(Debug, Clone, Default)]
+pub struct OverdueQuery {
+    pub subtree: Option<String>,
+    /// Only these holders (see `RollupQuery::institutions`).
+    pub institutions: Option<Vec<String>>,
+    pub classification: Option<Classification>,
+    pub category: Option<String>,
+    pub channel: Option<Channel>,
+}
+
+/// A staff member who answers for an institution (indicator 12).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminSeen {
+    pub user_id: String,
+    pub name: String,
+    pub role: lapor_domain::institution::Role,
+    pub institution: String,
+    pub last_login_at: Option<DateTime<Utc>>,
+}
+
+/// A generated report with its whole history, for `bulk_load`.
+#[derive(Debug, Clone)]
+pub struct BulkReport {
+    pub report: lapor_domain::report::Report,
+    pub events: Vec<lapor_domain::event::Event>,
+    pub wake_at: Option<DateTime<Utc>>,
+}
+
+/// Roles whose sign-ins make an institution active.
+pub const ANSWERING_ROLES: [&str; 3] = ["institution_admin", "unit_admin", "liaison"];
+
+#[async_trait]
+pub trait Rollups {
+    /// Members answering for institutions (`ANSWERING_ROLES`), within a
+    /// subtree (None: everywhere), with their last sign-in.
+    async fn admin_activity(&self, subtree: Option<&str>) -> Result<Vec<AdminSeen>>;
+    /// Institutions whose integration was live since `since`: an API key
+    /// used, or a webhook delivered (indicator 13).
+    async fn live_integrations(&self, since: DateTime<Utc>) -> Result<Vec<String>>;
+    /// Sums over the query's period and filters, one entry per group key
+    /// (institution code, `yyyymmdd`, `yyyymm` or label; "" for `All`).
+    async fn rollup(&self, q: &RollupQuery) -> Result<Vec<(String, Counters)>>;
+    /// Overdue reports now, by the most specific holder ("" for reports not
+    /// yet verified).
+    async fn overdue_now(&self, q: &OverdueQuery, now: DateTime<Utc>) -> Result<Vec<(String, i64)>>;
+    /// Writes generated histories in one transaction: the reports (with
+    /// `pin_hash`), their events, search postings and the rollups the
+    /// events add. For `lapor bench-data` only: no outbox, notifications
+    /// or integration fan-out, as nobody is waiting for generated reports.
+    async fn bulk_load(&self, reports: &[BulkReport], pin_hash: &str, cal: &Calendar) -> Result<()>;
+    /// Every stored row (for checks and tests).
+    async fn rollup_rows(&self) -> Result<BTreeMap<RollupKey, Counters>>;
+    /// Empties the rollups and replays every report's events through
+    /// `lapor_domain::rollup::contribution`, in one transaction (writers wait
+    /// for it). Calls `progress(done, total)`. Returns the reports replayed.
+    async fn rebuild_rollups(&self, cal: &Calendar, progress: &(dyn Fn(u64, u64) + Send + Sync)) -> Result<u64>;
+}
+
+/// Expands `impl Rollups` and the write helper over one backend.
+macro_rules! rollups_impl {
+    ($store:ty, $db:ty, $row:ty) => {
+        use crate::rollups::*;
+        use lapor_domain::rollup::{Cell as RollupCell, Counters as RollupCounters};
+        use std::collections::BTreeMap;
+
+        /// Binds the six key columns in table order.
+        fn bind_rollup_key<'q>(
+            q: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
+            k: &'q RollupKey,
+        ) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments> {
+            q.bind(k.grain.as_str())
+                .bind(k.period)
+                .bind(k.institution.as_str())
+                .bind(k.classification.as_str())
+                .bind(k.category.as_str())
+                .bind(k.channel.as_str())
+        }
+
+        const ROLLUP_COUNTER_COUNT: usize = 17;
+        const ROLLUP_COUNTERS: [&str; ROLLUP_COUNTER_COUNT] = [
+            "submitted", "verified", "verified_on_time", "received", "dispositioned_to_unit", "followed_up",
+            "followed_up_on_time", "completed", "rating_1", "rating_2", "rating_3", "rating_4", "rating_5",
+            "reopened", "transferred_out", "ombudsman_offered", "ombudsman_escalated",
+        ];
+
+        fn counter_values(c: &RollupCounters) -> [i64; ROLLUP_COUNTER_COUNT] {
+            [
+                c.submitted, c.verified, c.verified_on_time, c.received, c.dispositioned_to_unit, c.followed_up,
+                c.followed_up_on_time, c.completed, c.ratings[0], c.ratings[1], c.ratings[2], c.ratings[3],
+                c.ratings[4], c.reopened, c.transferred_out, c.ombudsman_offered, c.ombudsman_escalated,
+            ]
+        }
+
+        fn counters_from_row(r: &$row) -> Result<RollupCounters> {
+            let v = |i: usize| get::<i64>(r, ROLLUP_COUNTERS[i]);
+            Ok(RollupCounters {
+                submitted: v(0)?,
+                verified: v(1)?,
+                verified_on_time: v(2)?,
+                received: v(3)?,
+                dispositioned_to_unit: v(4)?,
+                followed_up: v(5)?,
+                followed_up_on_time: v(6)?,
+                completed: v(7)?,
+                ratings: [v(8)?, v(9)?, v(10)?, v(11)?, v(12)?],
+                reopened: v(13)?,
+                transferred_out: v(14)?,
+                ombudsman_offered: v(15)?,
+                ombudsman_escalated: v(16)?,
+                ..RollupCounters::default()
+            })
+        }
+
+        /// Adds contributions to the rollups inside the caller's transaction.
+        async fn add_rollups(tx: &mut sqlx::Transaction<'static, $db>, contributions: &[(RollupCell, RollupCounters)]) -> Result<()> {
+            if contributions.is_empty() {
+                return Ok(());
+            }
+            let rows = expand(contributions);
+            let keyed: Vec<(&RollupKey, &RollupCounters)> = rows.iter().collect();
+            const KEY_BINDS: usize = 6;
+            let cols = &ROLLUP_COUNTERS;
+            let per_row = KEY_BINDS + ROLLUP_COUNTER_COUNT;
+            let updates: Vec<String> = cols.iter().map(|c| format!("{c} = rollups.{c} + excluded.{c}")).collect();
+            for chunk in crate::intake::shaped_chunks(&keyed) {
+                let values: Vec<String> = (0..chunk.len()).map(|i| format!("({})", bind_params(i * per_row + 1, per_row))).collect();
+                let sql = format!(
+                    "INSERT INTO rollups (grain, period, institution, classification, category, channel, {}) VALUES {} \
+                     ON CONFLICT (grain, period, institution, classification, category, channel) DO UPDATE SET {}",
+                    cols.join(", "),
+                    values.join(", "),
+                    updates.join(", ")
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for (k, c) in chunk {
+                    q = bind_rollup_key(q, k);
+                    for v in counter_values(c) {
+                        q = q.bind(v);
+                    }
+                }
+                q.execute(&mut **tx).await.map_err(db_err)?;
+            }
+            let days: Vec<(&RollupKey, &str, i64, i64)> = rows
+                .iter()
+                .flat_map(|(k, c)| {
+                    let r = c.first_response_days.iter().map(move |(d, n)| (k, "r", i64::from(*d), *n));
+                    let done = c.completion_days.iter().map(move |(d, n)| (k, "c", i64::from(*d), *n));
+                    r.chain(done)
+                })
+                .collect();
+            for chunk in crate::intake::shaped_chunks(&days) {
+                let values: Vec<String> = (0..chunk.len()).map(|i| format!("({})", bind_params(i * 9 + 1, 9))).collect();
+                let sql = format!(
+                    "INSERT INTO rollup_days (grain, period, institution, classification, category, channel, measure, days, n) \
+                     VALUES {} ON CONFLICT (grain, period, institution, classification, category, channel, measure, days) \
+                     DO UPDATE SET n = rollup_days.n + excluded.n",
+                    values.join(", ")
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for (k, measure, d, n) in chunk {
+                    q = bind_rollup_key(q, k)
+                        .bind(*measure)
+                        .bind(*d)
+                        .bind(*n);
+                }
+                q.execute(&mut **tx).await.map_err(db_err)?;
+            }
+            Ok(())
+        }
+
+        fn add_days(c: &mut RollupCounters, measure: &str, days: i64, n: i64) {
+            let map = if measure == "r" { &mut c.first_response_days } else { &mut c.completion_days };
+            *map.entry(days.clamp(0, i64::from(u32::MAX)) as u32).or_insert(0) += n;
+        }
+
+        #[async_trait::async_trait]
+        impl Rollups for $store {
+            async fn rollup(&self, rq: &RollupQuery) -> Result<Vec<(String, RollupCounters)>> {
+                rq.validate()?;
+                let Plan { with, cond, args, group } = rq.plan();
+                let sums: Vec<String> = ROLLUP_COUNTERS
+                    .iter()
+                    .map(|c| format!("CAST(COALESCE(SUM({c}), 0) AS BIGINT) AS {c}"))
+                    .collect();
+                let grouping = if rq.group == GroupBy::All { String::new() } else { format!(" GROUP BY {group}") };
+                let text_key = !matches!(rq.group, GroupBy::Day | GroupBy::Month);
+                let sql = format!("{with}SELECT {group} AS g, {} FROM rollups WHERE {cond}{grouping}", sums.join(", "));
+                let rows = bind_args(sqlx::query(sqlx::AssertSqlSafe(sql)), &args).fetch_all(&self.reader).await.map_err(db_err)?;
+                let key = |r: &$row| -> Result<String> {
+                    if text_key { get::<String>(r, "g") } else { get::<i64>(r, "g").map(|p| p.to_string()) }
+                };
+                let mut out: BTreeMap<String, RollupCounters> = BTreeMap::new();
+                for r in &rows {
+                    let c = counters_from_row(r)?;
+                    if !c.is_zero() {
+                        out.insert(key(r)?, c);
+                    }
+                }
+                if !rq.histograms {
+                    return Ok(out.into_iter().collect());
+                }
+                let grouping = if rq.group == GroupBy::All {
+                    " GROUP BY measure, days".to_string()
+                } else {
+                    format!(" GROUP BY {group}, measure, days")
+                };
+                let sql = format!(
+                    "{with}SELECT {group} AS g, measure, days, CAST(SUM(n) AS BIGINT) AS n FROM rollup_days WHERE {cond}{grouping}"
+                );
+                let rows = bind_args(sqlx::query(sqlx::AssertSqlSafe(sql)), &args).fetch_all(&self.reader).await.map_err(db_err)?;
+                for r in &rows {
+                    let n: i64 = get(r, "n")?;
+                    if n != 0 {
+                        let c = out.entry(key(r)?).or_default();
+                        add_days(c, &get::<String>(r, "measure")?, get(r, "days")?, n);
+                    }
+                }
+                Ok(out.into_iter().collect())
+            }
+
+            async fn overdue_now(&self, oq: &OverdueQuery, now: chrono::DateTime<chrono::Utc>) -> Result<Vec<(String, i64)>> {
+                let mut args: Vec<Arg> = vec![Arg::Ts(Ts::new(now))];
+                let mut conds = vec![
+                    "status IN ('submitted','dispositioned','in_progress')".to_string(),
+                    "due_at < $1".to_string(),
+                    "(stage IS NULL OR stage NOT IN ('reporter_reply','reopen_window'))".to_string(),
+                ];
+                let mut with = String::new();
+                if let Some(code) = &oq.subtree {
+                    args.push(Arg::Text(code.clone()));
+                    with = subtree_sql(&format!("${}", args.len()));
+                    conds.push("COALESCE(unit, institution, '') IN (SELECT code FROM sub)".into());
+                }
+                if let Some(set) = &oq.institutions {
+                    let mut arg = |a: Arg| {
+                        args.push(a);
+                        format!("${}", args.len())
+                    };
+                    conds.push(crate::rollups::in_list("COALESCE(unit, institution, '')", set, &mut arg));
+                }
+                if let Some(c) = oq.classification {
+                    args.push(Arg::Text(c.as_str().into()));
+                    conds.push(format!("classification = ${}", args.len()));
+                }
+                if let Some(c) = &oq.category {
+                    args.push(Arg::Text(c.clone()));
+                    conds.push(format!("category = ${}", args.len()));
+                }
+                if let Some(c) = oq.channel {
+                    args.push(Arg::Text(c.as_str().into()));
+                    conds.push(format!("channel = ${}", args.len()));
+                }
+                let sql = format!(
+                    "{with}SELECT COALESCE(unit, institution, '') AS holder, CAST(COUNT(*) AS BIGINT) AS n FROM reports \
+                     WHERE {} GROUP BY COALESCE(unit, institution, '')",
+                    conds.join(" AND ")
+                );
+                let rows = bind_args(sqlx::query(sqlx::AssertSqlSafe(sql)), &args).fetch_all(&self.reader).await.map_err(db_err)?;
+                rows.iter().map(|r| Ok((get::<String>(r, "holder")?, get::<i64>(r, "n")?))).collect()
+            }
+
+            async fn admin_activity(&self, subtree: Option<&str>) -> Result<Vec<AdminSeen>> {
+                let roles = ANSWERING_ROLES.iter().map(|r| format!("'{r}'")).collect::<Vec<_>>().join(", ");
+                let (with, within) = match subtree {
+                    Some(_) => (subtree_sql("$1"), " AND m.institution IN (SELECT code FROM sub)"),
+                    None => (String::new(), ""),
+                };
+                let sql = format!(
+                    "{with}SELECT u.id, u.name, m.role, m.institution, u.last_login_at FROM memberships m \
+                     JOIN users u ON u.id = m.user_id WHERE m.role IN ({roles}){within} ORDER BY m.institution, u.name, u.id"
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                if let Some(code) = subtree {
+                    q = q.bind(code);
+                }
+                let rows = q.fetch_all(&self.reader).await.map_err(db_err)?;
+                rows.iter()
+                    .map(|r| {
+                        let role: String = get(r, "role")?;
+                        Ok(AdminSeen {
+                            user_id: get(r, "id")?,
+                            name: get(r, "name")?,
+                            role: lapor_domain::institution::Role::parse(&role)
+                                .ok_or_else(|| Error::internal(format!("stored role {role:?}")))?,
+                            institution: get(r, "institution")?,
+                            last_login_at: get::<Option<Ts>>(r, "last_login_at")?.map(|t| t.0),
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn live_integrations(&self, since: chrono::DateTime<chrono::Utc>) -> Result<Vec<String>> {
+                let rows = sqlx::query(
+                    "SELECT c.institution AS code FROM api_keys k JOIN api_clients c ON c.id = k.client_id \
+                     WHERE k.last_used_at >= $1 \
+                     UNION SELECT s.institution AS code FROM webhook_deliveries d \
+                     JOIN webhook_subscriptions s ON s.id = d.subscription_id \
+                     WHERE d.state = 'delivered' AND d.finished_at >= $1 ORDER BY code",
+                )
+                .bind(Ts::new(since))
+                .fetch_all(&self.reader)
+                .await
+                .map_err(db_err)?;
+                rows.iter().map(|r| get::<String>(r, "code")).collect()
+            }
+
+            async fn bulk_load(&self, items: &[BulkReport], pin_hash: &str, cal: &lapor_domain::calendar::Calendar) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                sqlx::raw_sql(<$store>::BULK_SETUP).execute(&mut *tx).await.map_err(db_err)?;
+                for chunk in crate::intake::shaped_chunks(items) {
+                    let rows: Vec<String> = (0..chunk.len()).map(|i| format!("({})", bind_params(i * REPORT_BINDS + 1, REPORT_BINDS))).collect();
+                    let sql = format!("INSERT INTO reports ({}, pin_hash, idempotency_key) VALUES {}", crate::filter::REPORT_COLS, rows.join(", "));
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for b in chunk {
+                        q = bind_report(q, &b.report, b.wake_at).bind(pin_hash).bind(None::<&str>);
+                    }
+                    q.execute(&mut *tx).await.map_err(db_err)?;
+                }
+                let events: Vec<&lapor_domain::event::Event> = items.iter().flat_map(|b| b.events.iter()).collect();
+                for chunk in crate::intake::shaped_chunks(&events) {
+                    insert_event_rows(&mut tx, chunk).await?;
+                }
+                let reports: Vec<&lapor_domain::report::Report> = items.iter().map(|b| &b.report).collect();
+                insert_postings(&mut tx, &reports).await?;
+                let mut cells: Vec<(RollupCell, RollupCounters)> = Vec::new();
+                for b in items {
+                    cells.extend(lapor_domain::rollup::replay(&b.events, cal));
+                }
+                add_rollups(&mut tx, &cells).await?;
+                tx.commit().await.map_err(db_err)?;
+                sqlx::raw_sql(<$store>::BULK_RESET).execute(&self.writer).await.map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn rollup_rows(&self) -> Result<BTreeMap<RollupKey, RollupCounters>> {
+                let cols = ROLLUP_COUNTERS.join(", ");
+                let sql = format!("SELECT grain, period, institution, classification, category, channel, {cols} FROM rollups");
+                let key = |r: &$row| -> Result<RollupKey> {
+                    let grain: String = get(r, "grain")?;
+                    Ok(RollupKey {
+                        grain: Grain::parse(&grain).ok_or_else(|| Error::internal(format!("stored grain {grain:?}")))?,
+                        period: get(r, "period")?,
+                        institution: get(r, "institution")?,
+                        classification: get(r, "classification")?,
+                        category: get(r, "category")?,
+                        channel: get(r, "channel")?,
+                    })
+                };
+                let mut out = BTreeMap::new();
+                for r in sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&self.reader).await.map_err(db_err)? {
+                    out.insert(key(&r)?, counters_from_row(&r)?);
+                }
+                let sql = "SELECT grain, period, institution, classification, category, channel, measure, days, n FROM rollup_days";
+                for r in sqlx::query(sql).fetch_all(&self.reader).await.map_err(db_err)? {
+                    let c: &mut RollupCounters = out.entry(key(&r)?).or_default();
+                    add_days(c, &get::<String>(&r, "measure")?, get(&r, "days")?, get(&r, "n")?);
+                }
+                out.retain(|_, c| !c.is_zero());
+                Ok(out)
+            }
+
+            async fn rebuild_rollups(&self, cal: &lapor_domain::calendar::Calendar, progress: &(dyn Fn(u64, u64) + Send + Sync)) -> Result<u64> {
+                const BATCH: i64 = 2_000;
+                let mut tx = self.begin_write().await?;
+                sqlx::query("DELETE FROM rollups").execute(&mut *tx).await.map_err(db_err)?;
+                sqlx::query("DELETE FROM rollup_days").execute(&mut *tx).await.map_err(db_err)?;
+                let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reports").fetch_one(&mut *tx).await.map_err(db_err)?;
+                let total = total.max(0) as u64;
+                progress(0, total);
+                let mut after = String::new();
+                let mut done = 0u64;
+                loop {
+                    let ids: Vec<String> = sqlx::query_scalar("SELECT tracking_id FROM reports WHERE tracking_id > $1 ORDER BY tracking_id LIMIT $2")
+                        .bind(after.as_str())
+                        .bind(BATCH)
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    let (Some(first), Some(last)) = (ids.first(), ids.last()) else { break };
+                    let rows = sqlx::query(
+                        "SELECT tracking_id, seq, at, actor, from_status, to_status, from_institution, to_institution, \
+                         visibility, body, data FROM report_events WHERE tracking_id >= $1 AND tracking_id <= $2 ORDER BY tracking_id, seq",
+                    )
+                    .bind(first.as_str())
+                    .bind(last.as_str())
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    let events: Vec<Event> = rows.iter().map(event_from_row).collect::<Result<_>>()?;
+                    let mut contributions: Vec<(RollupCell, RollupCounters)> = Vec::new();
+                    for report in events.chunk_by(|a, b| a.tracking_id == b.tracking_id) {
+                        contributions.extend(lapor_domain::rollup::replay(report, cal));
+                    }
+                    add_rollups(&mut tx, &contributions).await?;
+                    done += ids.len() as u64;
+                    progress(done, total);
+                    after = last.clone();
+                }
+                tx.commit().await.map_err(db_err)?;
+                Ok(done)
+            }
+        }
+    };
+}
+
+pub(crate) use rollups_impl;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn periods_split_into_whole_months_and_edge_days() {
+        // Whole months only.
+        assert_eq!(
+            split_months(d(2026, 1, 1), d(2026, 3, 31)),
+            (Some((d(2026, 1, 1), d(2026, 3, 31))), None, None)
+        );
+        // Edges on both sides.
+        assert_eq!(
+            split_months(d(2026, 1, 15), d(2026, 4, 10)),
+            (
+                Some((d(2026, 2, 1), d(2026, 3, 31))),
+                Some((d(2026, 1, 15), d(2026, 1, 31))),
+                Some((d(2026, 4, 1), d(2026, 4, 10)))
+            )
+        );
+        // Inside one month: days only.
+        assert_eq!(
+            split_months(d(2026, 2, 3), d(2026, 2, 20)),
+            (None, Some((d(2026, 2, 3), d(2026, 2, 20))), None)
+        );
+        // Across a year end, to the last day of a month.
+        assert_eq!(
+            split_months(d(2025, 12, 31), d(2026, 1, 31)),
+            (
+                Some((d(2026, 1, 1), d(2026, 1, 31))),
+                Some((d(2025, 12, 31), d(2025, 12, 31))),
+                None
+            )
+        );
+    }
+
+    #[test]
+    fn a_contribution_lands_in_every_grain_once() {
+        let cell = Cell {
+            institution: "pemkot-32.73".into(),
+            day: d(2026, 11, 2),
+            classification: Classification::Pengaduan,
+            category: None,
+            channel: Channel::Sms,
+        };
+        let mut c = Counters {
+            followed_up: 1,
+            ..Counters::default()
+        };
+        c.first_response_days.insert(400, 1);
+        let rows = expand(&[(cell.clone(), c.clone()), (cell, c)]);
+        assert_eq!(rows.len(), 4);
+        for (k, v) in &rows {
+            assert_eq!(v.followed_up, 2);
+            assert_eq!(
+                v.first_response_days.get(&121),
+                Some(&2),
+                "long times share the last bucket"
+            );
+            match k.grain {
+                Grain::Day => assert_eq!(
+                    (k.period, k.category.as_str(), k.channel.as_str()),
+                    (20261102, "", "sms")
+                ),
+                Grain::Month => assert_eq!(k.period, 202611),
+                Grain::DayTotal | Grain::MonthTotal => assert_eq!(k.channel, ANY),
+            }
+        }
+    }
+
+    #[test]
+    fn plans_pick_the_coarsest_grain_that_answers() {
+        let q = RollupQuery {
+            from: d(2026, 1, 1),
+            to: d(2026, 6, 30),
+            subtree: None,
+            institutions: None,
+            histograms: true,
+            classification: None,
+            category: None,
+            channel: None,
+            group: GroupBy::Institution,
+        };
+        let plan = q.plan();
+        assert_eq!(plan.args[0], Arg::Text("M".into()));
+        assert!(!plan.cond.contains("category"));
+        let filtered = RollupQuery {
+            category: Some("jalan".into()),
+            ..q.clone()
+        };
+        assert_eq!(filtered.plan().args[0], Arg::Text("m".into()));
+        let daily = RollupQuery {
+            group: GroupBy::Day,
+            ..q.clone()
+        };
+        assert_eq!(
+            daily.plan().args[..3],
+            [Arg::Text("D".into()), Arg::I64(20260101), Arg::I64(20260630)]
+        );
+        let backwards = RollupQuery {
+            from: d(2026, 2, 1),
+            to: d(2026, 1, 1),
+            ..q
+        };
+        assert_eq!(backwards.validate().unwrap_err().code, ErrorCode::ValidationFailed);
+    }
+}
