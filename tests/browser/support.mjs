@@ -216,11 +216,14 @@ export async function token(login) {
 }
 
 /** A full-page screenshot named `<name>-phone.png` or `<name>-desktop.png`. */
-export async function shoot(page, name) {
+export async function shoot(page, name, { part } = {}) {
   if (!TAKE_SHOTS) return;
   const vp = page.viewportSize();
   const kind = vp.width < 600 ? 'phone' : 'desktop';
-  await page.screenshot({ path: join(SHOTS, `${name}-${kind}.png`), fullPage: true, animations: 'disabled' });
+  const path = join(SHOTS, `${name}-${kind}.png`);
+  // `part`: a locator, to picture one section instead of the whole page.
+  if (part) await part.screenshot({ path, animations: 'disabled' });
+  else await page.screenshot({ path, fullPage: true, animations: 'disabled' });
 }
 
 /**

@@ -131,6 +131,19 @@ impl GeoIndex {
         self.places.is_empty()
     }
 
+    /// Every feature with its rings ([lon, lat], closed), for drawing maps.
+    /// Outer rings and holes come mixed: drawn with the even-odd rule they
+    /// give the same shape, as in [`GeoIndex::locate`].
+    pub fn outlines(&self) -> Vec<(&Place, Vec<&[[f64; 2]]>)> {
+        let mut out: Vec<(&Place, Vec<&[[f64; 2]]>)> = self.places.iter().map(|p| (p, Vec::new())).collect();
+        for poly in &self.polys {
+            for ring in &self.rings[poly.start..poly.end] {
+                out[poly.feature].1.push(&self.pts[ring.start..ring.end]);
+            }
+        }
+        out
+    }
+
     /// Bounding box of a feature (min_lon, min_lat, max_lon, max_lat), for map framing.
     pub fn bbox(&self, code: &str) -> Option<[f64; 4]> {
         self.by_code.get(code).map(|&f| self.feature_bbox[f])

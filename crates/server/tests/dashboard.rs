@@ -59,6 +59,58 @@ async fn dashboards_follow_the_events_and_the_role_rules(app: &TestApp) {
     assert_eq!(kpi(&html, "Diterima instansi"), "2");
     assert_eq!(kpi(&html, "Ditindaklanjuti</span>"), "50,0 %");
 
+    // The map: 38 provinces, coloured by follow-up; West Java at 50 %.
+    let map = |html: &str| -> String {
+        let at = html.find(r#"id="peta-svg""#).expect("map drawn");
+        html[at..at + html[at..].find("</svg>").unwrap()].to_string()
+    };
+    let provinces = map(&html);
+    assert_eq!(provinces.matches("<path ").count(), 38);
+    assert!(
+        provinces.contains("<title>Jawa Barat: 50,0 %</title>"),
+        "{provinces:.400}"
+    );
+    let (s, html) = page(
+        &national,
+        &format!("{base}/staf/dasbor?peta=kabkota&indikator=diterima"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{html}");
+    let regencies = map(&html);
+    assert_eq!(regencies.matches("<path ").count(), 514);
+    assert!(regencies.contains("<title>Kota Bandung: 2</title>"), "{regencies:.400}");
+    assert!(html.contains("Peta: Diterima"), "the indicator is named");
+
+    // XLSX: a real workbook (a zip), named like the CSV.
+    let r = national
+        .get(format!("{base}/staf/dasbor/ekspor?tabel=peringkat&format=xlsx"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"].to_str().unwrap().contains("spreadsheetml"));
+    assert!(r.headers()["content-disposition"].to_str().unwrap().contains(".xlsx"));
+    let bytes = r.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"PK\x03\x04"), "zip signature");
+
+    // Every report of the view, streamed: metadata only, no words or names.
+    let r = national
+        .get(format!("{base}/staf/dasbor/ekspor-laporan"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.unwrap();
+    let mut lines = text.lines();
+    assert!(
+        lines.next().unwrap().starts_with("tracking_id,submitted_at,status,"),
+        "{text}"
+    );
+    assert_eq!(lines.count(), 3, "{text}");
+    assert!(!text.contains("Jalan berlubang"), "no report text in the export");
+    let (_, html) = page(&national, &format!("{base}/staf/dasbor/ekspor-laporan?kanal=sms")).await;
+    assert_eq!(html.lines().count(), 1, "a channel filter: header only: {html}");
+
     // The ranking CSV agrees: the province's row sums its city.
     let r = national
         .get(format!("{base}/staf/dasbor/ekspor?tabel=peringkat&urut=nama"))
@@ -104,6 +156,7 @@ async fn dashboards_follow_the_events_and_the_role_rules(app: &TestApp) {
 
     // Sorting: by name descending puts Jawa Barat before DKI Jakarta.
     let (_, html) = page(&national, &format!("{base}/staf/dasbor?urut=nama&arah=turun")).await;
+    let html = &html[html.find(r#"id="ranking""#).expect("ranking")..];
     let order: Vec<usize> = ["pemprov-32", "pemprov-31"]
         .iter()
         .map(|c| html.find(&format!("kode={c}&")).unwrap_or(usize::MAX))
@@ -122,6 +175,19 @@ async fn dashboards_follow_the_events_and_the_role_rules(app: &TestApp) {
     assert_eq!(kpi(&html, "Diterima instansi"), "2");
     assert!(!html.contains("Laporan masuk</span>"), "no national intake figures");
     assert!(html.contains("Aktivitas admin"), "admin activity listed");
+    assert!(html.contains("Tidak ada masalah berulang"), "two reports recur nothing");
+    assert!(!html.contains(r#"id="peta-svg""#), "a city's view has no map");
+
+    // The printable evaluation report of the city.
+    let (s, html) = page(
+        &bandung,
+        &format!("{base}/staf/dasbor/evaluasi?lingkup=instansi&kode=pemkot-32.73"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{html}");
+    assert!(html.contains("Laporan evaluasi"), "{html}");
+    assert!(html.contains("Definisi indikator"));
+    assert!(!html.contains(r#"id="saring""#), "no filter form on paper");
 
     // Role rules, every view: (who, query, allowed).
     let views = [
@@ -147,8 +213,14 @@ async fn dashboards_follow_the_events_and_the_role_rules(app: &TestApp) {
     for (who, allowed) in table {
         let b = signed_in(app, who).await;
         for (view, ok) in views.iter().zip(allowed) {
-            for path in ["/staf/dasbor", "/staf/dasbor/ekspor"] {
-                let (s, _) = page(&b, &format!("{base}{path}?{view}")).await;
+            for path in [
+                "/staf/dasbor?",
+                "/staf/dasbor/ekspor?",
+                "/staf/dasbor/ekspor?format=xlsx&",
+                "/staf/dasbor/evaluasi?",
+                "/staf/dasbor/ekspor-laporan?",
+            ] {
+                let (s, _) = page(&b, &format!("{base}{path}{view}")).await;
                 let want = if ok { StatusCode::OK } else { StatusCode::FORBIDDEN };
                 assert_eq!(s, want, "{who} {path}?{view}");
             }
@@ -200,6 +272,9 @@ async fn dashboards_follow_the_events_and_the_role_rules(app: &TestApp) {
         ("urut=acak", 400, "urut"),
         ("tren=harian", 400, "tren"),
         ("kategori=tidak-ada", 422, "kategori"),
+        ("peta=kecamatan", 400, "peta"),
+        ("lingkup=instansi&kode=kemenkes&peta=provinsi", 400, "peta"),
+        ("indikator=nama", 400, "indikator"),
         ("lingkup=instansi&kode=ghost", 422, "kode"),
     ] {
         let (s, html) = page(&national, &format!("{base}/staf/dasbor?{q}")).await;
@@ -207,6 +282,8 @@ async fn dashboards_follow_the_events_and_the_role_rules(app: &TestApp) {
         assert!(html.contains(says), "{q} says {says}: {html}");
     }
     let (s, _) = page(&national, &format!("{base}/staf/dasbor/ekspor?tabel=semua")).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _) = page(&national, &format!("{base}/staf/dasbor/ekspor?format=pdf")).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 }
 

@@ -7,6 +7,8 @@
 
 pub mod chart;
 pub mod figures;
+pub mod map;
+pub mod recurring;
 pub mod tree;
 
 use crate::AppState;
@@ -45,6 +47,10 @@ pub struct Params {
     pub tren: String,
     pub urut: String,
     pub arah: String,
+    /// Map level: provinsi or kabkota.
+    pub peta: String,
+    /// The indicator colouring the map (a ranking column).
+    pub indikator: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -342,6 +348,10 @@ pub struct Dashboard {
     /// The staff answering for the view's institutions (institution and
     /// subtree views only), least recently seen first.
     pub admins: Vec<AdminSeen>,
+    /// The regions each map level shows, default level first.
+    pub maps: Vec<(map::Level, Vec<map::Area>)>,
+    /// A province's view maps only that province (its region code).
+    pub map_zoom: Option<String>,
     pub as_of: DateTime<Utc>,
 }
 
@@ -546,6 +556,17 @@ pub async fn load(
     let mut admins: Vec<AdminSeen> = if scope.code().is_some() { admins_all } else { Vec::new() };
     admins.sort_by(|a, b| a.last_login_at.cmp(&b.last_login_at).then(a.name.cmp(&b.name)));
 
+    let (levels, zoom) = map::levels(&scope, tree);
+    let maps = levels
+        .into_iter()
+        .map(|level| {
+            let areas = map::areas(level, zoom.as_deref(), tree, |members| {
+                Figures::new(&sum(members, &by_inst), overdue_of(members))
+            });
+            (level, areas)
+        })
+        .collect();
+
     let trend = buckets(&filters, trend_kind, trend_rows);
     let title = match &scope {
         Scope::National => "Nasional".to_string(),
@@ -566,6 +587,8 @@ pub async fn load(
         rows,
         connectivity,
         admins,
+        maps,
+        map_zoom: zoom,
         as_of: now,
     })
 }
@@ -625,10 +648,28 @@ fn buckets(f: &Filters, kind: Trend, rows: Vec<(String, Counters)>) -> Vec<Point
         .collect()
 }
 
+/// An indicator's value (None for a rate without a denominator, and for
+/// the columns that are not figures: name, admin activity).
+pub fn figure(f: &Figures, key: SortKey) -> Option<f64> {
+    let pct = |r: Rate| r.percent();
+    match key {
+        SortKey::Name | SortKey::Activity => None,
+        SortKey::Received => Some(f.received as f64),
+        SortKey::FollowedUp => pct(f.followed_up),
+        SortKey::OnTime => pct(f.on_time),
+        SortKey::Completed => pct(f.completed),
+        SortKey::Median => f.first_response.median().map(f64::from),
+        SortKey::Satisfaction => f.satisfaction(),
+        SortKey::Reopen => pct(f.reopen),
+        SortKey::Transfer => pct(f.transfer),
+        SortKey::Ombudsman => Some(f.ombudsman_escalated as f64),
+        SortKey::Overdue => Some(f.overdue.total() as f64),
+    }
+}
+
 /// Sorts a ranking in place.
 pub fn sort_rows(rows: &mut [Row], key: SortKey, descending: bool) {
     // Rates without a denominator sort after every real figure, either way.
-    let pct = |r: Rate| r.percent();
     rows.sort_by(|a, b| {
         let (fa, fb) = (&a.figures, &b.figures);
         let opt = |x: Option<f64>, y: Option<f64>| match (x, y) {
@@ -640,26 +681,13 @@ pub fn sort_rows(rows: &mut [Row], key: SortKey, descending: bool) {
             (None, Some(_)) => std::cmp::Ordering::Greater,
             (None, None) => std::cmp::Ordering::Equal,
         };
-        let num = |x: i64, y: i64| opt(Some(x as f64), Some(y as f64));
         let o = match key {
             SortKey::Name => {
                 let o = a.name.cmp(&b.name);
                 if descending { o.reverse() } else { o }
             }
-            SortKey::Received => num(fa.received, fb.received),
-            SortKey::FollowedUp => opt(pct(fa.followed_up), pct(fb.followed_up)),
-            SortKey::OnTime => opt(pct(fa.on_time), pct(fb.on_time)),
-            SortKey::Completed => opt(pct(fa.completed), pct(fb.completed)),
-            SortKey::Median => opt(
-                fa.first_response.median().map(f64::from),
-                fb.first_response.median().map(f64::from),
-            ),
-            SortKey::Satisfaction => opt(fa.satisfaction(), fb.satisfaction()),
-            SortKey::Reopen => opt(pct(fa.reopen), pct(fb.reopen)),
-            SortKey::Transfer => opt(pct(fa.transfer), pct(fb.transfer)),
-            SortKey::Ombudsman => num(fa.ombudsman_escalated, fb.ombudsman_escalated),
-            SortKey::Overdue => num(fa.overdue.total(), fb.overdue.total()),
-            SortKey::Activity => num(a.active_admins as i64, b.active_admins as i64),
+            SortKey::Activity => opt(Some(a.active_admins as f64), Some(b.active_admins as f64)),
+            _ => opt(figure(fa, key), figure(fb, key)),
         };
         o.then_with(|| a.name.cmp(&b.name))
     });

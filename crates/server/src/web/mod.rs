@@ -11,7 +11,7 @@ mod csrf;
 pub mod i18n;
 pub mod names;
 mod public;
-mod report_form;
+pub(crate) mod report_form;
 mod staff;
 mod statistics;
 mod track;

@@ -85,8 +85,37 @@ struct Page<'a> {
     graded: bool,
     connectivity: String,
     admins: Vec<(String, String, String, String, bool)>,
+    map: Option<MapView>,
+    recurring: Option<dashboard::recurring::Recurring>,
     export: String,
+    /// The printable evaluation report of this view.
+    evaluation: String,
+    /// The dashboard of this view (from the evaluation report).
+    back: String,
+    /// Every report of the view, streamed as CSV.
+    reports_export: String,
+    /// Rendering the evaluation report: no forms, tables open, definitions.
+    print: bool,
+    /// The view's own grade (an institution view of a regional government).
+    grade: Option<(&'static str, String)>,
     as_of: String,
+}
+
+/// The map section: one level coloured by one indicator, its legend, and
+/// the same figures as a table for those who do not read maps.
+pub struct MapView {
+    svg: String,
+    /// (value, label, chosen)
+    levels: Vec<(&'static str, &'static str, bool)>,
+    indicators: Vec<(&'static str, String, bool)>,
+    indicator: String,
+    /// (colour, range)
+    legend: Vec<(&'static str, String)>,
+    no_data: &'static str,
+    /// (region, link to its dashboard, value, received)
+    rows: Vec<(String, Option<String>, String, String)>,
+    /// The rest of the view, kept when the map changes.
+    hidden: Vec<(&'static str, String)>,
 }
 
 /// The view, checked: parsed filters and scope the caller may see.
@@ -129,7 +158,19 @@ pub async fn page(State(st): State<AppState>, s: Staff, q: QueryResult) -> Respo
     let Ok(Query(p)) = q else {
         return error_page(&s.c, &Error::new(ErrorCode::InvalidQuery));
     };
-    match build(&st, &s, p).await {
+    match build(&st, &s, p, false).await {
+        Ok(r) => r,
+        Err(e) => error_page(&s.c, &e),
+    }
+}
+
+/// The printable evaluation report of a view: the same figures, laid out
+/// for paper, with the definitions of the indicators.
+pub async fn evaluation(State(st): State<AppState>, s: Staff, q: QueryResult) -> Response {
+    let Ok(Query(p)) = q else {
+        return error_page(&s.c, &Error::new(ErrorCode::InvalidQuery));
+    };
+    match build(&st, &s, p, true).await {
         Ok(r) => r,
         Err(e) => error_page(&s.c, &e),
     }
@@ -279,28 +320,180 @@ fn columns(c: &crate::web::Ctx) -> Vec<(String, SortKey)> {
     ]
 }
 
+/// An indicator as shown in a table cell ("" for the name and activity
+/// columns, which are not figures).
+fn cell(f: &Figures, key: SortKey, en: bool) -> String {
+    match key {
+        SortKey::Name | SortKey::Activity => String::new(),
+        SortKey::Received => count(f.received, en),
+        SortKey::FollowedUp => percent(f.followed_up, en),
+        SortKey::OnTime => percent(f.on_time, en),
+        SortKey::Completed => percent(f.completed, en),
+        SortKey::Median => days(f.first_response.median()),
+        SortKey::Satisfaction => mean(f.satisfaction(), en),
+        SortKey::Reopen => percent(f.reopen, en),
+        SortKey::Transfer => percent(f.transfer, en),
+        SortKey::Ombudsman => count(f.ombudsman_escalated, en),
+        SortKey::Overdue => count(f.overdue.total(), en),
+    }
+}
+
 fn line(c: &crate::web::Ctx, r: &Row, href: Option<String>) -> Line {
     let en = c.lang == lapor_domain::error::Lang::En;
-    let f = &r.figures;
     Line {
         name: r.name.clone(),
         href,
-        cells: vec![
-            count(f.received, en),
-            percent(f.followed_up, en),
-            percent(f.on_time, en),
-            percent(f.completed, en),
-            days(f.first_response.median()),
-            mean(f.satisfaction(), en),
-            percent(f.reopen, en),
-            percent(f.transfer, en),
-            count(f.ombudsman_escalated, en),
-            count(f.overdue.total(), en),
-            format!("{} / {}", r.active_admins, r.admins),
-        ],
+        cells: columns(c)
+            .into_iter()
+            .skip(1)
+            .map(|(_, key)| match key {
+                SortKey::Activity => format!("{} / {}", r.active_admins, r.admins),
+                _ => cell(&r.figures, key, en),
+            })
+            .collect(),
         grade: r.grade.map(grade_label),
         connected: r.connected,
     }
+}
+
+/// A legend bound, in the indicator's unit.
+fn bound(key: SortKey, v: f64, en: bool) -> String {
+    let dec = |s: String| if en { s } else { s.replace('.', ",") };
+    match key {
+        SortKey::FollowedUp | SortKey::OnTime | SortKey::Completed | SortKey::Reopen | SortKey::Transfer => {
+            dec(if en { format!("{v:.1}%") } else { format!("{v:.1} %") })
+        }
+        SortKey::Satisfaction => dec(format!("{v:.2}")),
+        SortKey::Median => format!("{v:.0} {}", if en { "days" } else { "hari" }),
+        _ => count(v.round() as i64, en),
+    }
+}
+
+fn map_view(c: &crate::web::Ctx, d: &Dashboard, p: &Params, s: &Staff, tree: &Tree) -> Result<Option<MapView>, Error> {
+    use crate::dashboard::map::{self, Level};
+    let en = c.lang == lapor_domain::error::Lang::En;
+    let levels: Vec<Level> = d.maps.iter().map(|(l, _)| *l).collect();
+    let Some(level) = map::choose(&p.peta, &levels)? else {
+        return Ok(None);
+    };
+    let choices: Vec<(String, SortKey)> = columns(c)
+        .into_iter()
+        .filter(|(_, k)| !matches!(k, SortKey::Name | SortKey::Activity))
+        .collect();
+    let key = match p.indikator.trim() {
+        "" => SortKey::FollowedUp,
+        v => choices
+            .iter()
+            .map(|(_, k)| *k)
+            .find(|k| k.as_str() == v)
+            .ok_or_else(|| Error::with(ErrorCode::InvalidQuery, "indikator: tidak dikenal / indicator: unknown"))?,
+    };
+    let label = choices
+        .iter()
+        .find(|(_, k)| *k == key)
+        .map(|(l, _)| l.clone())
+        .unwrap_or_default();
+    let areas: &[map::Area] = d
+        .maps
+        .iter()
+        .find(|(l, _)| *l == level)
+        .map_or(&[], |(_, a)| a.as_slice());
+    let values: Vec<Option<f64>> = areas.iter().map(|a| dashboard::figure(&a.figures, key)).collect();
+    let (fills, legend) = map::colours(&values, map::higher_is_better(key));
+    let none = c.tr("tidak ada instansi", "no institution");
+    let mut shown: std::collections::HashMap<&str, (&'static str, String)> = map::regions(level, d.map_zoom.as_deref())
+        .into_iter()
+        .map(|code| (code, (map::NO_DATA, none.to_string())))
+        .collect();
+    for (a, fill) in areas.iter().zip(&fills) {
+        if let Some(slot) = shown.get_mut(a.region.as_str()) {
+            *slot = (*fill, cell(&a.figures, key, en));
+        }
+    }
+    let level_name = match level {
+        Level::Provinces => c.tr("provinsi", "provinces"),
+        Level::Regencies => c.tr("kabupaten/kota", "regencies and cities"),
+    };
+    let title = format!("{}: {label}, {level_name}", c.tr("Peta", "Map"));
+    let desc = c.tr(
+        "Warna tiap wilayah menurut indikator; angka yang sama ada di tabel di samping peta.",
+        "Each region coloured by the indicator; the same numbers are in the table beside the map.",
+    );
+    let Some(svg) = map::svg("peta-svg", level, &title, desc, &shown) else {
+        return Ok(None);
+    };
+    let mut order: Vec<(&map::Area, Option<f64>)> = areas.iter().zip(values).collect();
+    order.sort_by(|a, b| match (a.1, b.1) {
+        (Some(x), Some(y)) => y.total_cmp(&x),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.0.name.cmp(&b.0.name),
+    });
+    let rows = order
+        .into_iter()
+        .map(|(a, _)| {
+            let sc = if a.with_below {
+                Scope::Subtree(a.institution.clone())
+            } else {
+                Scope::Institution(a.institution.clone())
+            };
+            let href = (sc != d.scope && sc.allowed(s.principal(), tree))
+                .then(|| format!("/staf/dasbor?{}", view_qs(&sc, &d.filters, d.trend_kind)));
+            (
+                a.name.clone(),
+                href,
+                cell(&a.figures, key, en),
+                count(a.figures.received, en),
+            )
+        })
+        .collect();
+    Ok(Some(MapView {
+        svg,
+        levels: levels
+            .iter()
+            .map(|l| {
+                let name = match l {
+                    Level::Provinces => c.tr("Provinsi", "Provinces"),
+                    Level::Regencies => c.tr("Kabupaten/kota", "Regencies and cities"),
+                };
+                (l.as_str(), name, *l == level)
+            })
+            .collect(),
+        indicators: choices
+            .iter()
+            .map(|(l, k)| (k.as_str(), l.clone(), *k == key))
+            .collect(),
+        indicator: label,
+        legend: legend
+            .iter()
+            .map(|g| {
+                let range = if g.from == g.to {
+                    bound(key, g.to, en)
+                } else {
+                    format!("{} – {}", bound(key, g.from, en), bound(key, g.to, en))
+                };
+                (g.color, range)
+            })
+            .collect(),
+        no_data: map::NO_DATA,
+        rows,
+        hidden: [
+            ("lingkup", &p.lingkup),
+            ("kode", &p.kode),
+            ("dari", &p.dari),
+            ("sampai", &p.sampai),
+            ("klasifikasi", &p.klasifikasi),
+            ("kategori", &p.kategori),
+            ("kanal", &p.kanal),
+            ("tren", &p.tren),
+            ("urut", &p.urut),
+            ("arah", &p.arah),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .map(|(n, v)| (n, v.clone()))
+        .collect(),
+    }))
 }
 
 fn when(t: chrono::DateTime<Utc>) -> String {
@@ -309,7 +502,7 @@ fn when(t: chrono::DateTime<Utc>) -> String {
         .to_string()
 }
 
-async fn build(st: &AppState, s: &Staff, p: Params) -> Result<Response, Error> {
+async fn build(st: &AppState, s: &Staff, p: Params, print: bool) -> Result<Response, Error> {
     let (tree, scope, filters, trend) = resolve(st, s, &p).await?;
     let (key, desc) = SortKey::parse(&p.urut, &p.arah)?;
     let now = Utc::now();
@@ -473,6 +666,8 @@ async fn build(st: &AppState, s: &Staff, p: Params) -> Result<Response, Error> {
         ),
     ];
 
+    let map = map_view(c, &d, &p, s, &tree)?;
+    let recurring = dashboard::recurring::load(st, &d.scope, &d.filters).await?;
     let heads = columns(c)
         .into_iter()
         .map(|(label, k)| {
@@ -480,9 +675,11 @@ async fn build(st: &AppState, s: &Staff, p: Params) -> Result<Response, Error> {
             Head {
                 label,
                 href: format!(
-                    "/staf/dasbor?{qs}&urut={}&arah={}#peringkat",
+                    "/staf/dasbor?{qs}&urut={}&arah={}&peta={}&indikator={}#peringkat",
                     k.as_str(),
-                    if next_desc { "turun" } else { "naik" }
+                    if next_desc { "turun" } else { "naik" },
+                    enc(&p.peta),
+                    enc(&p.indikator),
                 ),
                 sorted: (k == key).then_some(if desc { "descending" } else { "ascending" }),
             }
@@ -503,6 +700,15 @@ async fn build(st: &AppState, s: &Staff, p: Params) -> Result<Response, Error> {
         })
         .collect();
     let graded = d.rows.iter().any(|r| r.grade.is_some());
+    let grade = match &d.scope {
+        Scope::Institution(code) => d
+            .rows
+            .iter()
+            .find(|r| &r.code == code)
+            .and_then(|r| r.grade)
+            .map(grade_label),
+        _ => None,
+    };
     let admins = d
         .admins
         .iter()
@@ -558,11 +764,18 @@ async fn build(st: &AppState, s: &Staff, p: Params) -> Result<Response, Error> {
             count(d.connectivity.den, en)
         ),
         admins,
+        map,
+        recurring,
         export: format!(
             "/staf/dasbor/ekspor?{qs}&urut={}&arah={}",
             key.as_str(),
             if desc { "turun" } else { "naik" }
         ),
+        evaluation: format!("/staf/dasbor/evaluasi?{qs}"),
+        back: format!("/staf/dasbor?{qs}"),
+        reports_export: format!("/staf/dasbor/ekspor-laporan?{qs}"),
+        print,
+        grade,
         as_of: when(d.as_of),
         p,
     };
@@ -578,6 +791,8 @@ async fn build(st: &AppState, s: &Staff, p: Params) -> Result<Response, Error> {
 #[serde(default)]
 pub struct ExportParams {
     tabel: String,
+    /// csv (the default) or xlsx.
+    format: String,
     #[serde(flatten)]
     view: Params,
 }
@@ -590,10 +805,12 @@ pub async fn export(
     let Ok(Query(q)) = q else {
         return error_page(&s.c, &Error::new(ErrorCode::InvalidQuery));
     };
-    match export_csv(&st, &s, q).await {
-        Ok((name, body)) => (
+    let format = q.format.clone();
+    let file = export_table(&st, &s, q).await.and_then(|t| t.file(&format));
+    match file {
+        Ok((name, kind, body)) => (
             [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (header::CONTENT_TYPE, kind.to_string()),
                 (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
                 (header::CACHE_CONTROL, "no-store".to_string()),
             ],
@@ -601,6 +818,73 @@ pub async fn export(
         )
             .into_response(),
         Err(e) => error_page(&s.c, &e),
+    }
+}
+
+/// A table ready to export: its first `text_columns` columns are text,
+/// the rest numbers where they parse as numbers.
+pub struct Table {
+    pub name: String,
+    pub sheet: &'static str,
+    pub head: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    pub text_columns: usize,
+}
+
+impl Table {
+    /// The file in the format asked for: (file name, media type, bytes).
+    pub fn file(&self, format: &str) -> Result<(String, &'static str, Vec<u8>), Error> {
+        match format.trim() {
+            "" | "csv" => Ok((format!("{}.csv", self.name), "text/csv; charset=utf-8", self.csv()?)),
+            "xlsx" => Ok((
+                format!("{}.xlsx", self.name),
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                self.xlsx()?,
+            )),
+            _ => Err(Error::with(
+                ErrorCode::InvalidQuery,
+                "format: csv atau xlsx / format: csv or xlsx",
+            )),
+        }
+    }
+
+    fn csv(&self) -> Result<Vec<u8>, Error> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let err = |e: csv::Error| Error::internal(e.to_string());
+        w.write_record(&self.head).map_err(err)?;
+        for r in &self.rows {
+            w.write_record(r).map_err(err)?;
+        }
+        w.into_inner().map_err(|e| Error::internal(e.to_string()))
+    }
+
+    /// One sheet, a bold frozen header row, numbers stored as numbers so a
+    /// spreadsheet can sum and chart them.
+    fn xlsx(&self) -> Result<Vec<u8>, Error> {
+        use rust_xlsxwriter::{Format, Workbook};
+        let err = |e: rust_xlsxwriter::XlsxError| Error::internal(e.to_string());
+        let mut book = Workbook::new();
+        let sheet = book.add_worksheet();
+        sheet.set_name(self.sheet).map_err(err)?;
+        let bold = Format::new().set_bold();
+        for (col, h) in self.head.iter().enumerate() {
+            sheet.write_string_with_format(0, col as u16, h, &bold).map_err(err)?;
+        }
+        for (i, r) in self.rows.iter().enumerate() {
+            let row = i as u32 + 1;
+            for (col, v) in r.iter().enumerate() {
+                let number = (col >= self.text_columns).then(|| v.parse::<f64>().ok()).flatten();
+                match number {
+                    Some(n) if n.is_finite() => sheet.write_number(row, col as u16, n),
+                    _ if v.is_empty() => continue,
+                    _ => sheet.write_string(row, col as u16, v),
+                }
+                .map_err(err)?;
+            }
+        }
+        sheet.set_freeze_panes(1, 0).map_err(err)?;
+        sheet.autofit();
+        book.save_to_buffer().map_err(err)
     }
 }
 
@@ -640,7 +924,7 @@ pub fn counter_cells(f: &Figures) -> Vec<String> {
     v
 }
 
-async fn export_csv(st: &AppState, s: &Staff, q: ExportParams) -> Result<(String, String), Error> {
+async fn export_table(st: &AppState, s: &Staff, q: ExportParams) -> Result<Table, Error> {
     let (tree, scope, filters, trend) = resolve(st, s, &q.view).await?;
     let (key, desc) = SortKey::parse(&q.view.urut, &q.view.arah)?;
     let table = match q.tabel.trim() {
@@ -657,11 +941,13 @@ async fn export_csv(st: &AppState, s: &Staff, q: ExportParams) -> Result<(String
     };
     let mut d = dashboard::load(st, &tree, scope, filters, trend, Utc::now()).await?;
     dashboard::sort_rows(&mut d.rows, key, desc);
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let err = |e: csv::Error| Error::internal(e.to_string());
+    let mut head: Vec<String>;
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let text_columns;
     match table {
         "peringkat" => {
-            let mut head: Vec<String> = ["code", "name", "kind", "includes_below"].map(String::from).to_vec();
+            text_columns = 4;
+            head = ["code", "name", "kind", "includes_below"].map(String::from).to_vec();
             head.extend(COUNTER_COLUMNS.split(',').map(String::from));
             head.extend(
                 [
@@ -674,7 +960,6 @@ async fn export_csv(st: &AppState, s: &Staff, q: ExportParams) -> Result<(String
                 ]
                 .map(String::from),
             );
-            w.write_record(&head).map_err(err)?;
             for r in &d.rows {
                 let mut rec = vec![
                     r.code.clone(),
@@ -691,7 +976,7 @@ async fn export_csv(st: &AppState, s: &Staff, q: ExportParams) -> Result<(String
                     r.connected.to_string(),
                     r.grade.map(|g| g.as_str().to_string()).unwrap_or_default(),
                 ]);
-                w.write_record(&rec).map_err(err)?;
+                rows.push(rec);
             }
         }
         _ => {
@@ -700,29 +985,169 @@ async fn export_csv(st: &AppState, s: &Staff, q: ExportParams) -> Result<(String
                 "kategori" => d.by_category.clone(),
                 _ => d.by_channel.clone(),
             };
-            let mut head = vec![match table {
+            text_columns = 1;
+            head = vec![match table {
                 "tren" => "period".to_string(),
                 "kategori" => "category".into(),
                 _ => "channel".into(),
             }];
             head.extend(COUNTER_COLUMNS.split(',').map(String::from));
-            w.write_record(&head).map_err(err)?;
             for (k, cn) in items {
                 let mut rec = vec![k];
                 // Overdue now is not a period figure: left at 0 per bucket.
                 rec.extend(counter_cells(&Figures::new(&cn, Default::default())));
-                w.write_record(&rec).map_err(err)?;
+                rows.push(rec);
             }
         }
     }
-    let body = String::from_utf8(w.into_inner().map_err(|e| Error::internal(e.to_string()))?)
-        .map_err(|e| Error::internal(e.to_string()))?;
     let name = format!(
-        "lapor-{}-{}-{}-{}.csv",
+        "lapor-{}-{}-{}-{}",
         table,
         d.scope.code().unwrap_or(d.scope.key()),
         d.filters.from,
         d.filters.to
     );
-    Ok((name, body))
+    Ok(Table {
+        name,
+        sheet: table,
+        head,
+        rows,
+        text_columns,
+    })
+}
+
+// ---------------------------------------------------------------- report export
+
+/// Rows per page read for the report export: the store's page limit.
+const EXPORT_PAGE: i64 = 500;
+
+/// Every report of a view submitted in its period, one CSV row each,
+/// streamed page by page (keyset) so a million rows never sit in memory.
+/// Metadata only: no title, text or reporter, so the file carries no
+/// personal data whoever it is passed on to.
+pub async fn reports_export(State(st): State<AppState>, s: Staff, q: QueryResult) -> Response {
+    let Ok(Query(p)) = q else {
+        return error_page(&s.c, &Error::new(ErrorCode::InvalidQuery));
+    };
+    let (tree, scope, f) = match resolve(&st, &s, &p).await {
+        Ok((tree, scope, f, _)) => (tree, scope, f),
+        Err(e) => return error_page(&s.c, &e),
+    };
+    let start = |d: chrono::NaiveDate| {
+        d.and_hms_opt(0, 0, 0)
+            .map(|t| (t.and_utc() - chrono::Duration::hours(7)).into())
+    };
+    let mut filter = lapor_store::ReportFilter {
+        classification: f.classification,
+        category: f.category.clone(),
+        submitted_from: start(f.from),
+        submitted_before: start(f.to + chrono::Duration::days(1)),
+        limit: EXPORT_PAGE,
+        ..Default::default()
+    };
+    match &scope {
+        Scope::National | Scope::Oversight => {}
+        Scope::Institution(c) | Scope::Subtree(c) => filter.institution_subtree = Some(c.clone()),
+        Scope::RegionalGovernments => filter.scope = Some(tree.regional_governments()),
+    }
+    let channel = f.channel;
+    let name = format!(
+        "lapor-laporan-{}-{}-{}.csv",
+        scope.code().unwrap_or(scope.key()),
+        f.from,
+        f.to
+    );
+    struct Pages {
+        store: std::sync::Arc<dyn lapor_store::Store>,
+        filter: lapor_store::ReportFilter,
+        header: bool,
+        done: bool,
+    }
+    let state = Pages {
+        store: st.store.clone(),
+        filter,
+        header: true,
+        done: false,
+    };
+    let body = futures_util::stream::unfold(state, move |mut state| async move {
+        if state.done {
+            return None;
+        }
+        let mut w = csv::Writer::from_writer(Vec::with_capacity(64 * 1024));
+        if std::mem::take(&mut state.header) {
+            let _ = w.write_record(REPORT_COLUMNS);
+        }
+        let page = match state.store.list_reports(&state.filter).await {
+            Ok(p) => p,
+            Err(e) => {
+                // Headers are gone: cut the stream so the client sees an
+                // incomplete download, never a silently short file.
+                tracing::error!(error = %e, "report export failed mid-stream");
+                state.done = true;
+                return Some((Err(std::io::Error::other(e.to_string())), state));
+            }
+        };
+        for r in page.items.iter().filter(|r| channel.is_none_or(|c| c == r.channel)) {
+            let _ = w.write_record(report_cells(r));
+        }
+        match page.next_cursor.as_deref().map(lapor_store::filter::Cursor::decode) {
+            Some(Ok(c)) => state.filter.cursor = Some(c),
+            _ => state.done = true,
+        }
+        let bytes = w.into_inner().unwrap_or_default();
+        Some((Ok::<_, std::io::Error>(axum::body::Bytes::from(bytes)), state))
+    });
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        axum::body::Body::from_stream(body),
+    )
+        .into_response()
+}
+
+/// The report export's columns.
+pub const REPORT_COLUMNS: [&str; 17] = [
+    "tracking_id",
+    "submitted_at",
+    "status",
+    "classification",
+    "category",
+    "channel",
+    "region_code",
+    "institution",
+    "unit",
+    "due_at",
+    "first_response_at",
+    "completed_at",
+    "rating",
+    "transfers",
+    "reopenings",
+    "anonymous",
+    "confidential",
+];
+
+fn report_cells(r: &lapor_domain::report::Report) -> [String; 17] {
+    let t = |v: Option<chrono::DateTime<Utc>>| v.map(|t| t.to_rfc3339()).unwrap_or_default();
+    [
+        r.tracking_id.to_string(),
+        r.submitted_at.to_rfc3339(),
+        r.status.as_str().to_string(),
+        r.classification.as_str().to_string(),
+        r.category.clone().unwrap_or_default(),
+        r.channel.as_str().to_string(),
+        r.region_code.clone().unwrap_or_default(),
+        r.institution.clone().unwrap_or_default(),
+        r.unit.clone().unwrap_or_default(),
+        t(r.due_at),
+        t(r.first_response_at),
+        t(r.completed_at),
+        r.rating.map(|n| n.to_string()).unwrap_or_default(),
+        r.transfer_count.to_string(),
+        r.reopen_count.to_string(),
+        r.anonymous.to_string(),
+        r.confidential.to_string(),
+    ]
 }

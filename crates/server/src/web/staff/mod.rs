@@ -118,6 +118,8 @@ pub fn routes(max_upload: usize) -> Router<AppState> {
         // for institution and subtree views.
         .route("/staf/dasbor", get(dashboard::page))
         .route("/staf/dasbor/ekspor", get(dashboard::export))
+        .route("/staf/dasbor/evaluasi", get(dashboard::evaluation))
+        .route("/staf/dasbor/ekspor-laporan", get(dashboard::reports_export))
         .route("/staf/pengiriman", get(operations::deliveries))
         .route("/staf/pengiriman/ulang", post(operations::replay))
         .route(

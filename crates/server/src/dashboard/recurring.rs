@@ -1,0 +1,103 @@
+//! Recurring problems on an institution's dashboard: the topics
+//! (`lapor_domain::recurring`) of the reports it holds that were submitted
+//! in the period, newest first.
+
+use chrono::{Duration, NaiveDate};
+use lapor_domain::Error;
+use lapor_domain::recurring::{self, Doc, Options};
+use lapor_domain::rollup::wib_day;
+use lapor_store::ReportFilter;
+use lapor_store::filter::Cursor;
+
+use super::{Filters, Scope};
+use crate::AppState;
+
+/// Most reports read for one view: the newest in the period. A problem
+/// that recurs shows within them; reading more would slow the page.
+pub const MAX_REPORTS: usize = 2_000;
+/// Reports listed under a topic (the rest are one search away).
+const SHOWN: usize = 8;
+
+#[derive(Debug, Clone)]
+pub struct Topic {
+    pub terms: Vec<String>,
+    pub count: usize,
+    pub first: NaiveDate,
+    pub last: NaiveDate,
+    /// The newest reports (Tracking ID, WIB day of submission).
+    pub reports: Vec<(String, NaiveDate)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Recurring {
+    pub topics: Vec<Topic>,
+    /// Reports read, and whether the period held more.
+    pub read: usize,
+    pub capped: bool,
+}
+
+/// The recurring topics of an institution's or subtree's view; None for
+/// the national and oversight views, which span too many institutions for
+/// a topic to belong to one.
+pub async fn load(st: &AppState, scope: &Scope, f: &Filters) -> Result<Option<Recurring>, Error> {
+    let (Scope::Institution(code) | Scope::Subtree(code)) = scope else {
+        return Ok(None);
+    };
+    let start = |d: NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc() - Duration::hours(7));
+    let mut filter = ReportFilter {
+        institution_subtree: Some(code.clone()),
+        classification: f.classification,
+        category: f.category.clone(),
+        submitted_from: start(f.from).map(Into::into),
+        submitted_before: start(f.to + Duration::days(1)).map(Into::into),
+        limit: 500,
+        ..Default::default()
+    };
+    let mut reports = Vec::new();
+    let mut capped = false;
+    loop {
+        let page = st.store.list_reports(&filter).await?;
+        reports.extend(
+            page.items
+                .into_iter()
+                .filter(|r| f.channel.is_none_or(|c| c == r.channel))
+                .map(|r| (r.tracking_id.to_string(), wib_day(r.submitted_at), r.title, r.body)),
+        );
+        if reports.len() >= MAX_REPORTS {
+            capped = page.next_cursor.is_some() || reports.len() > MAX_REPORTS;
+            reports.truncate(MAX_REPORTS);
+            break;
+        }
+        match page.next_cursor {
+            Some(c) => filter.cursor = Some(Cursor::decode(&c)?),
+            None => break,
+        }
+    }
+    let docs: Vec<Doc> = reports
+        .iter()
+        .map(|(_, day, title, body)| Doc {
+            day: *day,
+            terms: lapor_domain::search::terms(&format!("{title} {body}")),
+        })
+        .collect();
+    let topics = recurring::find(&docs, Options::default())
+        .into_iter()
+        .map(|t| Topic {
+            count: t.docs.len(),
+            first: t.first,
+            last: t.last,
+            reports: t
+                .docs
+                .iter()
+                .take(SHOWN)
+                .map(|&i| (reports[i].0.clone(), reports[i].1))
+                .collect(),
+            terms: t.terms,
+        })
+        .collect();
+    Ok(Some(Recurring {
+        topics,
+        read: reports.len(),
+        capped,
+    }))
+}
