@@ -176,6 +176,10 @@ async fn dashboards_follow_the_events_and_the_role_rules(app: &TestApp) {
     assert!(!html.contains("Laporan masuk</span>"), "no national intake figures");
     assert!(html.contains("Aktivitas admin"), "admin activity listed");
     assert!(html.contains("Tidak ada masalah berulang"), "two reports recur nothing");
+    assert!(
+        html.contains(r#"id="berpindah""#),
+        "the bounced reports are listed (none here)"
+    );
     assert!(!html.contains(r#"id="peta-svg""#), "a city's view has no map");
 
     // The printable evaluation report of the city.

@@ -42,6 +42,7 @@ impl PgStore {
         (7, include_str!("../migrations/postgres/0007_inbound_indexes.sql")),
         (8, include_str!("../migrations/postgres/0008_integration.sql")),
         (9, include_str!("../migrations/postgres/0009_rollups.sql")),
+        (10, include_str!("../migrations/postgres/0010_single_label_grains.sql")),
     ];
 
     pub async fn open(url: &str, opts: &crate::StoreOptions) -> crate::Result<PgStore> {

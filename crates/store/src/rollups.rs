@@ -1,6 +1,6 @@
 //! The dashboards' rollups (decision 0016, docs/indicators.md). Each
 //! event's contribution (`lapor_domain::rollup`) is added in the event's own
-//! transaction, at four grains so that a view reads few rows; a rebuild
+//! transaction, at six grains so that a view reads few rows; a rebuild
 //! replays every report's events; views ask for sums grouped one way.
 
 use crate::Result;
@@ -25,10 +25,22 @@ pub enum Grain {
     DayTotal,
     /// A month, labels summed.
     MonthTotal,
+    /// A month by category only: the category breakdown reads it instead
+    /// of every classification × channel combination (migration 0010).
+    MonthCategory,
+    /// A month by channel only, likewise.
+    MonthChannel,
 }
 
 impl Grain {
-    pub const ALL: [Grain; 4] = [Grain::Day, Grain::Month, Grain::DayTotal, Grain::MonthTotal];
+    pub const ALL: [Grain; 6] = [
+        Grain::Day,
+        Grain::Month,
+        Grain::DayTotal,
+        Grain::MonthTotal,
+        Grain::MonthCategory,
+        Grain::MonthChannel,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -36,6 +48,8 @@ impl Grain {
             Grain::Month => "m",
             Grain::DayTotal => "D",
             Grain::MonthTotal => "M",
+            Grain::MonthCategory => "K",
+            Grain::MonthChannel => "N",
         }
     }
 
@@ -43,14 +57,20 @@ impl Grain {
         Grain::ALL.into_iter().find(|g| g.as_str() == s)
     }
 
-    fn labeled(self) -> bool {
-        matches!(self, Grain::Day | Grain::Month)
+    /// Which labels the grain keeps: (classification, category, channel).
+    fn keeps(self) -> (bool, bool, bool) {
+        match self {
+            Grain::Day | Grain::Month => (true, true, true),
+            Grain::DayTotal | Grain::MonthTotal => (false, false, false),
+            Grain::MonthCategory => (false, true, false),
+            Grain::MonthChannel => (false, false, true),
+        }
     }
 
     fn period(self, day: NaiveDate) -> i64 {
         match self {
             Grain::Day | Grain::DayTotal => day_period(day),
-            Grain::Month | Grain::MonthTotal => month_period(day),
+            Grain::Month | Grain::MonthTotal | Grain::MonthCategory | Grain::MonthChannel => month_period(day),
         }
     }
 }
@@ -101,22 +121,15 @@ pub fn expand(contributions: &[(Cell, Counters)]) -> BTreeMap<RollupKey, Counter
             *map = b;
         }
         for grain in Grain::ALL {
-            let (classification, category, channel) = if grain.labeled() {
-                (
-                    cell.classification.as_str().to_string(),
-                    cell.category.clone().unwrap_or_default(),
-                    cell.channel.as_str().to_string(),
-                )
-            } else {
-                (ANY.to_string(), ANY.to_string(), ANY.to_string())
-            };
+            let (keep_class, keep_category, keep_channel) = grain.keeps();
+            let label = |keep: bool, v: String| if keep { v } else { ANY.to_string() };
             let key = RollupKey {
                 grain,
                 period: grain.period(cell.day),
                 institution: cell.institution.clone(),
-                classification,
-                category,
-                channel,
+                classification: label(keep_class, cell.classification.as_str().to_string()),
+                category: label(keep_category, cell.category.clone().unwrap_or_default()),
+                channel: label(keep_channel, cell.channel.as_str().to_string()),
             };
             rows.entry(key).or_default().merge(&bucketed, 1);
         }
@@ -161,6 +174,28 @@ pub struct RollupQuery {
     /// Also sum the working-day histograms (a second, larger read; trends
     /// and breakdowns that show no percentiles skip it).
     pub histograms: bool,
+    /// Which counters to sum; the others come back as 0.
+    pub columns: Columns,
+}
+
+/// The counters a query sums. Summing is most of a large read's cost, so
+/// charts that show only volumes ask for those.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Columns {
+    #[default]
+    All,
+    /// Submitted, received, followed up and completed: what trend charts
+    /// and breakdowns show.
+    Volume,
+}
+
+impl Columns {
+    pub fn includes(self, column: &str) -> bool {
+        match self {
+            Columns::All => true,
+            Columns::Volume => matches!(column, "submitted" | "received" | "followed_up" | "completed"),
+        }
+    }
 }
 
 /// Longest period a view may ask for.
@@ -183,14 +218,25 @@ impl RollupQuery {
         Ok(())
     }
 
-    fn labeled(&self) -> bool {
-        self.classification.is_some()
-            || self.category.is_some()
-            || self.channel.is_some()
-            || matches!(
-                self.group,
-                GroupBy::Classification | GroupBy::Category | GroupBy::Channel
-            )
+    /// The labels the query filters or groups by: (classification,
+    /// category, channel).
+    fn labels(&self) -> (bool, bool, bool) {
+        (
+            self.classification.is_some() || self.group == GroupBy::Classification,
+            self.category.is_some() || self.group == GroupBy::Category,
+            self.channel.is_some() || self.group == GroupBy::Channel,
+        )
+    }
+
+    /// The grains for the edge days and the whole months: the smallest
+    /// whose labels cover the query's.
+    fn grains(&self) -> (Grain, Grain) {
+        match self.labels() {
+            (false, false, false) => (Grain::DayTotal, Grain::MonthTotal),
+            (false, true, false) => (Grain::Day, Grain::MonthCategory),
+            (false, false, true) => (Grain::Day, Grain::MonthChannel),
+            _ => (Grain::Day, Grain::Month),
+        }
     }
 
     /// The WITH clause (the subtree, if any), the WHERE clause, their
@@ -207,11 +253,7 @@ impl RollupQuery {
             Some(code) => subtree_sql(&arg(Arg::Text(code.clone()))),
             None => String::new(),
         };
-        let (day, month) = if self.labeled() {
-            (Grain::Day, Grain::Month)
-        } else {
-            (Grain::DayTotal, Grain::MonthTotal)
-        };
+        let (day, month) = self.grains();
         let mut spans: Vec<(Grain, i64, i64)> = Vec::new();
         let (months, head, tail) = if self.group == GroupBy::Day {
             (None, Some((self.from, self.to)), None)
@@ -258,7 +300,7 @@ impl RollupQuery {
             GroupBy::All => "''",
             GroupBy::Institution => "institution",
             GroupBy::Day => "period",
-            GroupBy::Month => "CASE WHEN grain = 'm' OR grain = 'M' THEN period ELSE period / 100 END",
+            GroupBy::Month => "CASE WHEN period < 1000000 THEN period ELSE period / 100 END",
             GroupBy::Classification => "classification",
             GroupBy::Category => "category",
             GroupBy::Channel => "channel",
@@ -511,7 +553,11 @@ macro_rules! rollups_impl {
                 let Plan { with, cond, args, group } = rq.plan();
                 let sums: Vec<String> = ROLLUP_COUNTERS
                     .iter()
-                    .map(|c| format!("CAST(COALESCE(SUM({c}), 0) AS BIGINT) AS {c}"))
+                    .map(|c| if rq.columns.includes(c) {
+                        format!("CAST(COALESCE(SUM({c}), 0) AS BIGINT) AS {c}")
+                    } else {
+                        format!("CAST(0 AS BIGINT) AS {c}")
+                    })
                     .collect();
                 let grouping = if rq.group == GroupBy::All { String::new() } else { format!(" GROUP BY {group}") };
                 let text_key = !matches!(rq.group, GroupBy::Day | GroupBy::Month);
@@ -791,7 +837,7 @@ mod tests {
         };
         c.first_response_days.insert(400, 1);
         let rows = expand(&[(cell.clone(), c.clone()), (cell, c)]);
-        assert_eq!(rows.len(), 4);
+        assert_eq!(rows.len(), 6);
         for (k, v) in &rows {
             assert_eq!(v.followed_up, 2);
             assert_eq!(
@@ -806,6 +852,18 @@ mod tests {
                 ),
                 Grain::Month => assert_eq!(k.period, 202611),
                 Grain::DayTotal | Grain::MonthTotal => assert_eq!(k.channel, ANY),
+                Grain::MonthCategory => {
+                    assert_eq!(
+                        (k.classification.as_str(), k.category.as_str(), k.channel.as_str()),
+                        (ANY, "", ANY)
+                    )
+                }
+                Grain::MonthChannel => {
+                    assert_eq!(
+                        (k.classification.as_str(), k.category.as_str(), k.channel.as_str()),
+                        (ANY, ANY, "sms")
+                    )
+                }
             }
         }
     }
@@ -818,6 +876,7 @@ mod tests {
             subtree: None,
             institutions: None,
             histograms: true,
+            columns: Columns::All,
             classification: None,
             category: None,
             channel: None,
@@ -830,7 +889,32 @@ mod tests {
             category: Some("jalan".into()),
             ..q.clone()
         };
-        assert_eq!(filtered.plan().args[0], Arg::Text("m".into()));
+        assert_eq!(
+            filtered.plan().args[0],
+            Arg::Text("K".into()),
+            "one label: its own grain"
+        );
+        let by_channel = RollupQuery {
+            group: GroupBy::Channel,
+            ..q.clone()
+        };
+        assert_eq!(by_channel.plan().args[0], Arg::Text("N".into()));
+        let two_labels = RollupQuery {
+            channel: Some(Channel::Sms),
+            ..filtered.clone()
+        };
+        assert_eq!(
+            two_labels.plan().args[0],
+            Arg::Text("m".into()),
+            "two labels: every label"
+        );
+        // Edge days always come from the labeled day grain.
+        let edges = RollupQuery {
+            from: d(2026, 1, 15),
+            ..filtered.clone()
+        };
+        assert_eq!(edges.plan().args[0], Arg::Text("d".into()));
+        assert_eq!(edges.plan().args[3], Arg::Text("K".into()));
         let daily = RollupQuery {
             group: GroupBy::Day,
             ..q.clone()

@@ -45,6 +45,7 @@ impl SqliteStore {
         (7, include_str!("../migrations/sqlite/0007_inbound_indexes.sql")),
         (8, include_str!("../migrations/sqlite/0008_integration.sql")),
         (9, include_str!("../migrations/sqlite/0009_rollups.sql")),
+        (10, include_str!("../migrations/sqlite/0010_single_label_grains.sql")),
     ];
 
     pub async fn open(url: &str, opts: &crate::StoreOptions) -> crate::Result<SqliteStore> {

@@ -59,6 +59,7 @@ async fn bench_rollup(store: &Arc<dyn Store>, n: usize) -> Lat {
         channel: None,
         group: GroupBy::Institution,
         histograms: true,
+        columns: lapor_store::rollups::Columns::All,
     };
     let mut xs = Vec::with_capacity(n);
     for _ in 0..n {

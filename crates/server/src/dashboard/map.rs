@@ -191,13 +191,18 @@ pub fn colours(values: &[Option<f64>], better: Option<bool>) -> (Vec<&'static st
         .iter()
         .map(|v| v.map_or(NO_DATA, |v| ramp(class_of(v, &breaks))))
         .collect();
-    let min = present.iter().copied().fold(f64::INFINITY, f64::min);
+    // Each class from its smallest value, so ranges never overlap.
     let legend = breaks
         .iter()
         .enumerate()
         .map(|(i, &to)| Legend {
             color: ramp(i),
-            from: if i == 0 { min } else { breaks[i - 1] },
+            from: present
+                .iter()
+                .copied()
+                .filter(|&v| i == 0 || v > breaks[i - 1])
+                .fold(f64::INFINITY, f64::min)
+                .min(to),
             to,
         })
         .collect();
@@ -252,6 +257,9 @@ mod tests {
         assert_eq!(better[2], NO_DATA);
         assert_eq!(legend.len(), 3);
         assert_eq!((legend[0].from, legend[2].to), (10.0, 90.0));
+        // Ranges start at their smallest member: 10, 50, 90.
+        assert_eq!((legend[1].from, legend[1].to), (50.0, 50.0));
+        assert_eq!(legend[2].from, 90.0);
         let (worse, _) = colours(&v, Some(false));
         assert_eq!(worse[1], WORSE_TO_BETTER[0], "a high overdue count is the bad end");
         let (volume, _) = colours(&v, None);

@@ -20,6 +20,7 @@ use lapor_domain::institution::InstitutionKind;
 use lapor_domain::report::{Channel, Classification};
 use lapor_domain::rollup::Counters;
 use lapor_domain::{Error, ErrorCode};
+use lapor_store::rollups::Columns;
 use lapor_store::{AdminSeen, GroupBy, OverdueQuery, RollupQuery};
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
@@ -116,7 +117,7 @@ impl Filters {
         })
     }
 
-    fn query(&self, institutions: Option<Vec<String>>, group: GroupBy) -> RollupQuery {
+    fn query(&self, institutions: Option<Vec<String>>, group: GroupBy, detail: Detail) -> RollupQuery {
         RollupQuery {
             from: self.from,
             to: self.to,
@@ -128,6 +129,13 @@ impl Filters {
             group,
             // Percentiles are shown per institution only.
             histograms: group == GroupBy::Institution,
+            // A page's trend chart and breakdowns show volumes only; an
+            // export carries every counter.
+            columns: if group == GroupBy::Institution || detail == Detail::Full {
+                Columns::All
+            } else {
+                Columns::Volume
+            },
         }
     }
 
@@ -422,6 +430,15 @@ pub fn today(now: DateTime<Utc>) -> NaiveDate {
     lapor_domain::rollup::wib_day(now)
 }
 
+/// What a view is read for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// A page: trend and breakdowns need their volumes only.
+    Page,
+    /// An export or open data: every counter of every table.
+    Full,
+}
+
 /// Reads a view. The caller has checked `Scope::allowed`.
 pub async fn load(
     st: &AppState,
@@ -430,11 +447,12 @@ pub async fn load(
     filters: Filters,
     trend_kind: Trend,
     now: DateTime<Utc>,
+    detail: Detail,
 ) -> Result<Dashboard, Error> {
     let store = &st.store;
     let set = holders(&scope, tree);
     let national = matches!(scope, Scope::National | Scope::Oversight);
-    let q = |group| filters.query(set.clone(), group);
+    let q = |group| filters.query(set.clone(), group, detail);
     let by_inst: HashMap<String, Counters> = store.rollup(&q(GroupBy::Institution)).await?.into_iter().collect();
     let overdue: HashMap<String, i64> = store
         .overdue_now(&filters.overdue_query(set.clone()), now)

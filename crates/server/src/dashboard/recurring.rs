@@ -1,6 +1,7 @@
 //! Recurring problems on an institution's dashboard: the topics
 //! (`lapor_domain::recurring`) of the reports it holds that were submitted
-//! in the period, newest first.
+//! in the period, newest first; and, from the same reports, those that
+//! bounced between institutions (indicator 10).
 
 use chrono::{Duration, NaiveDate};
 use lapor_domain::Error;
@@ -17,6 +18,8 @@ use crate::AppState;
 pub const MAX_REPORTS: usize = 2_000;
 /// Reports listed under a topic (the rest are one search away).
 const SHOWN: usize = 8;
+/// Bounced reports listed.
+const BOUNCED_SHOWN: usize = 50;
 
 #[derive(Debug, Clone)]
 pub struct Topic {
@@ -31,6 +34,9 @@ pub struct Topic {
 #[derive(Debug, Clone)]
 pub struct Recurring {
     pub topics: Vec<Topic>,
+    /// Reports transferred two or more times (Tracking ID, WIB day of
+    /// submission, transfers), most transfers first.
+    pub bounced: Vec<(String, NaiveDate, u32)>,
     /// Reports read, and whether the period held more.
     pub read: usize,
     pub capped: bool,
@@ -61,7 +67,15 @@ pub async fn load(st: &AppState, scope: &Scope, f: &Filters) -> Result<Option<Re
             page.items
                 .into_iter()
                 .filter(|r| f.channel.is_none_or(|c| c == r.channel))
-                .map(|r| (r.tracking_id.to_string(), wib_day(r.submitted_at), r.title, r.body)),
+                .map(|r| {
+                    (
+                        r.tracking_id.to_string(),
+                        wib_day(r.submitted_at),
+                        r.title,
+                        r.body,
+                        r.transfer_count,
+                    )
+                }),
         );
         if reports.len() >= MAX_REPORTS {
             capped = page.next_cursor.is_some() || reports.len() > MAX_REPORTS;
@@ -75,7 +89,7 @@ pub async fn load(st: &AppState, scope: &Scope, f: &Filters) -> Result<Option<Re
     }
     let docs: Vec<Doc> = reports
         .iter()
-        .map(|(_, day, title, body)| Doc {
+        .map(|(_, day, title, body, _)| Doc {
             day: *day,
             terms: lapor_domain::search::terms(&format!("{title} {body}")),
         })
@@ -95,8 +109,16 @@ pub async fn load(st: &AppState, scope: &Scope, f: &Filters) -> Result<Option<Re
             terms: t.terms,
         })
         .collect();
+    let mut bounced: Vec<(String, NaiveDate, u32)> = reports
+        .iter()
+        .filter(|r| r.4 >= 2)
+        .map(|r| (r.0.clone(), r.1, r.4))
+        .collect();
+    bounced.sort_by(|a, b| b.2.cmp(&a.2).then(b.1.cmp(&a.1)));
+    bounced.truncate(BOUNCED_SHOWN);
     Ok(Some(Recurring {
         topics,
+        bounced,
         read: reports.len(),
         capped,
     }))

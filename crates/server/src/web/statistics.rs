@@ -82,7 +82,16 @@ async fn load(st: &AppState, p: &Params) -> Result<Dashboard, Error> {
         p.dari = (today - chrono::Duration::days(364)).to_string();
     }
     let filters = Filters::parse(&p, today, &categories)?;
-    let mut d = dashboard::load(st, &tree, Scope::National, filters, Trend::Monthly, Utc::now()).await?;
+    let mut d = dashboard::load(
+        st,
+        &tree,
+        Scope::National,
+        filters,
+        Trend::Monthly,
+        Utc::now(),
+        dashboard::Detail::Full,
+    )
+    .await?;
     d.admins.clear(); // never public
     dashboard::sort_rows(&mut d.rows, dashboard::SortKey::Name, false);
     Ok(d)

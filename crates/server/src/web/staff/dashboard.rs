@@ -506,7 +506,7 @@ async fn build(st: &AppState, s: &Staff, p: Params, print: bool) -> Result<Respo
     let (tree, scope, filters, trend) = resolve(st, s, &p).await?;
     let (key, desc) = SortKey::parse(&p.urut, &p.arah)?;
     let now = Utc::now();
-    let mut d = dashboard::load(st, &tree, scope, filters, trend, now).await?;
+    let mut d = dashboard::load(st, &tree, scope, filters, trend, now, dashboard::Detail::Page).await?;
     dashboard::sort_rows(&mut d.rows, key, desc);
     let c = &s.c;
     let en = c.lang == lapor_domain::error::Lang::En;
@@ -939,7 +939,7 @@ async fn export_table(st: &AppState, s: &Staff, q: ExportParams) -> Result<Table
             ));
         }
     };
-    let mut d = dashboard::load(st, &tree, scope, filters, trend, Utc::now()).await?;
+    let mut d = dashboard::load(st, &tree, scope, filters, trend, Utc::now(), dashboard::Detail::Full).await?;
     dashboard::sort_rows(&mut d.rows, key, desc);
     let mut head: Vec<String>;
     let mut rows: Vec<Vec<String>> = Vec::new();
