@@ -955,6 +955,46 @@ macro_rules! backend_impl {
                 rows.iter().map(event_from_row).collect()
             }
 
+            async fn export_reports(&self, f: &ReportFilter, out: tokio::sync::mpsc::Sender<Vec<ReportSummary>>) -> Result<u64> {
+                use futures_util::TryStreamExt;
+                let Some((sql, args)) = f.to_export_sql() else {
+                    return Ok(0);
+                };
+                let mut rows = bind_args(sqlx::query(sqlx::AssertSqlSafe(sql)), &args).fetch(&self.reader);
+                let mut batch = Vec::with_capacity(EXPORT_BATCH);
+                let mut read = 0u64;
+                while let Some(row) = rows.try_next().await.map_err(db_err)? {
+                    let t = |col: &str| get::<Option<Ts>>(&row, col).map(|v| v.map(|t| t.0));
+                    batch.push(ReportSummary {
+                        tracking_id: get(&row, "tracking_id")?,
+                        submitted_at: get::<Ts>(&row, "submitted_at")?.0,
+                        status: get(&row, "status")?,
+                        classification: get(&row, "classification")?,
+                        category: get(&row, "category")?,
+                        channel: get(&row, "channel")?,
+                        region_code: get(&row, "region_code")?,
+                        institution: get(&row, "institution")?,
+                        unit: get(&row, "unit")?,
+                        due_at: t("due_at")?,
+                        first_response_at: t("first_response_at")?,
+                        completed_at: t("completed_at")?,
+                        rating: get(&row, "rating")?,
+                        transfer_count: get(&row, "transfer_count")?,
+                        reopen_count: get(&row, "reopen_count")?,
+                        anonymous: get(&row, "anonymous")?,
+                        confidential: get(&row, "confidential")?,
+                    });
+                    read += 1;
+                    if batch.len() == EXPORT_BATCH && out.send(std::mem::replace(&mut batch, Vec::with_capacity(EXPORT_BATCH))).await.is_err() {
+                        return Ok(read);
+                    }
+                }
+                if !batch.is_empty() {
+                    let _ = out.send(batch).await;
+                }
+                Ok(read)
+            }
+
             async fn list_reports(&self, f: &ReportFilter) -> Result<ReportPage> {
                 let mut ordered;
                 let f = if f.terms.len() > 1 {

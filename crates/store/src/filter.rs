@@ -76,6 +76,9 @@ impl Cursor {
     }
 }
 
+/// The columns of a [`crate::ReportSummary`] (exports).
+pub(crate) const SUMMARY_COLS: &str = "tracking_id, submitted_at, status, classification, category, channel, region_code, institution, unit, due_at, first_response_at, completed_at, rating, transfer_count, reopen_count, anonymous, confidential";
+
 pub(crate) const REPORT_COLS: &str = "tracking_id, version, status, classification, needs_investigation, category, title, body, incident_date, region_code, latitude, longitude, anonymous, confidential, channel, reporter_id, suggested_institution, institution, unit, zone, policy, stage, due_at, held_from, held_at, rating, rating_comment, reopen_count, transfer_count, archive_reason, merged_into, submitted_at, updated_at, first_response_at, completed_at, liaison, extension_count, reminded_due, escalation_level, ombudsman, wake_at";
 
 /// Number of columns in `REPORT_COLS`.
@@ -119,7 +122,16 @@ fn subtree_cte(name: &str, seeds: &str) -> String {
 impl ReportFilter {
     /// Builds the SELECT. Returns `None` when the filter can match nothing.
     pub(crate) fn to_sql(&self) -> Option<(String, Vec<Arg>)> {
-        self.build(self.limit.clamp(1, 500) + 1, true)
+        self.build(REPORT_COLS, Some(self.limit.clamp(1, 500) + 1), true)
+    }
+
+    /// Every match as summaries, newest first (limit and cursor ignored).
+    pub(crate) fn to_export_sql(&self) -> Option<(String, Vec<Arg>)> {
+        let all = ReportFilter {
+            cursor: None,
+            ..self.clone()
+        };
+        all.build(SUMMARY_COLS, None, true)
     }
 
     /// Counts matches, up to `cap` (queues show "10.000+" rather than scan
@@ -130,11 +142,11 @@ impl ReportFilter {
             ..self.clone()
         };
         // A count needs no order: any `cap` matches will do.
-        let (sql, args) = plain.build(cap.max(1), false)?;
+        let (sql, args) = plain.build(REPORT_COLS, Some(cap.max(1)), false)?;
         Some((format!("SELECT COUNT(*) FROM ({sql}) counted"), args))
     }
 
-    fn build(&self, limit: i64, ordered: bool) -> Option<(String, Vec<Arg>)> {
+    fn build(&self, cols: &str, limit: Option<i64>, ordered: bool) -> Option<(String, Vec<Arg>)> {
         let mut q = Sql {
             text: String::new(),
             args: Vec::new(),
@@ -231,10 +243,11 @@ impl ReportFilter {
             q.text.push_str(&ctes.join(", "));
             q.text.push(' ');
         }
+        let limit = limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
         let order = if ordered {
-            format!(" ORDER BY {order_at} {dir}, {order_id} {dir} LIMIT {limit}")
+            format!(" ORDER BY {order_at} {dir}, {order_id} {dir}{limit}")
         } else {
-            format!(" LIMIT {limit}")
+            limit
         };
         let select = |status: Option<String>| {
             let all: Vec<&str> = status
@@ -247,7 +260,7 @@ impl ReportFilter {
             } else {
                 format!(" WHERE {}", all.join(" AND "))
             };
-            format!("SELECT {REPORT_COLS} FROM {from}{filter}{order}")
+            format!("SELECT {cols} FROM {from}{filter}{order}")
         };
         if ordered && self.terms.is_empty() && status_ps.len() > 1 {
             // Several statuses in date order (the verification queue is

@@ -92,6 +92,14 @@ pub trait Store: Workspace + Jobs + Chats + Integrations + Rollups + Send + Sync
     async fn append(&self, change: &Change) -> Result<()>;
     async fn events(&self, id: &TrackingId) -> Result<Vec<Event>>;
     async fn list_reports(&self, f: &ReportFilter) -> Result<ReportPage>;
+    /// Every report the filter matches (its limit and cursor ignored),
+    /// newest first, as lean summaries sent in batches of
+    /// [`EXPORT_BATCH`]. One statement streamed from the database, so
+    /// memory stays flat however many match; the channel's capacity is the
+    /// backpressure. Stops early, without error, when the receiver is
+    /// dropped. Returns the rows read.
+    async fn export_reports(&self, f: &ReportFilter, out: tokio::sync::mpsc::Sender<Vec<ReportSummary>>)
+    -> Result<u64>;
     async fn reporter(&self, id: &str) -> Result<Option<ReporterIdentity>>;
     async fn reporter_for_user(&self, user_id: &str) -> Result<Option<String>>;
 

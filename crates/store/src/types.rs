@@ -135,6 +135,32 @@ pub struct NewToken {
     pub user_agent: Option<String>,
 }
 
+/// Rows per batch of [`crate::Store::export_reports`].
+pub const EXPORT_BATCH: usize = 1_000;
+
+/// A report as exports list it: metadata only, never its words or its
+/// reporter. Labels stay as stored (`status`, `classification`, `channel`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportSummary {
+    pub tracking_id: String,
+    pub submitted_at: chrono::DateTime<chrono::Utc>,
+    pub status: String,
+    pub classification: String,
+    pub category: Option<String>,
+    pub channel: String,
+    pub region_code: Option<String>,
+    pub institution: Option<String>,
+    pub unit: Option<String>,
+    pub due_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub first_response_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub completed_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub rating: Option<i64>,
+    pub transfer_count: i64,
+    pub reopen_count: i64,
+    pub anonymous: bool,
+    pub confidential: bool,
+}
+
 /// Who filed a report, kept in its own table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReporterIdentity {

@@ -950,6 +950,48 @@ async fn rollups(s: &Arc<dyn Store>, fx: &Fixture) {
     for k in ["dispositioned", "followed_up", "rated", "transferred", "completed"] {
         assert!(kinds.contains(k), "the walk reached {k}: {kinds:?}");
     }
+    // The export streams what the list shows, in the same order, leanly.
+    for filter in [
+        ReportFilter::default(),
+        ReportFilter {
+            institution_subtree: Some("pemprov-32".into()),
+            ..Default::default()
+        },
+    ] {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(1);
+        let reader = {
+            let (s, filter) = (s.clone(), filter.clone());
+            tokio::spawn(async move { s.export_reports(&filter, tx).await })
+        };
+        let mut got = Vec::new();
+        while let Some(batch) = rx.recv().await {
+            got.extend(batch);
+        }
+        assert_eq!(reader.await.unwrap().unwrap() as usize, got.len());
+        let listed = s
+            .list_reports(&ReportFilter {
+                limit: 500,
+                ..filter.clone()
+            })
+            .await
+            .unwrap();
+        assert!(!got.is_empty() && got.len() < 500);
+        assert_eq!(got.len(), listed.items.len());
+        for (a, b) in got.iter().zip(&listed.items) {
+            assert_eq!(a.tracking_id, b.tracking_id.to_string());
+            assert_eq!(
+                (a.status.as_str(), a.channel.as_str()),
+                (b.status.as_str(), b.channel.as_str())
+            );
+            assert_eq!((a.institution.as_ref(), a.due_at), (b.institution.as_ref(), b.due_at));
+            assert_eq!(a.transfer_count, i64::from(b.transfer_count));
+        }
+    }
+    // A receiver that goes away stops the reader without an error.
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    drop(rx);
+    assert!(s.export_reports(&ReportFilter::default(), tx).await.is_ok());
+
     let maintained = s.rollup_rows().await.unwrap();
     let replayed = s.rebuild_rollups(&fx.cal, &|_, _| {}).await.unwrap();
     assert!(replayed >= 80);

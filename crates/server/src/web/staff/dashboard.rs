@@ -1018,13 +1018,11 @@ async fn export_table(st: &AppState, s: &Staff, q: ExportParams) -> Result<Table
 
 // ---------------------------------------------------------------- report export
 
-/// Rows per page read for the report export: the store's page limit.
-const EXPORT_PAGE: i64 = 500;
-
-/// Every report of a view submitted in its period, one CSV row each,
-/// streamed page by page (keyset) so a million rows never sit in memory.
-/// Metadata only: no title, text or reporter, so the file carries no
-/// personal data whoever it is passed on to.
+/// Every report of a view submitted in its period, one CSV row each. The
+/// store streams one query in batches through a small channel, so a
+/// million rows never sit in memory and a slow client slows the query
+/// rather than filling the server. Metadata only: no title, text or
+/// reporter, so the file carries no personal data whoever it is passed on to.
 pub async fn reports_export(State(st): State<AppState>, s: Staff, q: QueryResult) -> Response {
     let Ok(Query(p)) = q else {
         return error_page(&s.c, &Error::new(ErrorCode::InvalidQuery));
@@ -1042,7 +1040,6 @@ pub async fn reports_export(State(st): State<AppState>, s: Staff, q: QueryResult
         category: f.category.clone(),
         submitted_from: start(f.from),
         submitted_before: start(f.to + chrono::Duration::days(1)),
-        limit: EXPORT_PAGE,
         ..Default::default()
     };
     match &scope {
@@ -1050,52 +1047,40 @@ pub async fn reports_export(State(st): State<AppState>, s: Staff, q: QueryResult
         Scope::Institution(c) | Scope::Subtree(c) => filter.institution_subtree = Some(c.clone()),
         Scope::RegionalGovernments => filter.scope = Some(tree.regional_governments()),
     }
-    let channel = f.channel;
+    let channel = f.channel.map(|c| c.as_str());
     let name = format!(
         "lapor-laporan-{}-{}-{}.csv",
         scope.code().unwrap_or(scope.key()),
         f.from,
         f.to
     );
-    struct Pages {
-        store: std::sync::Arc<dyn lapor_store::Store>,
-        filter: lapor_store::ReportFilter,
-        header: bool,
-        done: bool,
-    }
-    let state = Pages {
-        store: st.store.clone(),
-        filter,
-        header: true,
-        done: false,
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    let store = st.store.clone();
+    let reading = tokio::spawn(async move { store.export_reports(&filter, tx).await });
+    let first = {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let _ = w.write_record(REPORT_COLUMNS);
+        w.into_inner().unwrap_or_default()
     };
-    let body = futures_util::stream::unfold(state, move |mut state| async move {
-        if state.done {
-            return None;
-        }
-        let mut w = csv::Writer::from_writer(Vec::with_capacity(64 * 1024));
-        if std::mem::take(&mut state.header) {
-            let _ = w.write_record(REPORT_COLUMNS);
-        }
-        let page = match state.store.list_reports(&state.filter).await {
-            Ok(p) => p,
-            Err(e) => {
-                // Headers are gone: cut the stream so the client sees an
-                // incomplete download, never a silently short file.
-                tracing::error!(error = %e, "report export failed mid-stream");
-                state.done = true;
-                return Some((Err(std::io::Error::other(e.to_string())), state));
+    let head = futures_util::stream::once(async move { Ok::<_, std::io::Error>(axum::body::Bytes::from(first)) });
+    let rows = futures_util::stream::unfold((rx, Some(reading)), move |(mut rx, reading)| async move {
+        if let Some(batch) = rx.recv().await {
+            let mut w = csv::Writer::from_writer(Vec::with_capacity(batch.len() * 200));
+            for r in batch.iter().filter(|r| channel.is_none_or(|c| c == r.channel)) {
+                let _ = w.write_record(summary_cells(r));
             }
+            let bytes = w.into_inner().unwrap_or_default();
+            return Some((Ok(axum::body::Bytes::from(bytes)), (rx, reading)));
+        }
+        // The reader is done: a failure cuts the download, so the client
+        // sees an incomplete file, never a short one that looks whole.
+        let failed = match reading?.await {
+            Ok(Ok(_)) => return None,
+            Ok(Err(e)) => e.to_string(),
+            Err(e) => e.to_string(),
         };
-        for r in page.items.iter().filter(|r| channel.is_none_or(|c| c == r.channel)) {
-            let _ = w.write_record(report_cells(r));
-        }
-        match page.next_cursor.as_deref().map(lapor_store::filter::Cursor::decode) {
-            Some(Ok(c)) => state.filter.cursor = Some(c),
-            _ => state.done = true,
-        }
-        let bytes = w.into_inner().unwrap_or_default();
-        Some((Ok::<_, std::io::Error>(axum::body::Bytes::from(bytes)), state))
+        tracing::error!(error = %failed, "report export failed mid-stream");
+        Some((Err(std::io::Error::other(failed)), (rx, None)))
     });
     (
         [
@@ -1103,7 +1088,7 @@ pub async fn reports_export(State(st): State<AppState>, s: Staff, q: QueryResult
             (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
             (header::CACHE_CONTROL, "no-store".to_string()),
         ],
-        axum::body::Body::from_stream(body),
+        axum::body::Body::from_stream(futures_util::StreamExt::chain(head, rows)),
     )
         .into_response()
 }
@@ -1129,15 +1114,15 @@ pub const REPORT_COLUMNS: [&str; 17] = [
     "confidential",
 ];
 
-fn report_cells(r: &lapor_domain::report::Report) -> [String; 17] {
+fn summary_cells(r: &lapor_store::ReportSummary) -> [String; 17] {
     let t = |v: Option<chrono::DateTime<Utc>>| v.map(|t| t.to_rfc3339()).unwrap_or_default();
     [
-        r.tracking_id.to_string(),
+        r.tracking_id.clone(),
         r.submitted_at.to_rfc3339(),
-        r.status.as_str().to_string(),
-        r.classification.as_str().to_string(),
+        r.status.clone(),
+        r.classification.clone(),
         r.category.clone().unwrap_or_default(),
-        r.channel.as_str().to_string(),
+        r.channel.clone(),
         r.region_code.clone().unwrap_or_default(),
         r.institution.clone().unwrap_or_default(),
         r.unit.clone().unwrap_or_default(),
