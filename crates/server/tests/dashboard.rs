@@ -260,6 +260,9 @@ async fn dashboards_follow_the_events_and_the_role_rules(app: &TestApp) {
     let text = r.text().await.unwrap();
     assert!(text.starts_with("code,name,kind,includes_below,received,"), "{text}");
     assert!(text.contains("pemprov-32,") && text.contains(",<5,"), "{text}");
+    let r = anon.get(format!("{base}/statistik.xlsx")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.bytes().await.unwrap().starts_with(b"PK\x03\x04"), "a workbook");
     let (s, v) = app.get("/statistik.json?dari=kemarin", None).await;
     assert_eq!((s, v["error"]["code"].as_str()), (400, Some("invalid_query")), "{v}");
     let (s, _) = app.get("/statistik.json?lingkup=pemda", None).await;

@@ -12,7 +12,7 @@ pub mod i18n;
 pub mod names;
 mod public;
 pub(crate) mod report_form;
-mod staff;
+pub(crate) mod staff;
 mod statistics;
 mod track;
 
@@ -71,6 +71,7 @@ pub fn routes(max_upload: usize) -> Router<AppState> {
         .route("/statistik", get(statistics::page))
         .route("/statistik.csv", get(statistics::csv))
         .route("/statistik.json", get(statistics::json))
+        .route("/statistik.xlsx", get(statistics::xlsx))
         .route("/laporan", get(public::list))
         .route("/laporan/{id}", get(public::detail))
         .route("/laporan/{id}/dukung", post(public::support))

@@ -255,7 +255,7 @@ fn institution_json(f: &Figures) -> Value {
     })
 }
 
-fn download(ct: &str, name: String, body: String) -> Response {
+fn download(ct: &str, name: String, body: impl Into<axum::body::Body>) -> Response {
     (
         [
             (header::CONTENT_TYPE, ct.to_string()),
@@ -263,7 +263,7 @@ fn download(ct: &str, name: String, body: String) -> Response {
             (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*".to_string()),
             (header::CACHE_CONTROL, "public, max-age=60".to_string()),
         ],
-        body,
+        body.into(),
     )
         .into_response()
 }
@@ -316,25 +316,20 @@ pub async fn json(State(st): State<AppState>, c: Ctx, q: QueryResult) -> Respons
 
 /// Open data as CSV: one row per institution under the national operator.
 pub async fn csv(State(st): State<AppState>, c: Ctx, q: QueryResult) -> Response {
+    file(&st, &c, q, "csv").await
+}
+
+/// The same table as a workbook.
+pub async fn xlsx(State(st): State<AppState>, c: Ctx, q: QueryResult) -> Response {
+    file(&st, &c, q, "xlsx").await
+}
+
+async fn file(st: &AppState, c: &Ctx, q: QueryResult, format: &str) -> Response {
     let result = async {
         let Ok(Query(p)) = q else {
             return Err(Error::new(ErrorCode::InvalidQuery));
         };
-        let d = load(&st, &p).await?;
-        let mut w = csv::Writer::from_writer(Vec::new());
-        let err = |e: csv::Error| Error::internal(e.to_string());
-        w.write_record([
-            "code",
-            "name",
-            "kind",
-            "includes_below",
-            "received",
-            "followed_up_percent",
-            "followed_up_on_time_percent",
-            "completed_percent",
-            "median_first_response_working_days",
-        ])
-        .map_err(err)?;
+        let d = load(st, &p).await?;
         let pct = |r: Rate| {
             if r.den < SMALL_SAMPLE {
                 String::new()
@@ -342,38 +337,58 @@ pub async fn csv(State(st): State<AppState>, c: Ctx, q: QueryResult) -> Response
                 r.percent().map(|p| format!("{p:.1}")).unwrap_or_default()
             }
         };
-        for r in &d.rows {
-            let f = &r.figures;
-            let received = if f.received > 0 && f.received < SMALL_SAMPLE {
-                "<5".to_string()
-            } else {
-                f.received.to_string()
-            };
-            let median = if f.first_response.count() < SMALL_SAMPLE {
-                String::new()
-            } else {
-                f.first_response.median().map(|m| m.to_string()).unwrap_or_default()
-            };
-            w.write_record([
-                r.code.clone(),
-                r.name.clone(),
-                r.kind.as_str().to_string(),
-                r.with_below.to_string(),
-                received,
-                pct(f.followed_up),
-                pct(f.on_time),
-                pct(f.completed),
-                median,
-            ])
-            .map_err(err)?;
-        }
-        let body = String::from_utf8(w.into_inner().map_err(|e| Error::internal(e.to_string()))?)
-            .map_err(|e| Error::internal(e.to_string()))?;
-        Ok((format!("lapor-statistik-{}-{}.csv", d.filters.from, d.filters.to), body))
+        let rows = d
+            .rows
+            .iter()
+            .map(|r| {
+                let f = &r.figures;
+                let received = if f.received > 0 && f.received < SMALL_SAMPLE {
+                    "<5".to_string()
+                } else {
+                    f.received.to_string()
+                };
+                let median = if f.first_response.count() < SMALL_SAMPLE {
+                    String::new()
+                } else {
+                    f.first_response.median().map(|m| m.to_string()).unwrap_or_default()
+                };
+                vec![
+                    r.code.clone(),
+                    r.name.clone(),
+                    r.kind.as_str().to_string(),
+                    r.with_below.to_string(),
+                    received,
+                    pct(f.followed_up),
+                    pct(f.on_time),
+                    pct(f.completed),
+                    median,
+                ]
+            })
+            .collect();
+        let table = crate::web::staff::dashboard::Table {
+            name: format!("lapor-statistik-{}-{}", d.filters.from, d.filters.to),
+            sheet: "statistik",
+            head: [
+                "code",
+                "name",
+                "kind",
+                "includes_below",
+                "received",
+                "followed_up_percent",
+                "followed_up_on_time_percent",
+                "completed_percent",
+                "median_first_response_working_days",
+            ]
+            .map(String::from)
+            .to_vec(),
+            rows,
+            text_columns: 4,
+        };
+        table.file(format)
     }
     .await;
     match result {
-        Ok((name, body)) => download("text/csv; charset=utf-8", name, body),
+        Ok((name, kind, body)) => download(kind, name, body),
         Err(e) => crate::error::error_response(&e, c.lang),
     }
 }

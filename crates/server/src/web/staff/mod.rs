@@ -10,7 +10,7 @@
 //! browser, valid for two hours, and refused if submitted twice.
 
 mod admin;
-mod dashboard;
+pub(crate) mod dashboard;
 mod form_token;
 mod handle;
 mod integration;
