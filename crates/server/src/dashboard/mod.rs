@@ -139,6 +139,29 @@ impl Filters {
         }
     }
 
+    /// The view's reports as a report-list filter: submitted within the
+    /// period (WIB days), with its classification and category. The store's
+    /// list has no channel filter; callers apply `channel` themselves.
+    pub fn reports(&self, scope: &Scope, tree: &Tree) -> lapor_store::ReportFilter {
+        let start = |d: NaiveDate| {
+            d.and_hms_opt(0, 0, 0)
+                .map(|t| (t.and_utc() - Duration::hours(7)).into())
+        };
+        let mut filter = lapor_store::ReportFilter {
+            classification: self.classification,
+            category: self.category.clone(),
+            submitted_from: start(self.from),
+            submitted_before: start(self.to + Duration::days(1)),
+            ..Default::default()
+        };
+        match scope {
+            Scope::National | Scope::Oversight => {}
+            Scope::Institution(c) | Scope::Subtree(c) => filter.institution_subtree = Some(c.clone()),
+            Scope::RegionalGovernments => filter.scope = Some(tree.regional_governments()),
+        }
+        filter
+    }
+
     fn overdue_query(&self, institutions: Option<Vec<String>>) -> OverdueQuery {
         OverdueQuery {
             subtree: None,

@@ -3,13 +3,14 @@
 //! in the period, newest first; and, from the same reports, those that
 //! bounced between institutions (indicator 10).
 
-use chrono::{Duration, NaiveDate};
+use chrono::NaiveDate;
 use lapor_domain::Error;
 use lapor_domain::recurring::{self, Doc, Options};
 use lapor_domain::rollup::wib_day;
 use lapor_store::ReportFilter;
 use lapor_store::filter::Cursor;
 
+use super::tree::Tree;
 use super::{Filters, Scope};
 use crate::AppState;
 
@@ -45,19 +46,13 @@ pub struct Recurring {
 /// The recurring topics of an institution's or subtree's view; None for
 /// the national and oversight views, which span too many institutions for
 /// a topic to belong to one.
-pub async fn load(st: &AppState, scope: &Scope, f: &Filters) -> Result<Option<Recurring>, Error> {
-    let (Scope::Institution(code) | Scope::Subtree(code)) = scope else {
+pub async fn load(st: &AppState, scope: &Scope, f: &Filters, tree: &Tree) -> Result<Option<Recurring>, Error> {
+    if !matches!(scope, Scope::Institution(_) | Scope::Subtree(_)) {
         return Ok(None);
-    };
-    let start = |d: NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc() - Duration::hours(7));
+    }
     let mut filter = ReportFilter {
-        institution_subtree: Some(code.clone()),
-        classification: f.classification,
-        category: f.category.clone(),
-        submitted_from: start(f.from).map(Into::into),
-        submitted_before: start(f.to + Duration::days(1)).map(Into::into),
         limit: 500,
-        ..Default::default()
+        ..f.reports(scope, tree)
     };
     let mut reports = Vec::new();
     let mut capped = false;

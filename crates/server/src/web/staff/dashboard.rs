@@ -356,6 +356,19 @@ fn line(c: &crate::web::Ctx, r: &Row, href: Option<String>) -> Line {
     }
 }
 
+/// The dashboard of a row's institution (its subtree when the row covers
+/// it), with the same filters; None for the view itself or one the viewer
+/// may not open.
+fn drill_down(d: &Dashboard, s: &Staff, tree: &Tree, code: &str, with_below: bool) -> Option<String> {
+    let sc = if with_below {
+        Scope::Subtree(code.to_string())
+    } else {
+        Scope::Institution(code.to_string())
+    };
+    (sc != d.scope && sc.allowed(s.principal(), tree))
+        .then(|| format!("/staf/dasbor?{}", view_qs(&sc, &d.filters, d.trend_kind)))
+}
+
 /// A legend bound, in the indicator's unit.
 fn bound(key: SortKey, v: f64, en: bool) -> String {
     let dec = |s: String| if en { s } else { s.replace('.', ",") };
@@ -432,13 +445,7 @@ fn map_view(c: &crate::web::Ctx, d: &Dashboard, p: &Params, s: &Staff, tree: &Tr
     let rows = order
         .into_iter()
         .map(|(a, _)| {
-            let sc = if a.with_below {
-                Scope::Subtree(a.institution.clone())
-            } else {
-                Scope::Institution(a.institution.clone())
-            };
-            let href = (sc != d.scope && sc.allowed(s.principal(), tree))
-                .then(|| format!("/staf/dasbor?{}", view_qs(&sc, &d.filters, d.trend_kind)));
+            let href = drill_down(d, s, tree, &a.institution, a.with_below);
             (
                 a.name.clone(),
                 href,
@@ -667,7 +674,7 @@ async fn build(st: &AppState, s: &Staff, p: Params, print: bool) -> Result<Respo
     ];
 
     let map = map_view(c, &d, &p, s, &tree)?;
-    let recurring = dashboard::recurring::load(st, &d.scope, &d.filters).await?;
+    let recurring = dashboard::recurring::load(st, &d.scope, &d.filters, &tree).await?;
     let heads = columns(c)
         .into_iter()
         .map(|(label, k)| {
@@ -688,16 +695,7 @@ async fn build(st: &AppState, s: &Staff, p: Params, print: bool) -> Result<Respo
     let lines = d
         .rows
         .iter()
-        .map(|r| {
-            let sc = if r.with_below {
-                Scope::Subtree(r.code.clone())
-            } else {
-                Scope::Institution(r.code.clone())
-            };
-            let href = (sc != d.scope && sc.allowed(s.principal(), &tree))
-                .then(|| format!("/staf/dasbor?{}", view_qs(&sc, &d.filters, d.trend_kind)));
-            line(c, r, href)
-        })
+        .map(|r| line(c, r, drill_down(&d, s, &tree, &r.code, r.with_below)))
         .collect();
     let graded = d.rows.iter().any(|r| r.grade.is_some());
     let grade = match &d.scope {
@@ -1031,22 +1029,7 @@ pub async fn reports_export(State(st): State<AppState>, s: Staff, q: QueryResult
         Ok((tree, scope, f, _)) => (tree, scope, f),
         Err(e) => return error_page(&s.c, &e),
     };
-    let start = |d: chrono::NaiveDate| {
-        d.and_hms_opt(0, 0, 0)
-            .map(|t| (t.and_utc() - chrono::Duration::hours(7)).into())
-    };
-    let mut filter = lapor_store::ReportFilter {
-        classification: f.classification,
-        category: f.category.clone(),
-        submitted_from: start(f.from),
-        submitted_before: start(f.to + chrono::Duration::days(1)),
-        ..Default::default()
-    };
-    match &scope {
-        Scope::National | Scope::Oversight => {}
-        Scope::Institution(c) | Scope::Subtree(c) => filter.institution_subtree = Some(c.clone()),
-        Scope::RegionalGovernments => filter.scope = Some(tree.regional_governments()),
-    }
+    let filter = f.reports(&scope, &tree);
     let channel = f.channel.map(|c| c.as_str());
     let name = format!(
         "lapor-laporan-{}-{}-{}.csv",
