@@ -76,7 +76,7 @@ enum Cmd {
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// Reports per transaction.
-        #[arg(long, default_value_t = 2_000)]
+        #[arg(long, default_value_t = 10_000)]
         batch: usize,
     },
     /// The dashboard counters (derived from the events).

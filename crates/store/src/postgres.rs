@@ -17,6 +17,8 @@ impl PgStore {
     const ANONYMOUS_PARAMS: bool = false;
     const BEGIN_WRITE: &'static str = "BEGIN";
     /// Search postings from a JSON array of `[term, sort_at_ms, doc]`.
+    /// The rows of a JSON array of text bound at `#` (see `rollups::in_list`).
+    const TEXT_SET: &'static str = "SELECT value FROM jsonb_array_elements_text(CAST(# AS jsonb)) AS j(value)";
     const INSERT_POSTINGS: &'static str = "INSERT INTO report_terms (term, sort_at, doc) \
         SELECT e ->> 0, timestamptz 'epoch' + (e ->> 1)::bigint * interval '1 millisecond', e ->> 2 \
         FROM jsonb_array_elements($1::jsonb) AS e";

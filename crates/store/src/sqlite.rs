@@ -22,6 +22,8 @@ impl SqliteStore {
     const ANONYMOUS_PARAMS: bool = true;
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
     /// Search postings from a JSON array of `[term, sort_at_ms, doc]`.
+    /// The rows of a JSON array of text bound at `#` (see `rollups::in_list`).
+    const TEXT_SET: &'static str = "SELECT value FROM json_each(#)";
     const INSERT_POSTINGS: &'static str = "INSERT INTO report_terms (term, sort_at, doc) \
         SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each($1)";
     /// Sampled statistics: bounded time even on large tables.

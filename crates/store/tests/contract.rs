@@ -1081,6 +1081,39 @@ async fn rollups(s: &Arc<dyn Store>, fx: &Fixture) {
         city.first().map(|r| r.1.clone()).unwrap_or_default(),
         expect_in(&["pemkot-32.73", "pemkot-32.73-dishub"], None)
     );
+    // A large set (one JSON parameter instead of one per member) sums the
+    // same: the two, padded with codes that hold nothing.
+    let mut padded: Vec<String> = vec!["pemkot-32.73".into(), "pemkot-32.73-dishub".into()];
+    padded.extend((0..lapor_store::rollups::JSON_SET_ABOVE).map(|i| format!("tidak-ada-{i}")));
+    let large = s
+        .rollup(&RollupQuery {
+            institutions: Some(padded.clone()),
+            ..q.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(large, city);
+    let overdue_large = s
+        .overdue_now(
+            &OverdueQuery {
+                institutions: Some(padded),
+                ..Default::default()
+            },
+            Utc::now() + Duration::days(400),
+        )
+        .await
+        .unwrap();
+    let overdue_small = s
+        .overdue_now(
+            &OverdueQuery {
+                institutions: Some(vec!["pemkot-32.73".into(), "pemkot-32.73-dishub".into()]),
+                ..Default::default()
+            },
+            Utc::now() + Duration::days(400),
+        )
+        .await
+        .unwrap();
+    assert_eq!(overdue_large, overdue_small);
     let none = s
         .rollup(&RollupQuery {
             institutions: Some(vec![]),

@@ -184,7 +184,7 @@ async fn run(name: &str, db: TestDb, args: &Args) -> Vec<String> {
     let store = db.store.clone();
     Fixture::seed(&store).await;
     eprintln!("[{name}] generating {} reports…", args.reports);
-    let gen_summary = lapor_cli::bench_data::run(store.clone(), Calendar::embedded(), args.reports, 1, 2_000, false)
+    let gen_summary = lapor_cli::bench_data::run(store.clone(), Calendar::embedded(), args.reports, 1, 10_000, false)
         .await
         .expect("bench-data");
     store.analyze().await.expect("analyze");
