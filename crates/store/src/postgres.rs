@@ -45,6 +45,10 @@ impl PgStore {
         (8, include_str!("../migrations/postgres/0008_integration.sql")),
         (9, include_str!("../migrations/postgres/0009_rollups.sql")),
         (10, include_str!("../migrations/postgres/0010_single_label_grains.sql")),
+        (
+            11,
+            include_str!("../migrations/postgres/0011_open_reports_by_holder.sql"),
+        ),
     ];
 
     pub async fn open(url: &str, opts: &crate::StoreOptions) -> crate::Result<PgStore> {

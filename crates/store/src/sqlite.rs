@@ -48,6 +48,7 @@ impl SqliteStore {
         (8, include_str!("../migrations/sqlite/0008_integration.sql")),
         (9, include_str!("../migrations/sqlite/0009_rollups.sql")),
         (10, include_str!("../migrations/sqlite/0010_single_label_grains.sql")),
+        (11, include_str!("../migrations/sqlite/0011_open_reports_by_holder.sql")),
     ];
 
     pub async fn open(url: &str, opts: &crate::StoreOptions) -> crate::Result<SqliteStore> {

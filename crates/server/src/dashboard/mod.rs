@@ -476,27 +476,33 @@ pub async fn load(
     let set = holders(&scope, tree);
     let national = matches!(scope, Scope::National | Scope::Oversight);
     let q = |group| filters.query(set.clone(), group, detail);
-    let by_inst: HashMap<String, Counters> = store.rollup(&q(GroupBy::Institution)).await?.into_iter().collect();
-    let overdue: HashMap<String, i64> = store
-        .overdue_now(&filters.overdue_query(set.clone()), now)
-        .await?
-        .into_iter()
-        .collect();
-    let trend_rows = store
-        .rollup(&q(match trend_kind {
-            Trend::Weekly => GroupBy::Day,
-            Trend::Monthly => GroupBy::Month,
-        }))
-        .await?;
-    let by_category = sorted_by_volume(store.rollup(&q(GroupBy::Category)).await?, national);
-    let by_channel = sorted_by_volume(store.rollup(&q(GroupBy::Channel)).await?, national);
     let admin_root = scope.code().map(|c| c.to_string());
-    let admins_all = store.admin_activity(admin_root.as_deref()).await?;
-    let live: HashSet<String> = store
-        .live_integrations(now - Duration::days(LIVE_INTEGRATION_DAYS))
-        .await?
-        .into_iter()
-        .collect();
+    let (by_inst_q, overdue_q, category_q, channel_q) = (
+        q(GroupBy::Institution),
+        filters.overdue_query(set.clone()),
+        q(GroupBy::Category),
+        q(GroupBy::Channel),
+    );
+    let trend_q = q(match trend_kind {
+        Trend::Weekly => GroupBy::Day,
+        Trend::Monthly => GroupBy::Month,
+    });
+    // The reads are independent: run together, a page waits for the
+    // slowest instead of their sum (the pools hold several readers).
+    let (by_inst, overdue, trend_rows, by_category, by_channel, admins_all, live) = tokio::try_join!(
+        store.rollup(&by_inst_q),
+        store.overdue_now(&overdue_q, now),
+        store.rollup(&trend_q),
+        store.rollup(&category_q),
+        store.rollup(&channel_q),
+        store.admin_activity(admin_root.as_deref()),
+        store.live_integrations(now - Duration::days(LIVE_INTEGRATION_DAYS)),
+    )?;
+    let by_inst: HashMap<String, Counters> = by_inst.into_iter().collect();
+    let overdue: HashMap<String, i64> = overdue.into_iter().collect();
+    let by_category = sorted_by_volume(by_category, national);
+    let by_channel = sorted_by_volume(by_channel, national);
+    let live: HashSet<String> = live.into_iter().collect();
 
     let overdue_of = |set: &[String]| Overdue {
         verification: 0,

@@ -513,7 +513,19 @@ async fn build(st: &AppState, s: &Staff, p: Params, print: bool) -> Result<Respo
     let (tree, scope, filters, trend) = resolve(st, s, &p).await?;
     let (key, desc) = SortKey::parse(&p.urut, &p.arah)?;
     let now = Utc::now();
-    let mut d = dashboard::load(st, &tree, scope, filters, trend, now, dashboard::Detail::Page).await?;
+    // The recurring problems read reports, not rollups: alongside the rest.
+    let (mut d, recurring) = tokio::try_join!(
+        dashboard::load(
+            st,
+            &tree,
+            scope.clone(),
+            filters.clone(),
+            trend,
+            now,
+            dashboard::Detail::Page
+        ),
+        dashboard::recurring::load(st, &scope, &filters, &tree),
+    )?;
     dashboard::sort_rows(&mut d.rows, key, desc);
     let c = &s.c;
     let en = c.lang == lapor_domain::error::Lang::En;
@@ -674,7 +686,6 @@ async fn build(st: &AppState, s: &Staff, p: Params, print: bool) -> Result<Respo
     ];
 
     let map = map_view(c, &d, &p, s, &tree)?;
-    let recurring = dashboard::recurring::load(st, &d.scope, &d.filters, &tree).await?;
     let heads = columns(c)
         .into_iter()
         .map(|(label, k)| {
