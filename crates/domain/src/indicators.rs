@@ -1,6 +1,7 @@
 //! The arithmetic of the indicators in docs/indicators.md: rates that say
 //! "–" when there is nothing to divide, working-day histograms whose
-//! percentiles are exact to the day and merge by addition, and the
+//! percentiles are exact to the day (stored ones to their bucket, decision
+//! 0018) and merge by addition, and the
 //! Baik / Sedang / Kurang rating of regional governments.
 
 use serde::{Deserialize, Serialize};
@@ -8,6 +9,30 @@ use std::collections::BTreeMap;
 
 /// Days a histogram tells apart; longer times share the last bucket.
 pub const HISTOGRAM_DAYS: u16 = 120;
+
+/// The working-day buckets the rollups keep (decision 0018), by first day:
+/// every day up to 10, then ranges that end on the deadlines (14 and 60
+/// working days), and "more than 120". A stored percentile is the first
+/// day of its bucket; `days_label` says which range it stands for.
+pub const BUCKETS: [u16; 19] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 15, 21, 31, 46, 61, 91, 121];
+
+/// The first day of the bucket holding `days`.
+pub fn bucket_start(days: u32) -> u16 {
+    let d = u16::try_from(days).unwrap_or(u16::MAX);
+    BUCKETS.iter().rev().copied().find(|b| *b <= d).unwrap_or(0)
+}
+
+/// How a bucketed day count reads: "7", "11–14", "> 120".
+pub fn days_label(first: u16) -> String {
+    if first > HISTOGRAM_DAYS {
+        return format!("> {HISTOGRAM_DAYS}");
+    }
+    let next = BUCKETS.iter().copied().find(|b| *b > first);
+    match next {
+        Some(n) if n > first + 1 => format!("{first}–{}", n - 1),
+        _ => first.to_string(),
+    }
+}
 
 /// Figures resting on fewer reports than this are marked as such.
 pub const SMALL_SAMPLE: i64 = 5;
@@ -168,6 +193,31 @@ mod tests {
         assert_eq!(Rate::new(0, 0).percent(), None);
         assert_eq!(Rate::new(3, 4).percent(), Some(75.0));
         assert_eq!(Rate::new(1, 2) + Rate::new(1, 2), Rate::new(2, 4));
+    }
+
+    #[test]
+    fn buckets_are_exact_to_ten_days_and_end_on_the_deadlines() {
+        assert_eq!(bucket_start(0), 0);
+        assert_eq!(bucket_start(10), 10);
+        assert_eq!(bucket_start(11), 11);
+        assert_eq!(bucket_start(14), 11);
+        assert_eq!(bucket_start(15), 15);
+        assert_eq!(bucket_start(60), 46);
+        assert_eq!(bucket_start(61), 61);
+        assert_eq!(bucket_start(120), 91);
+        assert_eq!(bucket_start(121), 121);
+        assert_eq!(bucket_start(u32::MAX), 121);
+        assert_eq!(days_label(7), "7");
+        assert_eq!(days_label(11), "11–14");
+        assert_eq!(days_label(46), "46–60");
+        assert_eq!(days_label(91), "91–120");
+        assert_eq!(days_label(121), "> 120");
+        // Every day lands in a bucket whose label covers it.
+        for d in 0..=200u32 {
+            let b = bucket_start(d);
+            assert!(u32::from(b) <= d);
+            assert_eq!(bucket_start(u32::from(b)), b);
+        }
     }
 
     #[test]

@@ -49,6 +49,7 @@ impl PgStore {
             11,
             include_str!("../migrations/postgres/0011_open_reports_by_holder.sql"),
         ),
+        (12, include_str!("../migrations/both/0012_histogram_buckets.sql")),
     ];
 
     pub async fn open(url: &str, opts: &crate::StoreOptions) -> crate::Result<PgStore> {

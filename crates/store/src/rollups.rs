@@ -8,7 +8,7 @@ use crate::filter::Arg;
 use async_trait::async_trait;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use lapor_domain::calendar::Calendar;
-use lapor_domain::indicators::HISTOGRAM_DAYS;
+use lapor_domain::indicators::BUCKETS;
 use lapor_domain::report::{Channel, Classification};
 use lapor_domain::rollup::{Cell, Counters};
 use lapor_domain::{Error, ErrorCode};
@@ -100,9 +100,53 @@ pub struct RollupKey {
     pub channel: String,
 }
 
-/// Histogram days as stored: 0..=120, and 121 for longer.
+/// Histogram days as stored: the first day of their bucket (decision 0018).
 pub fn bucket(days: u32) -> i64 {
-    i64::from(days.min(u32::from(HISTOGRAM_DAYS) + 1))
+    i64::from(lapor_domain::indicators::bucket_start(days))
+}
+
+/// The histogram columns of `rollups` (migration 0012), in table order:
+/// `r_<first day>` for the first response, then `c_<first day>` for
+/// completion, one per bucket.
+pub fn histogram_columns() -> Vec<(String, Measure, u32)> {
+    [Measure::Response, Measure::Completion]
+        .into_iter()
+        .flat_map(|m| {
+            BUCKETS
+                .iter()
+                .map(move |b| (format!("{}_{b}", m.prefix()), m, u32::from(*b)))
+        })
+        .collect()
+}
+
+/// Which working-day histogram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    Response,
+    Completion,
+}
+
+impl Measure {
+    fn prefix(self) -> &'static str {
+        match self {
+            Measure::Response => "r",
+            Measure::Completion => "c",
+        }
+    }
+
+    pub fn of(self, c: &Counters) -> &BTreeMap<u32, i64> {
+        match self {
+            Measure::Response => &c.first_response_days,
+            Measure::Completion => &c.completion_days,
+        }
+    }
+
+    pub fn of_mut(self, c: &mut Counters) -> &mut BTreeMap<u32, i64> {
+        match self {
+            Measure::Response => &mut c.first_response_days,
+            Measure::Completion => &mut c.completion_days,
+        }
+    }
 }
 
 /// The stored rows that contributions add to, merged (each key once, as a
@@ -171,7 +215,7 @@ pub struct RollupQuery {
     pub category: Option<String>,
     pub channel: Option<Channel>,
     pub group: GroupBy,
-    /// Also sum the working-day histograms (a second, larger read; trends
+    /// Also sum the working-day histograms (38 more columns; trends
     /// and breakdowns that show no percentiles skip it).
     pub histograms: bool,
     /// Which counters to sum; the others come back as 0.
@@ -470,17 +514,25 @@ macro_rules! rollups_impl {
             "reopened", "transferred_out", "ombudsman_offered", "ombudsman_escalated",
         ];
 
-        fn counter_values(c: &RollupCounters) -> [i64; ROLLUP_COUNTER_COUNT] {
-            [
+        /// Every summed column: the counters, then the histogram buckets.
+        fn rollup_columns() -> Vec<String> {
+            ROLLUP_COUNTERS.iter().map(|c| c.to_string()).chain(histogram_columns().into_iter().map(|h| h.0)).collect()
+        }
+
+        /// Values in `rollup_columns` order.
+        fn counter_values(c: &RollupCounters) -> Vec<i64> {
+            let mut v = vec![
                 c.submitted, c.verified, c.verified_on_time, c.received, c.dispositioned_to_unit, c.followed_up,
                 c.followed_up_on_time, c.completed, c.ratings[0], c.ratings[1], c.ratings[2], c.ratings[3],
                 c.ratings[4], c.reopened, c.transferred_out, c.ombudsman_offered, c.ombudsman_escalated,
-            ]
+            ];
+            v.extend(histogram_columns().into_iter().map(|(_, m, day)| m.of(c).get(&day).copied().unwrap_or(0)));
+            v
         }
 
         fn counters_from_row(r: &$row) -> Result<RollupCounters> {
             let v = |i: usize| get::<i64>(r, ROLLUP_COUNTERS[i]);
-            Ok(RollupCounters {
+            let mut c = RollupCounters {
                 submitted: v(0)?,
                 verified: v(1)?,
                 verified_on_time: v(2)?,
@@ -495,10 +547,18 @@ macro_rules! rollups_impl {
                 ombudsman_offered: v(15)?,
                 ombudsman_escalated: v(16)?,
                 ..RollupCounters::default()
-            })
+            };
+            for (name, m, day) in histogram_columns() {
+                let n: i64 = get(r, &name)?;
+                if n != 0 {
+                    m.of_mut(&mut c).insert(day, n);
+                }
+            }
+            Ok(c)
         }
 
-        /// Adds contributions to the rollups inside the caller's transaction.
+        /// Adds contributions to the rollups inside the caller's transaction:
+        /// one upsert adds the counters and the histogram buckets.
         async fn add_rollups(tx: &mut sqlx::Transaction<'static, $db>, contributions: &[(RollupCell, RollupCounters)]) -> Result<()> {
             if contributions.is_empty() {
                 return Ok(());
@@ -506,8 +566,8 @@ macro_rules! rollups_impl {
             let rows = expand(contributions);
             let keyed: Vec<(&RollupKey, &RollupCounters)> = rows.iter().collect();
             const KEY_BINDS: usize = 6;
-            let cols = &ROLLUP_COUNTERS;
-            let per_row = KEY_BINDS + ROLLUP_COUNTER_COUNT;
+            let cols = rollup_columns();
+            let per_row = KEY_BINDS + cols.len();
             let updates: Vec<String> = cols.iter().map(|c| format!("{c} = rollups.{c} + excluded.{c}")).collect();
             for chunk in crate::intake::shaped_chunks(&keyed) {
                 let values: Vec<String> = (0..chunk.len()).map(|i| format!("({})", bind_params(i * per_row + 1, per_row))).collect();
@@ -527,37 +587,7 @@ macro_rules! rollups_impl {
                 }
                 q.execute(&mut **tx).await.map_err(db_err)?;
             }
-            let days: Vec<(&RollupKey, &str, i64, i64)> = rows
-                .iter()
-                .flat_map(|(k, c)| {
-                    let r = c.first_response_days.iter().map(move |(d, n)| (k, "r", i64::from(*d), *n));
-                    let done = c.completion_days.iter().map(move |(d, n)| (k, "c", i64::from(*d), *n));
-                    r.chain(done)
-                })
-                .collect();
-            for chunk in crate::intake::shaped_chunks(&days) {
-                let values: Vec<String> = (0..chunk.len()).map(|i| format!("({})", bind_params(i * 9 + 1, 9))).collect();
-                let sql = format!(
-                    "INSERT INTO rollup_days (grain, period, institution, classification, category, channel, measure, days, n) \
-                     VALUES {} ON CONFLICT (grain, period, institution, classification, category, channel, measure, days) \
-                     DO UPDATE SET n = rollup_days.n + excluded.n",
-                    values.join(", ")
-                );
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                for (k, measure, d, n) in chunk {
-                    q = bind_rollup_key(q, k)
-                        .bind(*measure)
-                        .bind(*d)
-                        .bind(*n);
-                }
-                q.execute(&mut **tx).await.map_err(db_err)?;
-            }
             Ok(())
-        }
-
-        fn add_days(c: &mut RollupCounters, measure: &str, days: i64, n: i64) {
-            let map = if measure == "r" { &mut c.first_response_days } else { &mut c.completion_days };
-            *map.entry(days.clamp(0, i64::from(u32::MAX)) as u32).or_insert(0) += n;
         }
 
         #[async_trait::async_trait]
@@ -565,9 +595,10 @@ macro_rules! rollups_impl {
             async fn rollup(&self, rq: &RollupQuery) -> Result<Vec<(String, RollupCounters)>> {
                 rq.validate()?;
                 let Plan { with, cond, args, group } = rq.plan(<$store>::TEXT_SET);
-                let sums: Vec<String> = ROLLUP_COUNTERS
+                let histogram: Vec<String> = histogram_columns().into_iter().map(|h| h.0).collect();
+                let sums: Vec<String> = rollup_columns()
                     .iter()
-                    .map(|c| if rq.columns.includes(c) {
+                    .map(|c| if (histogram.contains(c) && rq.histograms) || (!histogram.contains(c) && rq.columns.includes(c)) {
                         format!("CAST(COALESCE(SUM({c}), 0) AS BIGINT) AS {c}")
                     } else {
                         format!("CAST(0 AS BIGINT) AS {c}")
@@ -585,25 +616,6 @@ macro_rules! rollups_impl {
                     let c = counters_from_row(r)?;
                     if !c.is_zero() {
                         out.insert(key(r)?, c);
-                    }
-                }
-                if !rq.histograms {
-                    return Ok(out.into_iter().collect());
-                }
-                let grouping = if rq.group == GroupBy::All {
-                    " GROUP BY measure, days".to_string()
-                } else {
-                    format!(" GROUP BY {group}, measure, days")
-                };
-                let sql = format!(
-                    "{with}SELECT {group} AS g, measure, days, CAST(SUM(n) AS BIGINT) AS n FROM rollup_days WHERE {cond}{grouping}"
-                );
-                let rows = bind_args(sqlx::query(sqlx::AssertSqlSafe(sql)), &args).fetch_all(&self.reader).await.map_err(db_err)?;
-                for r in &rows {
-                    let n: i64 = get(r, "n")?;
-                    if n != 0 {
-                        let c = out.entry(key(r)?).or_default();
-                        add_days(c, &get::<String>(r, "measure")?, get(r, "days")?, n);
                     }
                 }
                 Ok(out.into_iter().collect())
@@ -739,7 +751,7 @@ macro_rules! rollups_impl {
             }
 
             async fn rollup_rows(&self) -> Result<BTreeMap<RollupKey, RollupCounters>> {
-                let cols = ROLLUP_COUNTERS.join(", ");
+                let cols = rollup_columns().join(", ");
                 let sql = format!("SELECT grain, period, institution, classification, category, channel, {cols} FROM rollups");
                 let key = |r: &$row| -> Result<RollupKey> {
                     let grain: String = get(r, "grain")?;
@@ -756,11 +768,6 @@ macro_rules! rollups_impl {
                 for r in sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&self.reader).await.map_err(db_err)? {
                     out.insert(key(&r)?, counters_from_row(&r)?);
                 }
-                let sql = "SELECT grain, period, institution, classification, category, channel, measure, days, n FROM rollup_days";
-                for r in sqlx::query(sql).fetch_all(&self.reader).await.map_err(db_err)? {
-                    let c: &mut RollupCounters = out.entry(key(&r)?).or_default();
-                    add_days(c, &get::<String>(&r, "measure")?, get(&r, "days")?, get(&r, "n")?);
-                }
                 out.retain(|_, c| !c.is_zero());
                 Ok(out)
             }
@@ -769,7 +776,6 @@ macro_rules! rollups_impl {
                 const BATCH: i64 = 2_000;
                 let mut tx = self.begin_write().await?;
                 sqlx::query("DELETE FROM rollups").execute(&mut *tx).await.map_err(db_err)?;
-                sqlx::query("DELETE FROM rollup_days").execute(&mut *tx).await.map_err(db_err)?;
                 let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reports").fetch_one(&mut *tx).await.map_err(db_err)?;
                 let total = total.max(0) as u64;
                 progress(0, total);

@@ -49,6 +49,7 @@ impl SqliteStore {
         (9, include_str!("../migrations/sqlite/0009_rollups.sql")),
         (10, include_str!("../migrations/sqlite/0010_single_label_grains.sql")),
         (11, include_str!("../migrations/sqlite/0011_open_reports_by_holder.sql")),
+        (12, include_str!("../migrations/both/0012_histogram_buckets.sql")),
     ];
 
     pub async fn open(url: &str, opts: &crate::StoreOptions) -> crate::Result<SqliteStore> {

@@ -122,7 +122,7 @@ struct GenCeiling {
 }
 
 async fn gen_ceiling(db: &TestDb, store: &Arc<dyn Store>, reports: u64) -> GenCeiling {
-    const TABLES: [&str; 5] = ["reports", "report_events", "report_terms", "rollups", "rollup_days"];
+    const TABLES: [&str; 4] = ["reports", "report_events", "report_terms", "rollups"];
     let copy: Vec<String> = TABLES
         .iter()
         .map(|t| format!("CREATE TABLE copy_{t} AS SELECT * FROM {t}"))

@@ -157,7 +157,9 @@ pub async fn page(State(st): State<AppState>, c: Ctx, q: QueryResult) -> Respons
             "Median first response (working days)",
         )
         .into(),
-        h.first_response.median().map_or("–".into(), |m| m.to_string()),
+        h.first_response
+            .median()
+            .map_or("–".into(), lapor_domain::indicators::days_label),
         String::new(),
     ));
     headline.push((
@@ -225,7 +227,9 @@ pub async fn page(State(st): State<AppState>, c: Ctx, q: QueryResult) -> Respons
                         if f.first_response.count() < SMALL_SAMPLE {
                             "–".into()
                         } else {
-                            f.first_response.median().map_or("–".into(), |m| m.to_string())
+                            f.first_response
+                                .median()
+                                .map_or("–".into(), lapor_domain::indicators::days_label)
                         },
                     ],
                 )

@@ -176,12 +176,9 @@ pub async fn evaluation(State(st): State<AppState>, s: Staff, q: QueryResult) ->
     }
 }
 
+/// A stored percentile: beyond 10 days it stands for its bucket's range.
 fn days(h: Option<u16>) -> String {
-    match h {
-        Some(d) if d > lapor_domain::indicators::HISTOGRAM_DAYS => "> 120".into(),
-        Some(d) => d.to_string(),
-        None => "–".into(),
-    }
+    h.map_or_else(|| "–".into(), lapor_domain::indicators::days_label)
 }
 
 fn mean(v: Option<f64>, en: bool) -> String {
