@@ -16,9 +16,12 @@ impl PgStore {
     /// Whether multi-row statements use `?` instead of `$N` (see backend.rs).
     const ANONYMOUS_PARAMS: bool = false;
     const BEGIN_WRITE: &'static str = "BEGIN";
-    /// Search postings from a JSON array of `[term, sort_at_ms, doc]`.
     /// The rows of a JSON array of text bound at `#` (see `rollups::in_list`).
     const TEXT_SET: &'static str = "SELECT value FROM jsonb_array_elements_text(CAST(# AS jsonb)) AS j(value)";
+    /// The open reports, for "overdue now": the planner finds
+    /// reports_open_holder itself.
+    const OPEN_REPORTS: &'static str = "reports";
+    /// Search postings from a JSON array of `[term, sort_at_ms, doc]`.
     const INSERT_POSTINGS: &'static str = "INSERT INTO report_terms (term, sort_at, doc) \
         SELECT e ->> 0, timestamptz 'epoch' + (e ->> 1)::bigint * interval '1 millisecond', e ->> 2 \
         FROM jsonb_array_elements($1::jsonb) AS e";
@@ -50,6 +53,10 @@ impl PgStore {
             include_str!("../migrations/postgres/0011_open_reports_by_holder.sql"),
         ),
         (12, include_str!("../migrations/both/0012_histogram_buckets.sql")),
+        (
+            13,
+            include_str!("../migrations/both/0013_day_labels_and_national_rows.sql"),
+        ),
     ];
 
     pub async fn open(url: &str, opts: &crate::StoreOptions) -> crate::Result<PgStore> {

@@ -1,7 +1,8 @@
 //! The dashboards' rollups (decision 0016, docs/indicators.md). Each
 //! event's contribution (`lapor_domain::rollup`) is added in the event's own
-//! transaction, at six grains so that a view reads few rows; a rebuild
-//! replays every report's events; views ask for sums grouped one way.
+//! transaction, at eight grains (six of them also summed nationally) so
+//! that a view reads few rows; a rebuild replays every report's events;
+//! views ask for sums grouped one way.
 
 use crate::Result;
 use crate::filter::Arg;
@@ -30,16 +31,23 @@ pub enum Grain {
     MonthCategory,
     /// A month by channel only, likewise.
     MonthChannel,
+    /// A day by category only: the edge days of a category breakdown
+    /// (migration 0013).
+    DayCategory,
+    /// A day by channel only, likewise.
+    DayChannel,
 }
 
 impl Grain {
-    pub const ALL: [Grain; 6] = [
+    pub const ALL: [Grain; 8] = [
         Grain::Day,
         Grain::Month,
         Grain::DayTotal,
         Grain::MonthTotal,
         Grain::MonthCategory,
         Grain::MonthChannel,
+        Grain::DayCategory,
+        Grain::DayChannel,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -50,6 +58,8 @@ impl Grain {
             Grain::MonthTotal => "M",
             Grain::MonthCategory => "K",
             Grain::MonthChannel => "N",
+            Grain::DayCategory => "k",
+            Grain::DayChannel => "n",
         }
     }
 
@@ -62,14 +72,21 @@ impl Grain {
         match self {
             Grain::Day | Grain::Month => (true, true, true),
             Grain::DayTotal | Grain::MonthTotal => (false, false, false),
-            Grain::MonthCategory => (false, true, false),
-            Grain::MonthChannel => (false, false, true),
+            Grain::MonthCategory | Grain::DayCategory => (false, true, false),
+            Grain::MonthChannel | Grain::DayChannel => (false, false, true),
         }
+    }
+
+    /// Whether the grain also keeps national rows (institution `NATIONAL`):
+    /// all but the fully labeled ones, whose national rows would be nearly
+    /// as many as the institutions' (decision 0019).
+    pub fn national(self) -> bool {
+        !matches!(self, Grain::Day | Grain::Month)
     }
 
     fn period(self, day: NaiveDate) -> i64 {
         match self {
-            Grain::Day | Grain::DayTotal => day_period(day),
+            Grain::Day | Grain::DayTotal | Grain::DayCategory | Grain::DayChannel => day_period(day),
             Grain::Month | Grain::MonthTotal | Grain::MonthCategory | Grain::MonthChannel => month_period(day),
         }
     }
@@ -77,6 +94,11 @@ impl Grain {
 
 /// Labels summed away in the total grains.
 pub const ANY: &str = "*";
+
+/// The institution of the national rows: every holder summed, the
+/// national intake included. A national view reads a few hundred of them
+/// instead of every institution's (decision 0019).
+pub const NATIONAL: &str = "*";
 
 /// `yyyymmdd`.
 pub fn day_period(d: NaiveDate) -> i64 {
@@ -175,6 +197,13 @@ pub fn expand(contributions: &[(Cell, Counters)]) -> BTreeMap<RollupKey, Counter
                 category: label(keep_category, cell.category.clone().unwrap_or_default()),
                 channel: label(keep_channel, cell.channel.as_str().to_string()),
             };
+            if grain.national() {
+                let national = RollupKey {
+                    institution: NATIONAL.to_string(),
+                    ..key.clone()
+                };
+                rows.entry(national).or_default().merge(&bucketed, 1);
+            }
             rows.entry(key).or_default().merge(&bucketed, 1);
         }
     }
@@ -277,8 +306,8 @@ impl RollupQuery {
     fn grains(&self) -> (Grain, Grain) {
         match self.labels() {
             (false, false, false) => (Grain::DayTotal, Grain::MonthTotal),
-            (false, true, false) => (Grain::Day, Grain::MonthCategory),
-            (false, false, true) => (Grain::Day, Grain::MonthChannel),
+            (false, true, false) => (Grain::DayCategory, Grain::MonthCategory),
+            (false, false, true) => (Grain::DayChannel, Grain::MonthChannel),
             _ => (Grain::Day, Grain::Month),
         }
     }
@@ -327,6 +356,13 @@ impl RollupQuery {
             })
             .collect();
         let mut conds = vec![format!("({})", spans.join(" OR "))];
+        // Everything, not by institution: the national rows, where the
+        // grains keep them; otherwise every holder's rows without them.
+        if self.subtree.is_none() && self.institutions.is_none() {
+            let national = self.group != GroupBy::Institution && day.national() && month.national();
+            let op = if national { "=" } else { "<>" };
+            conds.push(format!("institution {op} {}", arg(Arg::Text(NATIONAL.into()))));
+        }
         if self.subtree.is_some() {
             conds.push("institution IN (SELECT code FROM sub)".into());
         }
@@ -654,8 +690,9 @@ macro_rules! rollups_impl {
                     conds.push(format!("channel = ${}", args.len()));
                 }
                 let sql = format!(
-                    "{with}SELECT COALESCE(unit, institution, '') AS holder, CAST(COUNT(*) AS BIGINT) AS n FROM reports \
+                    "{with}SELECT COALESCE(unit, institution, '') AS holder, CAST(COUNT(*) AS BIGINT) AS n FROM {} \
                      WHERE {} GROUP BY COALESCE(unit, institution, '')",
+                    <$store>::OPEN_REPORTS,
                     conds.join(" AND ")
                 );
                 let rows = bind_args(sqlx::query(sqlx::AssertSqlSafe(sql)), &args).fetch_all(&self.reader).await.map_err(db_err)?;
@@ -874,8 +911,11 @@ mod tests {
         };
         c.first_response_days.insert(400, 1);
         let rows = expand(&[(cell.clone(), c.clone()), (cell, c)]);
-        assert_eq!(rows.len(), 6);
+        // Eight grains, six of them also national.
+        assert_eq!(rows.len(), 14);
+        assert_eq!(rows.keys().filter(|k| k.institution == NATIONAL).count(), 6);
         for (k, v) in &rows {
+            assert!(k.institution != NATIONAL || k.grain.national());
             assert_eq!(v.followed_up, 2);
             assert_eq!(
                 v.first_response_days.get(&121),
@@ -889,13 +929,13 @@ mod tests {
                 ),
                 Grain::Month => assert_eq!(k.period, 202611),
                 Grain::DayTotal | Grain::MonthTotal => assert_eq!(k.channel, ANY),
-                Grain::MonthCategory => {
+                Grain::MonthCategory | Grain::DayCategory => {
                     assert_eq!(
                         (k.classification.as_str(), k.category.as_str(), k.channel.as_str()),
                         (ANY, "", ANY)
                     )
                 }
-                Grain::MonthChannel => {
+                Grain::MonthChannel | Grain::DayChannel => {
                     assert_eq!(
                         (k.classification.as_str(), k.category.as_str(), k.channel.as_str()),
                         (ANY, ANY, "sms")
@@ -945,13 +985,33 @@ mod tests {
             Arg::Text("m".into()),
             "two labels: every label"
         );
-        // Edge days always come from the labeled day grain.
+        // Edge days come from the day grain with the same labels.
         let edges = RollupQuery {
             from: d(2026, 1, 15),
             ..filtered.clone()
         };
-        assert_eq!(edges.plan(SET).args[0], Arg::Text("d".into()));
+        assert_eq!(edges.plan(SET).args[0], Arg::Text("k".into()));
         assert_eq!(edges.plan(SET).args[3], Arg::Text("K".into()));
+        let edges = RollupQuery {
+            from: d(2026, 1, 15),
+            ..two_labels.clone()
+        };
+        assert_eq!(edges.plan(SET).args[0], Arg::Text("d".into()));
+        // Everything, by a label or none: the national rows; by
+        // institution, or with two labels: the holders' rows.
+        let national = |q: &RollupQuery| {
+            let plan = q.plan(SET);
+            assert!(plan.args.contains(&Arg::Text(NATIONAL.into())), "{}", plan.cond);
+            plan.cond.contains("institution = $")
+        };
+        assert!(national(&by_channel));
+        assert!(national(&RollupQuery {
+            group: GroupBy::Day,
+            ..filtered.clone()
+        }));
+        assert!(!national(&filtered), "by institution");
+        assert!(!national(&q));
+        assert!(!national(&two_labels));
         // A large set binds one JSON array, not a parameter per member.
         let many = RollupQuery {
             institutions: Some((0..40).map(|i| format!("i{i}")).collect()),

@@ -24,6 +24,11 @@ impl SqliteStore {
     /// Search postings from a JSON array of `[term, sort_at_ms, doc]`.
     /// The rows of a JSON array of text bound at `#` (see `rollups::in_list`).
     const TEXT_SET: &'static str = "SELECT value FROM json_each(#)";
+    /// The open reports, for "overdue now". SQLite's planner prefers
+    /// reports_status_due and then reads every overdue report's row; the
+    /// covering index answers alone (1,000,000 reports: 300 -> 60 ms). Its
+    /// predicate is the query's own, so the hint can always be met.
+    const OPEN_REPORTS: &'static str = "reports INDEXED BY reports_open_holder";
     const INSERT_POSTINGS: &'static str = "INSERT INTO report_terms (term, sort_at, doc) \
         SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each($1)";
     /// Sampled statistics: bounded time even on large tables.
@@ -50,6 +55,11 @@ impl SqliteStore {
         (10, include_str!("../migrations/sqlite/0010_single_label_grains.sql")),
         (11, include_str!("../migrations/sqlite/0011_open_reports_by_holder.sql")),
         (12, include_str!("../migrations/both/0012_histogram_buckets.sql")),
+        (
+            13,
+            include_str!("../migrations/both/0013_day_labels_and_national_rows.sql"),
+        ),
+        (14, include_str!("../migrations/sqlite/0014_rollups_clustered.sql")),
     ];
 
     pub async fn open(url: &str, opts: &crate::StoreOptions) -> crate::Result<SqliteStore> {

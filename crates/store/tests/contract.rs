@@ -997,13 +997,15 @@ async fn rollups(s: &Arc<dyn Store>, fx: &Fixture) {
     assert!(replayed >= 80);
     let rebuilt = s.rollup_rows().await.unwrap();
     assert_eq!(maintained, rebuilt, "maintained rollups equal the replay");
-    // Every grain holds the same totals.
-    let mut by_grain: BTreeMap<Grain, Counters> = BTreeMap::new();
+    // Every grain holds the same totals, and so do its national rows.
+    let mut by_grain: BTreeMap<(Grain, bool), Counters> = BTreeMap::new();
     for (k, c) in &rebuilt {
-        by_grain.entry(k.grain).or_default().merge(c, 1);
+        let national = k.institution == lapor_store::rollups::NATIONAL;
+        by_grain.entry((k.grain, national)).or_default().merge(c, 1);
     }
     let totals: Vec<&Counters> = by_grain.values().collect();
-    assert_eq!(totals.len(), Grain::ALL.len());
+    let national_grains = Grain::ALL.iter().filter(|g| g.national()).count();
+    assert_eq!(totals.len(), Grain::ALL.len() + national_grains);
     assert!(totals.windows(2).all(|w| w[0] == w[1]), "grains agree");
     assert!(totals[0].received > 0 && totals[0].followed_up > 0 && totals[0].submitted >= 40);
     // A period with edge days on both sides equals the day rows inside it.
@@ -1160,6 +1162,38 @@ async fn rollups(s: &Arc<dyn Store>, fx: &Fixture) {
             sum.merge(&c, 1);
         }
         assert_eq!(sum, expect_in(&[], None), "{group:?}");
+    }
+    // National breakdowns read the national rows; each key equals every
+    // holder's day rows grouped the same way. By institution, they read
+    // the holders' rows only.
+    for group in [
+        GroupBy::Category,
+        GroupBy::Channel,
+        GroupBy::Day,
+        GroupBy::Month,
+        GroupBy::Institution,
+    ] {
+        let national: BTreeMap<String, Counters> = s
+            .rollup(&RollupQuery { group, ..q.clone() })
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+        let mut expected: BTreeMap<String, Counters> = BTreeMap::new();
+        for (k, c) in &rebuilt {
+            if k.grain == Grain::Day && (day_period(from)..=day_period(to)).contains(&k.period) {
+                let key = match group {
+                    GroupBy::Category => k.category.clone(),
+                    GroupBy::Channel => k.channel.clone(),
+                    GroupBy::Day => k.period.to_string(),
+                    GroupBy::Month => (k.period / 100).to_string(),
+                    _ => k.institution.clone(),
+                };
+                expected.entry(key).or_default().merge(c, 1);
+            }
+        }
+        expected.retain(|_, c| !c.is_zero());
+        assert_eq!(national, expected, "{group:?}");
     }
     let bad = s
         .rollup(&RollupQuery {
