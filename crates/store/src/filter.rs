@@ -20,6 +20,11 @@ pub struct ReportFilter {
     /// Restricts to the union of these subtrees (the caller's scope). An
     /// empty `Some(vec![])` matches nothing.
     pub scope: Option<Vec<String>>,
+    /// Only reports held by one of these institutions or units, listed
+    /// out. Unlike a subtree's recursive CTE, PostgreSQL can estimate a
+    /// short list, and reads the holders' indexes instead of walking every
+    /// report by date. An empty `Some(vec![])` matches nothing.
+    pub holders: Option<Vec<String>>,
     pub classification: Option<Classification>,
     pub category: Option<String>,
     /// A Kemendagri region code; matches it and every region below it.
@@ -161,6 +166,14 @@ impl ReportFilter {
             ctes.push(subtree_cte("scope_tree", &seeds.join(",")));
             conds
                 .push("(institution IN (SELECT code FROM scope_tree) OR unit IN (SELECT code FROM scope_tree))".into());
+        }
+        if let Some(holders) = &self.holders {
+            if holders.is_empty() {
+                return None;
+            }
+            let ps: Vec<String> = holders.iter().map(|c| q.arg(Arg::Text(c.clone()))).collect();
+            let ps = ps.join(", ");
+            conds.push(format!("(institution IN ({ps}) OR unit IN ({ps}))"));
         }
         if let Some(root) = &self.institution_subtree {
             let p = q.arg(Arg::Text(root.clone()));

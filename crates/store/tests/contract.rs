@@ -456,6 +456,33 @@ async fn listing(s: &Arc<dyn Store>, fx: &Fixture) {
     })
     .await;
     assert_eq!(subtree.len(), 11, "province subtree includes its city");
+    // The same holders listed out match the same reports.
+    for (root, codes) in [
+        ("pemprov-32", &["pemprov-32", "pemkot-32.73", "pemkot-32.73-dishub"][..]),
+        ("pemkot-32.73-dishub", &["pemkot-32.73-dishub"][..]),
+    ] {
+        let listed = all(ReportFilter {
+            holders: Some(codes.iter().map(|c| c.to_string()).collect()),
+            limit: 100,
+            ..Default::default()
+        })
+        .await;
+        let below = all(ReportFilter {
+            institution_subtree: Some(root.into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .await;
+        let ids = |v: &[lapor_domain::report::Report]| v.iter().map(|r| r.tracking_id.to_string()).collect::<Vec<_>>();
+        assert_eq!(ids(&listed), ids(&below), "{root}");
+    }
+    let nobody = all(ReportFilter {
+        holders: Some(vec![]),
+        limit: 100,
+        ..Default::default()
+    })
+    .await;
+    assert!(nobody.is_empty());
     let scoped_elsewhere = all(ReportFilter {
         scope: Some(vec!["kemenkes".into()]),
         limit: 100,

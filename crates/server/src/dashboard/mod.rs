@@ -156,7 +156,18 @@ impl Filters {
         };
         match scope {
             Scope::National | Scope::Oversight => {}
-            Scope::Institution(c) | Scope::Subtree(c) => filter.institution_subtree = Some(c.clone()),
+            // A short list of holders lets PostgreSQL use their indexes
+            // (a city's newest reports: 15 -> 1.3 ms at 100,000 reports); a
+            // large subtree holds enough reports that walking by date is
+            // right, and a long list would be searched for every row.
+            Scope::Institution(c) | Scope::Subtree(c) => {
+                let codes = tree.subtree(c);
+                if codes.len() <= lapor_store::rollups::JSON_SET_ABOVE {
+                    filter.holders = Some(codes);
+                } else {
+                    filter.institution_subtree = Some(c.clone());
+                }
+            }
             Scope::RegionalGovernments => filter.scope = Some(tree.regional_governments()),
         }
         filter
