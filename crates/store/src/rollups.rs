@@ -97,7 +97,8 @@ pub const ANY: &str = "*";
 
 /// The institution of the national rows: every holder summed, the
 /// national intake included. A national view reads a few hundred of them
-/// instead of every institution's (decision 0019).
+/// instead of every institution's (decision 0019). No institution code
+/// can be `*` (`lapor_domain::institution::valid_code`).
 pub const NATIONAL: &str = "*";
 
 /// `yyyymmdd`.
