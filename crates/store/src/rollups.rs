@@ -241,6 +241,11 @@ pub struct RollupQuery {
     /// institution tree, e.g. an institution with its units but not the
     /// regencies below a province). Combines with `subtree`.
     pub institutions: Option<Vec<String>>,
+    /// Everything but these holders (with neither `subtree` nor
+    /// `institutions`). Where the grains keep national rows, read as the
+    /// national rows minus these holders' rows: a view over most holders
+    /// (the regional governments) reads the few others instead.
+    pub except: Option<Vec<String>>,
     pub classification: Option<Classification>,
     pub category: Option<String>,
     pub channel: Option<Channel>,
@@ -357,12 +362,28 @@ impl RollupQuery {
             })
             .collect();
         let mut conds = vec![format!("({})", spans.join(" OR "))];
-        // Everything, not by institution: the national rows, where the
-        // grains keep them; otherwise every holder's rows without them.
+        // Everything (but `except`), not by institution: the national rows
+        // (minus the excepted holders'), where the grains keep them;
+        // otherwise every holder's rows without them.
+        let mut subtract = false;
         if self.subtree.is_none() && self.institutions.is_none() {
             let national = self.group != GroupBy::Institution && day.national() && month.national();
-            let op = if national { "=" } else { "<>" };
-            conds.push(format!("institution {op} {}", arg(Arg::Text(NATIONAL.into()))));
+            let star = arg(Arg::Text(NATIONAL.into()));
+            match (&self.except, national) {
+                (None, true) => conds.push(format!("institution = {star}")),
+                (None, false) => conds.push(format!("institution <> {star}")),
+                (Some(except), true) => {
+                    conds.push(format!(
+                        "(institution = {star} OR {})",
+                        in_list("institution", except, text_set, &mut arg)
+                    ));
+                    subtract = !except.is_empty();
+                }
+                (Some(except), false) => conds.push(format!(
+                    "institution <> {star} AND NOT ({})",
+                    in_list("institution", except, text_set, &mut arg)
+                )),
+            }
         }
         if self.subtree.is_some() {
             conds.push("institution IN (SELECT code FROM sub)".into());
@@ -393,6 +414,7 @@ impl RollupQuery {
             cond: conds.join(" AND "),
             args,
             group,
+            subtract,
         }
     }
 }
@@ -425,6 +447,9 @@ pub struct Plan {
     pub cond: String,
     pub args: Vec<Arg>,
     pub group: &'static str,
+    /// The rows are the national ones and the excepted holders': sum the
+    /// former minus the latter.
+    pub subtract: bool,
 }
 
 /// The codes of an institution's subtree as the CTE `sub`, seeded by the
@@ -631,12 +656,13 @@ macro_rules! rollups_impl {
         impl Rollups for $store {
             async fn rollup(&self, rq: &RollupQuery) -> Result<Vec<(String, RollupCounters)>> {
                 rq.validate()?;
-                let Plan { with, cond, args, group } = rq.plan(<$store>::TEXT_SET);
+                let Plan { with, cond, args, group, subtract } = rq.plan(<$store>::TEXT_SET);
                 let histogram: Vec<String> = histogram_columns().into_iter().map(|h| h.0).collect();
                 let sums: Vec<String> = rollup_columns()
                     .iter()
                     .map(|c| if (histogram.contains(c) && rq.histograms) || (!histogram.contains(c) && rq.columns.includes(c)) {
-                        format!("CAST(COALESCE(SUM({c}), 0) AS BIGINT) AS {c}")
+                        let term = if subtract { format!("CASE WHEN institution = '{NATIONAL}' THEN {c} ELSE -{c} END") } else { c.clone() };
+                        format!("CAST(COALESCE(SUM({term}), 0) AS BIGINT) AS {c}")
                     } else {
                         format!("CAST(0 AS BIGINT) AS {c}")
                     })
@@ -953,6 +979,7 @@ mod tests {
             to: d(2026, 6, 30),
             subtree: None,
             institutions: None,
+            except: None,
             histograms: true,
             columns: Columns::All,
             classification: None,
@@ -1013,6 +1040,21 @@ mod tests {
         assert!(!national(&filtered), "by institution");
         assert!(!national(&q));
         assert!(!national(&two_labels));
+        // Everything but some holders: the national rows minus theirs, or,
+        // by institution, the others' rows.
+        let except = |group| RollupQuery {
+            group,
+            except: Some(vec!["kemenkes".into()]),
+            ..q.clone()
+        };
+        assert!(except(GroupBy::Category).plan(SET).subtract);
+        let by_institution = except(GroupBy::Institution).plan(SET);
+        assert!(!by_institution.subtract);
+        assert!(
+            by_institution.cond.contains("AND NOT (institution IN ("),
+            "{}",
+            by_institution.cond
+        );
         // A large set binds one JSON array, not a parameter per member.
         let many = RollupQuery {
             institutions: Some((0..40).map(|i| format!("i{i}")).collect()),

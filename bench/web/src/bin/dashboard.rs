@@ -56,6 +56,7 @@ async fn bench_rollup(store: &Arc<dyn Store>, n: usize) -> Lat {
         to: today,
         subtree: None,
         institutions: None,
+        except: None,
         classification: None,
         category: None,
         channel: None,

@@ -123,6 +123,7 @@ impl Filters {
             to: self.to,
             subtree: None,
             institutions,
+            except: None,
             classification: self.classification,
             category: self.category.clone(),
             channel: self.channel,
@@ -486,7 +487,25 @@ pub async fn load(
     let store = &st.store;
     let set = holders(&scope, tree);
     let national = matches!(scope, Scope::National | Scope::Oversight);
-    let q = |group| filters.query(set.clone(), group, detail);
+    // The regional governments are most holders: their trend and
+    // breakdowns read the national rows minus the other holders' (the
+    // ministries, agencies and state enterprises, and the national intake),
+    // about a quarter of the governments' own rows (decision 0019).
+    let others: Option<Vec<String>> = matches!(scope, Scope::RegionalGovernments).then(|| {
+        let own: HashSet<&String> = set.iter().flatten().collect();
+        let mut v: Vec<String> = tree.codes().filter(|c| !own.contains(c)).cloned().collect();
+        v.push(String::new());
+        v.sort();
+        v
+    });
+    let q = |group| {
+        let mut q = filters.query(set.clone(), group, detail);
+        if let Some(others) = others.as_ref().filter(|_| group != GroupBy::Institution) {
+            q.institutions = None;
+            q.except = Some(others.clone());
+        }
+        q
+    };
     let admin_root = scope.code().map(|c| c.to_string());
     let (by_inst_q, overdue_q, category_q, channel_q) = (
         q(GroupBy::Institution),

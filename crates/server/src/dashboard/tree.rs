@@ -36,6 +36,11 @@ impl Tree {
         Tree { nodes, children, roots }
     }
 
+    /// Every institution's code, in no order.
+    pub fn codes(&self) -> impl Iterator<Item = &String> {
+        self.nodes.keys()
+    }
+
     pub fn get(&self, code: &str) -> Option<&Institution> {
         self.nodes.get(code)
     }
