@@ -130,34 +130,28 @@ async fn gen_ceiling(db: &TestDb, store: &Arc<dyn Store>, reports: u64) -> GenCe
         .collect();
     let drop: Vec<String> = TABLES.iter().map(|t| format!("DROP TABLE copy_{t}")).collect();
     let (copy, drop) = (copy.join("; "), drop.join("; "));
+    // The copy timed on either backend's own pool, then undone.
+    macro_rules! timed_copy {
+        ($pool:expr) => {{
+            let pool = $pool;
+            let t = Instant::now();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(copy))
+                .execute(&pool)
+                .await
+                .expect("copy");
+            let s = t.elapsed().as_secs_f64();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(drop))
+                .execute(&pool)
+                .await
+                .expect("drop");
+            pool.close().await;
+            s
+        }};
+    }
     let copy_seconds = if db.url.starts_with("sqlite") {
-        let pool = sqlx::SqlitePool::connect(&db.url).await.expect("sqlite");
-        let t = Instant::now();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(copy))
-            .execute(&pool)
-            .await
-            .expect("copy");
-        let s = t.elapsed().as_secs_f64();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(drop))
-            .execute(&pool)
-            .await
-            .expect("drop");
-        pool.close().await;
-        s
+        timed_copy!(sqlx::SqlitePool::connect(&db.url).await.expect("sqlite"))
     } else {
-        let pool = sqlx::PgPool::connect(&db.url).await.expect("postgres");
-        let t = Instant::now();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(copy))
-            .execute(&pool)
-            .await
-            .expect("copy");
-        let s = t.elapsed().as_secs_f64();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(drop))
-            .execute(&pool)
-            .await
-            .expect("drop");
-        pool.close().await;
-        s
+        timed_copy!(sqlx::PgPool::connect(&db.url).await.expect("postgres"))
     };
     let world = lapor_cli::bench_data::World::load(store.as_ref(), Calendar::embedded())
         .await
