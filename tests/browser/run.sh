@@ -33,4 +33,4 @@ fi
 
 log "browser tests ($("$CHROMIUM_PATH" --version 2>/dev/null | head -n1))"
 # Both files take a couple of minutes; the limit only stops a hang.
-timeout --kill-after=10 900 node --test --test-concurrency=1 "$@" lapor.test.mjs workspace.test.mjs dashboard.test.mjs
+timeout --kill-after=10 900 node --test --test-concurrency=1 "$@" lapor.test.mjs workspace.test.mjs dashboard.test.mjs pwa.test.mjs

@@ -86,18 +86,17 @@ async function stopLapor() {
 }
 
 /** Starts the tile stand-in, the server and the browser; fills `env`. */
+const CHROMIUM_ARGS = [
+  '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+
 export async function setUp(options = {}) {
   tiles = await startTileServer();
   env.tiles = tiles;
   server = await startLapor(tiles.template, options);
   env.base = server.url;
-  env.browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    ],
-  });
+  env.browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   if (TAKE_SHOTS) mkdirSync(SHOTS, { recursive: true });
 }
 
@@ -115,6 +114,23 @@ export async function newContext(options = {}) {
   const ctx = await env.browser.newContext({ locale: 'id-ID', timezoneId: 'Asia/Jakarta', baseURL: env.base, ...options });
   ctx.problems = [];
   ctx.on('page', (p) => watch(ctx, p));
+  return ctx;
+}
+
+/**
+ * A browser with a profile on disk, as an installed app would have:
+ * Chromium never offers to install from an incognito context, which every
+ * `newContext` is. Closing the context removes the profile.
+ */
+export async function persistentContext(options = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'lapor-profile-'));
+  const ctx = await chromium.launchPersistentContext(dir, {
+    executablePath: CHROMIUM, args: CHROMIUM_ARGS, locale: 'id-ID', timezoneId: 'Asia/Jakarta', baseURL: env.base, ...options,
+  });
+  ctx.problems = [];
+  ctx.on('page', (p) => watch(ctx, p));
+  // Chromium may still be writing the profile as the context closes.
+  ctx.on('close', () => setTimeout(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }), 500));
   return ctx;
 }
 

@@ -324,3 +324,268 @@
     });
   });
 })();
+
+// ---- the installable app: service worker, drafts on the device, the
+// offline queue, "as of" copies, and sign-out that forgets the user.
+(function () {
+  "use strict";
+  var doc = document, html = doc.documentElement;
+  var store = window.LaporAntrian;
+  var text = doc.getElementById("teks-aplikasi");
+  if (!store || !text) { return; }
+  var staffPage = doc.body.classList.contains("ws");
+  function say(key, values) {
+    var s = text.getAttribute("data-" + key) || "";
+    Object.keys(values || {}).forEach(function (k) { s = s.split("{" + k + "}").join(values[k]); });
+    return s;
+  }
+  function when(d, withDate) {
+    var opts = withDate ? { dateStyle: "medium", timeStyle: "short" } : { timeStyle: "short" };
+    try { return new Intl.DateTimeFormat(html.lang || "id", opts).format(d); } catch (e) { return d.toISOString(); }
+  }
+  // A notice at the top of the page's main area (role status, or alert).
+  function notice(id, kind, build) {
+    var old = doc.getElementById(id);
+    if (old) { old.remove(); }
+    var box = doc.createElement("div");
+    box.id = id;
+    box.className = "alert" + (kind === "alert" ? "" : " info");
+    box.setAttribute("role", kind);
+    build(box);
+    var main = doc.getElementById("konten");
+    if (main) { main.insertBefore(box, main.firstChild); }
+    return box;
+  }
+  function para(box, s) { var p = doc.createElement("p"); p.textContent = s; box.appendChild(p); return p; }
+  function closeButton(box, onClose) {
+    var b = doc.createElement("button");
+    b.type = "button"; b.className = "secondary"; b.textContent = say("close");
+    b.addEventListener("click", function () { box.remove(); if (onClose) { onClose(); } });
+    box.appendChild(b);
+  }
+
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/sw.js").catch(function () {});
+  }
+
+  // A copy kept by the service worker: say how old it is, and (in the
+  // workspace) that nothing can be decided from it.
+  var kept = html.getAttribute("data-luring") === "1";
+  if (kept) {
+    var asOf = new Date(html.getAttribute("data-as-of"));
+    notice("luring", "status", function (box) { para(box, say("offline", { t: when(asOf, true) })); });
+  }
+  function staffRefusal() {
+    var box = notice("luring-aksi", "alert", function (b) { para(b, say("staff-offline")); });
+    box.tabIndex = -1;
+    box.focus();
+  }
+  if (staffPage) {
+    all("form[method=post]").forEach(function (form) {
+      if (/\/keluar$/.test(form.getAttribute("action") || "")) { return; }
+      form.addEventListener("submit", function (ev) {
+        if (kept || !navigator.onLine) { ev.preventDefault(); ev.stopImmediatePropagation(); staffRefusal(); }
+      }, true);
+    });
+  }
+  function all(sel, root) { return Array.prototype.slice.call((root || doc).querySelectorAll(sel)); }
+
+  // ---- sign-out: send what is queued, then forget this user's pages,
+  // drafts and receipts before the server ends the session.
+  all("form").forEach(function (form) {
+    if (!/\/keluar$/.test(form.getAttribute("action") || "")) { return; }
+    form.addEventListener("submit", function (ev) {
+      if (form.getAttribute("data-forgotten")) { return; }
+      ev.preventDefault();
+      var timeout = new Promise(function (r) { setTimeout(r, 3000); });
+      Promise.race([store.flush(), timeout]).then(function () {
+        var jobs = [store.store.clear("draf"), store.store.clear("hasil")];
+        if (window.caches) { jobs.push(caches.delete("lapor-pribadi")); }
+        if (navigator.serviceWorker && navigator.serviceWorker.controller) {
+          navigator.serviceWorker.controller.postMessage({ type: "keluar" });
+        }
+        return Promise.all(jobs);
+      }).catch(function () {}).then(function () {
+        form.setAttribute("data-forgotten", "1");
+        form.submit();
+      });
+    });
+  });
+
+  // ---- the report form's draft, kept on the device as it is typed
+  var form = doc.getElementById("report-form");
+  var status = null;
+  function entries() {
+    var out = [];
+    new FormData(form).forEach(function (v, k) { out.push([k, v]); });
+    return out;
+  }
+  function labels() {
+    var l = {};
+    all("select", form).forEach(function (s) { if (s.value && s.selectedOptions.length) { l[s.name] = s.selectedOptions[0].text; } });
+    return l;
+  }
+  function snapshot() {
+    var item = store.fromEntries(entries(), labels());
+    return { id: "laporan", form_id: item.id, fields: item.fields, files: item.files, labels: item.labels, saved_at: Date.now() };
+  }
+  function saveDraft() {
+    var d = snapshot();
+    var blank = !d.files.length && d.fields.every(function (kv) {
+      return !kv[1] || ["klasifikasi", "tanggal"].indexOf(kv[0]) >= 0;
+    });
+    if (blank) { return; }
+    store.store.put("draf", d).then(function () {
+      if (status) { status.textContent = say("draft-saved", { t: when(new Date(d.saved_at)) }); }
+    }).catch(function () {});
+  }
+  function restore(d) {
+    var byName = {};
+    d.fields.forEach(function (kv) { (byName[kv[0]] = byName[kv[0]] || []).push(kv[1]); });
+    all("input, select, textarea", form).forEach(function (el) {
+      var vals = byName[el.name];
+      if (el.type === "file" || el.type === "hidden" || el.type === "submit") { return; }
+      if (el.type === "radio" || el.type === "checkbox") { el.checked = !!vals && vals.indexOf(el.value) >= 0; return; }
+      if (!vals) { return; }
+      if (el.tagName === "SELECT" && vals[0] && !Array.prototype.some.call(el.options, function (o) { return o.value === vals[0]; })) {
+        // Offline, the lower region levels cannot be fetched: keep the
+        // chosen one with its name as it was.
+        var o = doc.createElement("option");
+        o.value = vals[0]; o.textContent = (d.labels && d.labels[el.name]) || vals[0];
+        el.appendChild(o);
+      }
+      el.value = vals[0];
+    });
+    var idField = form.querySelector("input[name=form_id]");
+    if (idField) { idField.value = d.form_id; }
+    var input = doc.getElementById("lampiran");
+    if (input && d.files && d.files.length && window.DataTransfer) {
+      var dt = new DataTransfer();
+      d.files.forEach(function (f) { dt.items.add(f); });
+      input.files = dt.files;
+    }
+  }
+  function showDraftNotice(d) {
+    notice("draf", d.errors ? "alert" : "status", function (box) {
+      if (d.errors) {
+        para(box, say("refused", { title: store.field(d, "judul") }));
+        var ul = doc.createElement("ul");
+        d.errors.forEach(function (e) { var li = doc.createElement("li"); li.textContent = e; ul.appendChild(li); });
+        box.appendChild(ul);
+      } else {
+        para(box, say("draft-restored"));
+      }
+      var b = doc.createElement("button");
+      b.type = "button"; b.className = "secondary"; b.textContent = say("draft-discard");
+      b.addEventListener("click", function () {
+        store.store.del("draf", "laporan").then(function () { window.location.replace("/lapor"); });
+      });
+      box.appendChild(b);
+    });
+  }
+  if (form) {
+    status = doc.createElement("p");
+    status.className = "hint"; status.id = "draf-status"; status.setAttribute("aria-live", "polite");
+    form.insertBefore(status, form.firstChild);
+    var rerendered = !!doc.getElementById("errors");
+    store.store.get("draf", "laporan").then(function (d) {
+      // A form the server sent back with errors holds the newest input.
+      if (d && !rerendered) { restore(d); showDraftNotice(d); }
+      else if (kept) {
+        // A kept copy carries the form id of the day it was kept: every
+        // new report needs its own, or the server would take it for a resend.
+        var idField = form.querySelector("input[name=form_id]");
+        if (idField) { idField.value = store.newId(); }
+      }
+    }).catch(function () {});
+    var later;
+    var save = function () { clearTimeout(later); later = setTimeout(saveDraft, 400); };
+    form.addEventListener("input", save);
+    form.addEventListener("change", save);
+    form.addEventListener("submit", function (ev) {
+      var action = ev.submitter && ev.submitter.value;
+      if (action !== "kirim") { return; }
+      if (navigator.onLine && !kept) { saveDraft(); return; }
+      // Offline, or a kept copy: the queue sends it (with a fresh CSRF token).
+      ev.preventDefault();
+      ev.stopImmediatePropagation();
+      var item = store.fromEntries(entries(), labels());
+      store.store.put("draf", snapshot()).then(function () { return store.queue(item); }).then(function () {
+        form.reset();
+        var idField = form.querySelector("input[name=form_id]");
+        if (idField) { idField.value = store.newId(); }
+        var input = doc.getElementById("lampiran");
+        if (input && window.DataTransfer) { input.files = new DataTransfer().files; }
+        if (status) { status.textContent = ""; }
+        var box = notice("antre", "status", function (b) { para(b, say("queued")); });
+        box.tabIndex = -1; box.focus();
+        sendSoon();
+      }).catch(function () {});
+    }, true);
+  }
+  if (/[?&]antre=1/.test(window.location.search)) {
+    notice("antre", "status", function (b) { para(b, say("queued")); });
+  }
+  // The receipt of a report sent the ordinary way: its draft is done.
+  var receipt = doc.querySelector("[data-sent-form]");
+  if (receipt) {
+    store.store.get("draf", "laporan").then(function (d) {
+      if (d && d.form_id === receipt.getAttribute("data-sent-form")) { return store.store.del("draf", "laporan"); }
+    }).catch(function () {});
+  }
+
+  // ---- the queue: sent when the page opens, when the connection comes
+  // back, and by the service worker's background sync; results shown here.
+  function showResults() {
+    store.store.all("hasil").then(function (results) {
+      results.forEach(function (r) {
+        notice("hasil-" + r.id, r.ok ? "status" : "alert", function (box) {
+          if (r.ok) {
+            para(box, say("sent", { title: r.title }));
+            var dl = doc.createElement("dl"); dl.className = "secret";
+            [[say("tracking"), r.tracking_id, "hasil-id"], [say("pin"), r.pin, "hasil-pin"]].forEach(function (row) {
+              var div = doc.createElement("div"), dt = doc.createElement("dt"), dd = doc.createElement("dd");
+              dt.textContent = row[0]; dd.textContent = row[1]; dd.className = row[2];
+              div.appendChild(dt); div.appendChild(dd); dl.appendChild(div);
+            });
+            box.appendChild(dl);
+            para(box, say("keep"));
+            var a = doc.createElement("a"); a.href = "/lacak"; a.textContent = say("track");
+            para(box, "").appendChild(a);
+          } else {
+            para(box, say("refused", { title: r.title }));
+            var ul = doc.createElement("ul");
+            (r.errors || []).forEach(function (e) { var li = doc.createElement("li"); li.textContent = e; ul.appendChild(li); });
+            box.appendChild(ul);
+            if (!form) { var o = doc.createElement("a"); o.href = "/lapor"; o.textContent = say("open-draft"); para(box, "").appendChild(o); }
+          }
+          closeButton(box, function () { store.store.del("hasil", r.id).catch(function () {}); });
+        });
+      });
+    }).catch(function () {});
+    store.store.all("antrean").then(function (q) {
+      var box = doc.getElementById("menunggu");
+      if (!q.length) { if (box) { box.remove(); } return; }
+      notice("menunggu", "status", function (b) { para(b, say("waiting", { n: q.length })); });
+    }).catch(function () {});
+  }
+  var sending = false;
+  function sendSoon() {
+    if (sending || !navigator.onLine) { showResults(); return; }
+    sending = true;
+    store.flush().then(function () { sending = false; showResults(); }, function () { sending = false; });
+    if (navigator.serviceWorker) {
+      navigator.serviceWorker.ready.then(function (reg) { if (reg.sync) { return reg.sync.register("lapor-antrian"); } }).catch(function () {});
+    }
+  }
+  if (window.BroadcastChannel) {
+    new BroadcastChannel("lapor-antrian").onmessage = function () { showResults(); };
+  }
+  window.addEventListener("online", sendSoon);
+  window.addEventListener("offline", function () {
+    if (staffPage) { return; }
+    notice("luring", "status", function (box) { para(box, say("offline-now")); });
+  });
+  setInterval(function () { store.store.all("antrean").then(function (q) { if (q.length) { sendSoon(); } }).catch(function () {}); }, 30000);
+  if (!staffPage) { sendSoon(); }
+})();

@@ -24,14 +24,21 @@ use lapor_store::{Category, InstitutionQuery, Region, RegionQuery, ReportFilter,
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-pub fn routes() -> Router<AppState> {
+/// `max_upload` bounds a report filed with its files (multipart).
+pub fn routes(max_upload: usize) -> Router<AppState> {
     Router::new()
         .route("/auth/login", post(login))
         .route("/auth/logout", post(logout))
         .route("/auth/register", post(register))
         .route("/me", get(me))
-        .route("/reports", post(create_report).get(list_reports))
+        .route(
+            "/reports",
+            post(create_report)
+                .layer(axum::extract::DefaultBodyLimit::max(max_upload))
+                .get(list_reports),
+        )
         .route("/reports/{id}", get(get_report))
+        .route("/attachments/{id}", get(get_attachment))
         .route("/reports/{id}/reporter", get(get_reporter))
         .route("/reports/{id}/disposition", post(disposition))
         .route("/reports/{id}/hold", post(hold))
@@ -195,7 +202,16 @@ async fn me(caller: Caller) -> ApiResult<axum::Json<User>> {
 /// File a report. Anyone may call: without an account (answer carries the
 /// Tracking ID and PIN), as a citizen, or as staff entering a report on a
 /// citizen's behalf. An `Idempotency-Key` header makes retries safe.
-#[utoipa::path(post, path = "/api/v1/reports", tag = "reports", request_body = SubmitReport,
+///
+/// With files, send `multipart/form-data`: a part `report` holding the same
+/// JSON, and up to 5 parts `attachments` (JPEG, PNG, WebP, GIF, PDF, MP4 or
+/// WebM, 10 MiB each; the type is sniffed from the bytes, and photo
+/// metadata such as GPS is removed).
+#[utoipa::path(post, path = "/api/v1/reports", tag = "reports",
+    request_body(content(
+        (SubmitReport = "application/json"),
+        (SubmitWithFiles = "multipart/form-data"),
+    )),
     params(("Idempotency-Key" = Option<String>, Header, description = "Unguessable client key; a retry with the same key returns the same report and PIN")),
     responses((status = 201, body = SubmitResult), (status = 200, description = "Repeated Idempotency-Key", body = SubmitResult),
         (status = 400, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -203,7 +219,7 @@ async fn create_report(
     State(st): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
-    Json(req): Json<SubmitReport>,
+    request: axum::extract::Request,
 ) -> ApiResult<Response> {
     let key = headers.get("idempotency-key").map(|v| v.to_str().map(str::to_string));
     let key = match key {
@@ -211,7 +227,22 @@ async fn create_report(
         Some(Err(_)) => return Err(caller.err(Error::validation("Idempotency-Key"))),
         None => None,
     };
-    let res = service::submit_report(&st, &caller, req, service::Intake::api(key))
+    let multipart = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"));
+    let (req, attachments) = if multipart {
+        read_report_with_files(&st, request).await.map_err(|e| caller.err(e))?
+    } else {
+        use axum::extract::FromRequest;
+        let Json(req) = Json::<SubmitReport>::from_request(request, &st).await?;
+        (req, Vec::new())
+    };
+    let intake = service::Intake {
+        attachments,
+        ..service::Intake::api(key)
+    };
+    let res = service::submit_report(&st, &caller, req, intake)
         .await
         .map_err(|e| caller.err(e))?;
     let status = if res.duplicate {
@@ -220,6 +251,68 @@ async fn create_report(
         StatusCode::CREATED
     };
     Ok((status, axum::Json(res)).into_response())
+}
+
+/// The multipart form of a report with its files.
+#[derive(ToSchema)]
+#[allow(dead_code)] // describes the request body in the OpenAPI document only
+struct SubmitWithFiles {
+    /// The report, as the JSON body would be.
+    report: SubmitReport,
+    /// Up to 5 files.
+    #[schema(value_type = Vec<String>, format = Binary)]
+    attachments: Vec<Vec<u8>>,
+}
+
+async fn read_report_with_files(
+    st: &AppState,
+    request: axum::extract::Request,
+) -> Result<(SubmitReport, Vec<lapor_store::NewAttachment>), Error> {
+    use axum::extract::FromRequest;
+    let mp = axum::extract::Multipart::from_request(request, st)
+        .await
+        .map_err(|e| Error::with(ErrorCode::ValidationFailed, e.body_text()))?;
+    let parts = crate::uploads::read_multipart(mp, "attachments").await;
+    if let Some(e) = parts.errors.into_iter().next() {
+        return Err(e);
+    }
+    let json = parts
+        .text
+        .iter()
+        .find(|(name, _)| name == "report")
+        .map(|(_, v)| v.as_str())
+        .ok_or_else(|| Error::validation("report: the part holding the report's JSON is missing"))?;
+    let req: SubmitReport = serde_json::from_str(json).map_err(|e| {
+        if e.is_data() {
+            Error::validation(format!("report: {e}"))
+        } else {
+            Error::with(ErrorCode::InvalidJson, format!("report: {e}"))
+        }
+    })?;
+    let mut errors = Vec::new();
+    let files = crate::uploads::clean_uploads(parts.uploads, &mut errors);
+    match errors.into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok((req, files)),
+    }
+}
+
+/// One file of a report, for whoever reads the report beyond its public
+/// view: the reporter (account, or `X-Lapor-Pin`) and the staff it concerns.
+/// Anything else is 404. Served as a download with its sniffed type.
+#[utoipa::path(get, path = "/api/v1/attachments/{id}", tag = "reports",
+    params(("id" = String, Path, description = "Attachment id, from the report's `attachments`"), ("X-Lapor-Pin" = Option<String>, Header, description = "Report PIN")),
+    responses((status = 200, description = "The file", content_type = "application/octet-stream"), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+async fn get_attachment(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let (meta, data) = service::read_attachment(&st, &caller, &id, pin_header(&headers))
+        .await
+        .map_err(|e| caller.err(e))?;
+    Ok(crate::web::track::download(&meta, data))
 }
 
 /// Read a report. The public sees published reports with personal data
@@ -703,7 +796,7 @@ async fn list_categories(State(st): State<AppState>, caller: Caller) -> ApiResul
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "Lapor API", description = "SP4N-LAPOR! complaint handling: submit, track and process public-service reports.", version = "1"),
-    paths(login, logout, register, me, create_report, get_report, get_reporter, list_reports,
+    paths(login, logout, register, me, create_report, get_report, get_attachment, get_reporter, list_reports,
         disposition, hold, resume, accept, disposition_unit, transfer, follow_up, reply, rate, ombudsman, complete, archive, merge, reopen,
         list_institutions, get_institution, list_regions, get_region, list_categories),
     components(schemas(ErrorBody, ReportView, SubmitResult)),

@@ -17,6 +17,7 @@ pub mod open311;
 pub mod service;
 pub mod staff_auth;
 pub mod suggest;
+pub mod uploads;
 pub mod views;
 pub mod web;
 pub mod worker;
@@ -252,7 +253,7 @@ pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::R
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
-    let api = api::routes()
+    let api = api::routes(state.config.max_upload_bytes)
         .merge(integration::routes(state.config.max_upload_bytes))
         .route("/openapi.json", get(openapi_json))
         .fallback(not_found)
@@ -269,6 +270,33 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(tower_http::trace::TraceLayer::new_for_http())
+        // The app shell travels gzipped when the client accepts it: it must
+        // fit a slow phone connection (issue 9). Only the shell's own types:
+        // streamed CSV exports were cut short (connection reset) when
+        // compressed, which is not yet understood.
+        .layer(
+            tower_http::compression::CompressionLayer::new().compress_when(tower_http::compression::Predicate::and(
+                tower_http::compression::predicate::DefaultPredicate::new(),
+                |_: axum::http::StatusCode,
+                 _: axum::http::Version,
+                 h: &axum::http::HeaderMap,
+                 _: &axum::http::Extensions| {
+                    h.get(header::CONTENT_TYPE)
+                        .and_then(|v| v.to_str().ok())
+                        .is_some_and(|t| {
+                            [
+                                "text/html",
+                                "text/css",
+                                "text/javascript",
+                                "application/json",
+                                "application/manifest+json",
+                            ]
+                            .iter()
+                            .any(|shell| t.starts_with(shell))
+                        })
+                },
+            )),
+        )
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

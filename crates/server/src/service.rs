@@ -4,7 +4,7 @@
 
 use crate::AppState;
 use crate::auth::{Caller, new_id};
-use crate::views::{ReportView, ViewLevel, report_view};
+use crate::views::{AttachmentView, ReportView, ViewLevel, report_view};
 use chrono::{DateTime, NaiveDate, Utc};
 use hmac::{Hmac, Mac};
 use lapor_domain::authz::{Action, Principal, ReportScope, Target, authorize, identity_read_is_audited};
@@ -636,7 +636,42 @@ pub async fn get_report(state: &AppState, caller: &Caller, id: &str, pin: Option
     // Anything the caller may not read is answered like a missing report.
     let level = view_level(&principal, &target).ok_or_else(Error::not_found)?;
     let events = state.store.events(&loaded.stored.report.tracking_id).await?;
-    Ok(report_view(&loaded.stored.report, level, Some(&events), Utc::now()))
+    let mut view = report_view(&loaded.stored.report, level, Some(&events), Utc::now());
+    if level != ViewLevel::Public {
+        let files = state.store.attachments(&loaded.stored.report.tracking_id).await?;
+        view.attachments = Some(files.iter().map(AttachmentView::from).collect());
+    }
+    Ok(view)
+}
+
+/// One attachment's bytes, for whoever may read its report beyond the
+/// public view (the reporter, by account or PIN, and staff it concerns).
+/// Anything else is answered like a missing file.
+pub async fn read_attachment(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    pin: Option<&str>,
+) -> Result<(lapor_store::AttachmentMeta, Vec<u8>), Error> {
+    let (meta, data) = state.store.attachment(id).await?.ok_or_else(Error::not_found)?;
+    may_read_files(state, caller, &meta.tracking_id, pin).await?;
+    Ok((meta, data))
+}
+
+/// Whether the caller reads this report beyond its public view, which is
+/// what reading its files takes.
+pub async fn may_read_files(
+    state: &AppState,
+    caller: &Caller,
+    tracking_id: &str,
+    pin: Option<&str>,
+) -> Result<(), Error> {
+    match get_report(state, caller, tracking_id, pin).await {
+        Ok(r) if r.view != ViewLevel::Public => Ok(()),
+        Ok(_) => Err(Error::not_found()),
+        Err(e) if e.code == ErrorCode::RateLimited => Err(e),
+        Err(_) => Err(Error::not_found()),
+    }
 }
 
 /// Reporter identity, for callers allowed to see it. Reads of an anonymous

@@ -72,6 +72,39 @@ pub struct ReportView {
     /// Events the caller may see, oldest first.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub events: Option<Vec<EventView>>,
+    /// Files that came with the report and its answers: for the reporter
+    /// and staff reading one report, never for the public.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attachments: Option<Vec<AttachmentView>>,
+}
+
+/// A file of a report, cleaned on arrival (metadata stripped, type sniffed).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttachmentView {
+    pub id: String,
+    pub filename: String,
+    /// The sniffed type, e.g. `image/jpeg`.
+    pub media_type: String,
+    pub size: i64,
+    /// The event it came with (1: the submission).
+    pub event_seq: i64,
+    /// Where to fetch it, with the same credentials as the report.
+    pub url: String,
+}
+
+impl From<&lapor_store::AttachmentMeta> for AttachmentView {
+    fn from(a: &lapor_store::AttachmentMeta) -> Self {
+        AttachmentView {
+            id: a.id.clone(),
+            filename: a.filename.clone(),
+            media_type: lapor_domain::media::MediaType::parse(&a.media_type)
+                .map(|m| m.mime().to_string())
+                .unwrap_or_else(|| a.media_type.clone()),
+            size: a.size,
+            event_seq: a.event_seq,
+            url: format!("/api/v1/attachments/{}", a.id),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -188,5 +221,6 @@ pub fn report_view(r: &Report, level: ViewLevel, events: Option<&[Event]>, now: 
             k
         }),
         events: events.map(|es| es.iter().filter_map(|e| event_view(e, level)).collect()),
+        attachments: None,
     }
 }

@@ -198,7 +198,7 @@ pub async fn logout(
         header::SET_COOKIE,
         HeaderValue::from_static(accounts::CLEAR_SESSION_COOKIE),
     );
-    resp
+    super::signed_out(resp)
 }
 
 #[derive(Template)]

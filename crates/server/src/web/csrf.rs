@@ -6,9 +6,15 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 pub fn token(key: &[u8], browser_id: &str) -> String {
+    keyed(key, "csrf", browser_id)
+}
+
+/// An opaque tag of `value` for `purpose` under the instance key.
+pub fn keyed(key: &[u8], purpose: &str, value: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("hmac accepts any key length");
-    mac.update(b"csrf\0");
-    mac.update(browser_id.as_bytes());
+    mac.update(purpose.as_bytes());
+    mac.update(b"\0");
+    mac.update(value.as_bytes());
     hex::encode(&mac.finalize().into_bytes()[..16])
 }
 

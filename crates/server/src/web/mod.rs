@@ -11,10 +11,11 @@ mod csrf;
 pub mod i18n;
 pub mod names;
 mod public;
+mod pwa;
 pub(crate) mod report_form;
 pub(crate) mod staff;
 mod statistics;
-mod track;
+pub(crate) mod track;
 
 pub use report_form::{geo as report_form_geo, suggest_institution};
 
@@ -86,6 +87,12 @@ pub fn routes(max_upload: usize) -> Router<AppState> {
         // Anyone.
         .route("/bahasa/{lang}", get(switch_lang))
         .route("/aset/{name}", get(assets::serve))
+        // Anyone: the installable apps and their service worker.
+        .route("/sw.js", get(assets::service_worker))
+        .route("/manifest.webmanifest", get(pwa::citizen_manifest))
+        .route("/staf/manifest.webmanifest", get(pwa::staff_manifest))
+        .route("/luring", get(pwa::offline))
+        .route("/fragmen/csrf", get(pwa::csrf_token))
         .merge(staff::routes(max_upload))
 }
 
@@ -100,6 +107,9 @@ pub struct Ctx {
     /// Set when this request had no browser id; the response sets it.
     new_browser_id: Option<String>,
     browser_id: String,
+    /// An opaque tag of the signed-in account, sent with every page so the
+    /// service worker can drop one user's cached pages when another signs in.
+    account_tag: Option<String>,
     pub css: String,
     pub js: String,
     pub tiles: Option<String>,
@@ -133,6 +143,14 @@ impl Ctx {
     /// The language switch link, returning to this page.
     pub fn lang_href(&self) -> String {
         format!("/bahasa/{}?kembali={}", self.other_lang(), enc(&self.here))
+    }
+    /// An embedded asset's versioned URL.
+    pub fn asset(&self, name: &str) -> String {
+        assets::url(name)
+    }
+    /// When this page was made, for the "as of" line of a copy read offline.
+    pub fn made_at(&self) -> String {
+        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     }
     /// One support per account, else per browser.
     pub fn supporter_key(&self) -> String {
@@ -188,6 +206,7 @@ impl FromRequestParts<AppState> for Ctx {
             lang,
             t: i18n::msg(lang),
             csrf: csrf::token(&state.pin_key, &browser_id),
+            account_tag: caller.user.as_ref().map(|u| csrf::keyed(&state.pin_key, "akun", &u.id)),
             caller,
             here,
             new_browser_id,
@@ -225,6 +244,7 @@ pub fn see_other(ctx: &Ctx, to: &str) -> Response {
 }
 
 fn finish(ctx: &Ctx, h: &mut HeaderMap) {
+    finish_plain(ctx, h);
     h.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
@@ -241,6 +261,11 @@ fn finish(ctx: &Ctx, h: &mut HeaderMap) {
     if let Ok(v) = HeaderValue::from_str(&csp) {
         h.insert(header::CONTENT_SECURITY_POLICY, v);
     }
+}
+
+/// What every answer to a browser carries, whatever its type: the new
+/// browser cookie, and which account the answer was made for.
+pub(super) fn finish_plain(ctx: &Ctx, h: &mut HeaderMap) {
     if let Some(b) = &ctx.new_browser_id
         && let Ok(v) = HeaderValue::from_str(&format!(
             "{BROWSER_COOKIE}={b}; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000"
@@ -248,6 +273,23 @@ fn finish(ctx: &Ctx, h: &mut HeaderMap) {
     {
         h.append(header::SET_COOKIE, v);
     }
+    if let Some(tag) = &ctx.account_tag
+        && let Ok(v) = HeaderValue::from_str(tag)
+    {
+        h.insert(ACCOUNT_HEADER, v);
+    }
+}
+
+/// The header naming the account a page was made for (`Ctx::account_tag`).
+pub const ACCOUNT_HEADER: &str = "x-lapor-akun";
+
+/// Marks a sign-out answer: the browser forgets what it cached over HTTP.
+/// The service worker's caches are cleared by the page before it signs out,
+/// and by the worker when the next page names no account or another one.
+pub fn signed_out(mut resp: Response) -> Response {
+    resp.headers_mut()
+        .insert("clear-site-data", HeaderValue::from_static("\"cache\""));
+    resp
 }
 
 /// `https://tile.example.org` from a tile URL template.

@@ -11,23 +11,23 @@ use super::public::{Card, cards};
 use super::{Ctx, error_page, render};
 use crate::AppState;
 use crate::service::{self, Intake, ReporterContact, SubmitReport};
+use crate::uploads::{self, Upload, clean_uploads};
 use crate::views::ViewLevel;
 use askama::Template;
 use axum::Json;
 use axum::extract::{Multipart, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use lapor_domain::calendar::Zone;
 use lapor_domain::geo::GeoIndex;
 use lapor_domain::institution::InstitutionKind;
-use lapor_domain::media::{self, MAX_FILE_BYTES, MAX_FILES};
+use lapor_domain::media::{MAX_FILE_BYTES, MAX_FILES};
 use lapor_domain::pii::{self, PiiKind};
 use lapor_domain::report::{Channel, Classification, Status};
 use lapor_domain::{Error, ErrorCode};
-use lapor_store::{InstitutionQuery, NewAttachment, RegionQuery, ReportFilter};
-use sha2::{Digest, Sha256};
-use std::sync::{Arc, LazyLock};
+use lapor_store::{InstitutionQuery, RegionQuery, ReportFilter};
+use std::sync::LazyLock;
 
 /// Regency and city boundaries, parsed on first use.
 static GEO: LazyLock<Option<GeoIndex>> =
@@ -275,74 +275,14 @@ async fn show_form(
     )
 }
 
-/// An upload as received, before cleaning.
-struct Upload {
-    filename: String,
-    bytes: Vec<u8>,
-}
-
-/// Reads the multipart form. File parts beyond the limits are drained and
-/// reported, not stored; text fields are kept whatever happens.
-async fn read_form(mut mp: Multipart) -> (FormData, Vec<Upload>, Vec<Error>) {
+/// Reads the multipart form into the form's fields and its files.
+async fn read_form(mp: Multipart) -> (FormData, Vec<Upload>, Vec<Error>) {
+    let parts = uploads::read_multipart(mp, "lampiran").await;
     let mut f = FormData::default();
-    let mut uploads = Vec::new();
-    let mut errors = Vec::new();
-    loop {
-        let mut field = match mp.next_field().await {
-            Ok(Some(field)) => field,
-            Ok(None) => break,
-            Err(e) => {
-                let code = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ErrorCode::BodyTooLarge
-                } else {
-                    ErrorCode::ValidationFailed
-                };
-                errors.push(Error::with(code, "form"));
-                break;
-            }
-        };
-        let name = field.name().unwrap_or("").to_string();
-        if name == "lampiran" {
-            let filename = field.file_name().unwrap_or("").to_string();
-            let mut bytes = Vec::new();
-            let mut too_large = false;
-            loop {
-                match field.chunk().await {
-                    Ok(Some(chunk)) => {
-                        if bytes.len() + chunk.len() > MAX_FILE_BYTES {
-                            too_large = true;
-                        } else {
-                            bytes.extend_from_slice(&chunk);
-                        }
-                    }
-                    Ok(None) => break,
-                    Err(_) => {
-                        errors.push(Error::with(ErrorCode::BodyTooLarge, "lampiran"));
-                        return (f, uploads, errors);
-                    }
-                }
-            }
-            if filename.is_empty() && bytes.is_empty() {
-                continue; // an empty file input
-            }
-            if too_large {
-                errors.push(Error::with(ErrorCode::FileTooLarge, filename));
-            } else if uploads.len() >= MAX_FILES {
-                errors.push(Error::new(ErrorCode::TooManyFiles));
-            } else {
-                uploads.push(Upload { filename, bytes });
-            }
-        } else {
-            match field.text().await {
-                // Text fields are small; anything larger is cut by the
-                // domain's own length checks.
-                Ok(v) if v.len() <= 64 * 1024 => f.set(&name, v),
-                Ok(_) => errors.push(Error::with(ErrorCode::ValidationFailed, name)),
-                Err(_) => errors.push(Error::with(ErrorCode::InvalidEncoding, name)),
-            }
-        }
+    for (name, value) in parts.text {
+        f.set(&name, value);
     }
-    (f, uploads, errors)
+    (f, parts.uploads, parts.errors)
 }
 
 fn status_of(errors: &[Error]) -> StatusCode {
@@ -350,34 +290,6 @@ fn status_of(errors: &[Error]) -> StatusCode {
         .first()
         .and_then(|e| StatusCode::from_u16(e.code.http_status()).ok())
         .unwrap_or(StatusCode::UNPROCESSABLE_ENTITY)
-}
-
-/// Cleans each upload: type sniffed from the bytes, metadata stripped.
-fn clean_uploads(uploads: Vec<Upload>, errors: &mut Vec<Error>) -> Vec<NewAttachment> {
-    let mut out = Vec::new();
-    for u in uploads {
-        match media::clean(&u.bytes) {
-            Ok(cleaned) => out.push(NewAttachment {
-                id: crate::auth::new_id("a-"),
-                media_type: cleaned.media_type.as_str().to_string(),
-                filename: media::safe_filename(&u.filename, cleaned.media_type),
-                sha256: hex::encode(Sha256::digest(&cleaned.bytes)),
-                data: Arc::new(cleaned.bytes),
-            }),
-            Err(e) => {
-                let name = media::safe_filename(&u.filename, media::MediaType::Jpeg);
-                let stem = name.rsplit_once('.').map(|(s, _)| s).unwrap_or(&name).to_string();
-                errors.push(Error {
-                    code: e.code,
-                    detail: Some(match e.detail {
-                        Some(d) => format!("{stem}: {d}"),
-                        None => stem,
-                    }),
-                });
-            }
-        }
-    }
-    out
 }
 
 fn parse_coord(s: &str, field: &str) -> Result<Option<f64>, Error> {
@@ -454,16 +366,47 @@ fn to_submission(f: &FormData, errors: &mut Vec<Error>) -> Option<SubmitReport> 
 #[template(path = "receipt.html")]
 struct ReceiptPage<'a> {
     c: &'a Ctx,
+    /// The device may drop its draft of this form once it sees this page.
+    form_id: String,
     tracking_id: String,
     pin: String,
     verify_by: Option<String>,
     contact_given: bool,
 }
 
-pub async fn submit(State(st): State<AppState>, c: Ctx, mp: Multipart) -> Response {
+/// A refused submission as JSON: the first error's code and message, and
+/// every message (the form can have several things to fix at once).
+fn json_refusal(c: &Ctx, errors: &[Error]) -> Response {
+    let first = errors.first().cloned().unwrap_or_else(|| Error::validation("form"));
+    let body = serde_json::json!({
+        "error": { "code": first.code.as_str(), "message": super::message(c, &first) },
+        "errors": errors.iter().map(|e| super::message(c, e)).collect::<Vec<_>>(),
+    });
+    let status = if errors.iter().any(|e| e.code == ErrorCode::CsrfFailed) {
+        StatusCode::FORBIDDEN
+    } else {
+        status_of(errors)
+    };
+    let mut resp = (status, axum::Json(body)).into_response();
+    super::finish_plain(c, resp.headers_mut());
+    resp
+}
+
+/// Anyone (see `routes`). Answers with the receipt page, or with JSON when
+/// the request asks for it: that is how the offline queue sends a report
+/// (`assets/lapor-antrian.js`), keeping the form's idempotency key.
+pub async fn submit(State(st): State<AppState>, c: Ctx, headers: HeaderMap, mp: Multipart) -> Response {
+    let wants_json = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/json"));
     let (mut f, uploads, mut errors) = read_form(mp).await;
     if let Err(e) = c.check_csrf(&f.csrf) {
-        return error_page(&c, &e);
+        return if wants_json {
+            json_refusal(&c, &[e])
+        } else {
+            error_page(&c, &e)
+        };
     }
     if f.form_id.is_empty() || f.form_id.len() > 64 {
         f.form_id = crate::auth::new_token();
@@ -481,6 +424,9 @@ pub async fn submit(State(st): State<AppState>, c: Ctx, mp: Multipart) -> Respon
     let attachments = clean_uploads(uploads, &mut errors);
     let req = to_submission(&f, &mut errors);
     let Some(req) = req.filter(|_| errors.is_empty()) else {
+        if wants_json {
+            return json_refusal(&c, &errors);
+        }
         let status = status_of(&errors);
         let msgs = errors.iter().map(|e| super::message(&c, e)).collect();
         return show_form(&st, &c, &f, status, msgs, None, had_files).await;
@@ -505,17 +451,39 @@ pub async fn submit(State(st): State<AppState>, c: Ctx, mp: Multipart) -> Respon
                 .due_at
                 .filter(|_| res.report.status == Status::Submitted.as_str())
                 .map(|d| super::i18n::deadline_words(d, zone, c.lang));
+            if wants_json {
+                let body = serde_json::json!({
+                    "tracking_id": res.tracking_id,
+                    "pin": res.pin,
+                    "duplicate": res.duplicate,
+                    "verify_by": verify_by,
+                    "track_url": format!("/lacak/{}", res.tracking_id),
+                });
+                let mut resp = (StatusCode::OK, axum::Json(body)).into_response();
+                super::finish_plain(&c, resp.headers_mut());
+                return resp;
+            }
             render(
                 &c,
                 StatusCode::OK,
                 &ReceiptPage {
                     c: &c,
+                    form_id: f.form_id.clone(),
                     tracking_id: res.tracking_id,
                     pin: res.pin,
                     verify_by,
                     contact_given,
                 },
             )
+        }
+        Err(e) if wants_json => {
+            if e.code == ErrorCode::Internal || e.code == ErrorCode::Unavailable {
+                tracing::error!(error = %e, "queued report failed");
+                let mut resp = crate::error::error_response(&e, c.lang);
+                super::finish_plain(&c, resp.headers_mut());
+                return resp;
+            }
+            json_refusal(&c, &[e])
         }
         Err(e) if e.code == ErrorCode::Internal || e.code == ErrorCode::Unavailable => error_page(&c, &e),
         Err(e) => {

@@ -401,20 +401,24 @@ pub async fn ombudsman(
 /// An attachment, for those who may read the report beyond its public view
 /// (the reporter and staff). Served as a download with its sniffed type.
 pub async fn attachment(State(st): State<AppState>, c: Ctx, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    let found = match st.store.attachment(&id).await {
+    let (meta, data) = match st.store.attachment(&id).await {
         Ok(Some(a)) => a,
         Ok(None) => return error_page(&c, &Error::not_found()),
         Err(e) => return error_page(&c, &e),
     };
-    let (meta, data) = found;
     let caller = match track_caller(&st, &c, &headers, &meta.tracking_id).await {
         Ok(caller) => caller,
         Err(e) => return error_page(&c, &e),
     };
-    match service::get_report(&st, &caller, &meta.tracking_id, None).await {
-        Ok(r) if r.view != ViewLevel::Public => {}
-        _ => return error_page(&c, &Error::not_found()),
+    if let Err(e) = service::may_read_files(&st, &caller, &meta.tracking_id, None).await {
+        return error_page(&c, &e);
     }
+    download(&meta, data)
+}
+
+/// A report's file as a download: its sniffed type, its name, and a
+/// sandbox so that nothing in it can run as this site.
+pub(crate) fn download(meta: &lapor_store::AttachmentMeta, data: Vec<u8>) -> Response {
     let mime = lapor_domain::media::MediaType::parse(&meta.media_type)
         .map(|m| m.mime())
         .unwrap_or("application/octet-stream");

@@ -451,7 +451,10 @@ pub async fn logout(
     if let Some(tok) = cookie_value(&headers, SESSION_COOKIE) {
         let _ = st.store.delete_token(&token_digest(tok)).await;
     }
-    with_cookie(see_other(&c, "/staf/masuk"), accounts::CLEAR_SESSION_COOKIE)
+    crate::web::signed_out(with_cookie(
+        see_other(&c, "/staf/masuk"),
+        accounts::CLEAR_SESSION_COOKIE,
+    ))
 }
 
 impl super::Posted for RevokeForm {
