@@ -517,6 +517,8 @@
         var input = doc.getElementById("lampiran");
         if (input && window.DataTransfer) { input.files = new DataTransfer().files; }
         if (status) { status.textContent = ""; }
+        var restored = doc.getElementById("draf");
+        if (restored) { restored.remove(); }
         var box = notice("antre", "status", function (b) { para(b, say("queued")); });
         box.tabIndex = -1; box.focus();
         sendSoon();
@@ -565,7 +567,11 @@
     }).catch(function () {});
     store.store.all("antrean").then(function (q) {
       var box = doc.getElementById("menunggu");
-      if (!q.length) { if (box) { box.remove(); } return; }
+      if (!q.length) {
+        // Nothing waits any more: the "queued" notices are out of date.
+        ["menunggu", "antre"].forEach(function (id) { var el = doc.getElementById(id); if (el) { el.remove(); } });
+        return;
+      }
       notice("menunggu", "status", function (b) { para(b, say("waiting", { n: q.length })); });
     }).catch(function () {});
   }
@@ -581,7 +587,11 @@
   if (window.BroadcastChannel) {
     new BroadcastChannel("lapor-antrian").onmessage = function () { showResults(); };
   }
-  window.addEventListener("online", sendSoon);
+  window.addEventListener("online", function () {
+    var off = doc.getElementById("luring");
+    if (off) { off.remove(); }
+    sendSoon();
+  });
   window.addEventListener("offline", function () {
     if (staffPage) { return; }
     notice("luring", "status", function (box) { para(box, say("offline-now")); });
