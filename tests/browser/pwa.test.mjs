@@ -33,6 +33,15 @@ async function controlled(page, path) {
   assert.ok(await page.evaluate(() => !!navigator.serviceWorker.controller), 'the service worker controls the page');
 }
 
+/** Signs the demo citizen in; lands on "my reports". */
+async function citizenSignIn(page) {
+  await page.goto('/masuk');
+  await page.fill('#login', 'warga@lapor.demo');
+  await page.fill('#password', PASSWORD);
+  await page.getByRole('button', { name: 'Masuk', exact: true }).click();
+  await page.waitForURL('**/akun');
+}
+
 /** Every report whose title is `title`, as the national admin sees them. */
 async function reportsTitled(title) {
   const list = await staff('GET', '/reports?limit=100', state.nasional);
@@ -255,14 +264,55 @@ test('a queued report the server refuses comes back as the draft, with the reaso
   await ctx.close();
 });
 
+test('notifications: asked for only on a click; a pushed message shows and leads only into the site', async () => {
+  const ctx = await persistentContext(PHONE);
+  const page = ctx.pages()[0] ?? await ctx.newPage();
+  await citizenSignIn(page);
+  await controlled(page, '/akun');
+  const box = page.locator('[data-push]');
+  await box.waitFor({ state: 'visible' });
+  assert.equal(await page.evaluate(() => Notification.permission), 'default', 'nothing was asked on opening the page');
+  await axe(page, 'account with notifications');
+
+  // Refused in the browser: the page says so, and how to change it.
+  await page.evaluate(() => { Notification.requestPermission = () => Promise.resolve('denied'); });
+  await box.getByRole('button', { name: 'Aktifkan pemberitahuan' }).click();
+  await page.locator('#push-status', { hasText: 'ditolak' }).waitFor();
+
+  // A message as the push service would hand it to the worker (CDP), with
+  // a link that tries to leave the site.
+  await ctx.grantPermissions(['notifications']);
+  const cdp = await ctx.newCDPSession(page);
+  const registration = new Promise((resolve) => cdp.on('ServiceWorker.workerRegistrationUpdated', (e) => {
+    const r = e.registrations.find((x) => x.scopeURL.endsWith('/') && !x.isDeleted);
+    if (r) resolve(r.registrationId);
+  }));
+  await cdp.send('ServiceWorker.enable');
+  const registrationId = await registration;
+  const origin = new URL(page.url()).origin;
+  for (const [tag, url] of [['Y8WD-3015', '/lacak/Y8WD-3015'], ['ELSEWHERE', 'https://contoh.example/phish']]) {
+    await cdp.send('ServiceWorker.deliverPushMessage', {
+      origin, registrationId,
+      data: JSON.stringify({ title: `${tag}: Ditindaklanjuti`, body: 'Lampu sudah diganti.', url, tag }),
+    });
+  }
+  const shown = await page.waitForFunction(async () => {
+    const list = await (await navigator.serviceWorker.ready).getNotifications();
+    return list.length === 2 && list.map((n) => ({ title: n.title, tag: n.tag, url: n.data.url }));
+  });
+  const notes = (await shown.jsonValue()).sort((a, b) => a.tag.localeCompare(b.tag));
+  assert.deepEqual(notes, [
+    { title: 'ELSEWHERE: Ditindaklanjuti', tag: 'ELSEWHERE', url: '/' },
+    { title: 'Y8WD-3015: Ditindaklanjuti', tag: 'Y8WD-3015', url: '/lacak/Y8WD-3015' },
+  ], 'a link out of the site becomes the home page');
+  noProblems(ctx);
+  await ctx.close();
+});
+
 test('signing out removes the previous user\'s cached pages', async () => {
   const ctx = await newContext(PHONE);
   const page = await ctx.newPage();
-  await page.goto('/masuk');
-  await page.fill('#login', 'warga@lapor.demo');
-  await page.fill('#password', PASSWORD);
-  await page.getByRole('button', { name: 'Masuk', exact: true }).click();
-  await page.waitForURL('**/akun');
+  await citizenSignIn(page);
   await controlled(page, '/akun');
   const name = 'Warga Demo';
   assert.match(await page.textContent('main'), new RegExp(name));
@@ -302,6 +352,12 @@ test('the workspace at phone width: installable, readable offline, and actions r
   await shoot(page, 'app-staff-queue');
   await page.goto(`/staf/laporan/${report.tracking_id}`);
   assert.ok(await overflow() <= 0, 'no sideways scrolling on the report page');
+  // One thumb: every button on the report page is a comfortable target.
+  const small = await page.evaluate(() => [...document.querySelectorAll('main button, main summary')]
+    .filter((b) => b.offsetParent !== null)
+    .map((b) => ({ text: b.textContent.trim().slice(0, 30), h: Math.round(b.getBoundingClientRect().height), w: Math.round(b.getBoundingClientRect().width) }))
+    .filter((b) => b.h < 40 || b.w < 40));
+  assert.deepEqual(small, [], 'buttons at least 40 px each way');
   const events = (await staff('GET', `/reports/${report.tracking_id}`, state.nasional)).events?.length;
 
   await ctx.setOffline(true);

@@ -207,6 +207,8 @@ async fn build_state(
         tile_attribution: Some(cfg.tile_attribution.clone()).filter(|t| !t.is_empty()),
         metrics_token: Some(cfg.metrics_token.clone()).filter(|t| !t.is_empty()),
         channels: cfg.channels.clone(),
+        push_contact: std::env::var("LAPOR_PUSH_CONTACT").ok().filter(|c| !c.is_empty()),
+        push_allow_loopback: std::env::var("LAPOR_PUSH_ALLOW_LOOPBACK").is_ok_and(|v| v == "1"),
         ..Default::default()
     };
     let mut state = AppState::new(store, load_calendar(cfg), cfg.policies.clone(), server_cfg)

@@ -398,7 +398,9 @@
       if (form.getAttribute("data-forgotten")) { return; }
       ev.preventDefault();
       var timeout = new Promise(function (r) { setTimeout(r, 3000); });
-      Promise.race([store.flush(), timeout]).then(function () {
+      // This device stops hearing of the account being signed out.
+      var quiet = window.localStorage.getItem(PUSH_ID) && "serviceWorker" in navigator ? pushOff() : Promise.resolve();
+      Promise.race([Promise.all([store.flush(), quiet.catch(function () {})]), timeout]).then(function () {
         var jobs = [store.store.clear("draf"), store.store.clear("hasil")];
         if (window.caches) { jobs.push(caches.delete("lapor-pribadi")); }
         if (navigator.serviceWorker && navigator.serviceWorker.controller) {
@@ -411,6 +413,52 @@
       });
     });
   });
+
+  // ---- notifications on this device (Web Push): permission is asked for
+  // only when the user presses the button.
+  var PUSH_ID = "lapor-push-id";
+  function pushSubscription() {
+    return navigator.serviceWorker.ready.then(function (reg) { return reg.pushManager.getSubscription(); });
+  }
+  function pushOff() {
+    var id = window.localStorage.getItem(PUSH_ID);
+    return pushSubscription().then(function (sub) { return sub && sub.unsubscribe(); }).then(function () {
+      window.localStorage.removeItem(PUSH_ID);
+      if (id) { return fetch("/api/v1/push/subscriptions/" + encodeURIComponent(id), { method: "DELETE", credentials: "same-origin" }); }
+    });
+  }
+  var pushBox = doc.querySelector("[data-push]");
+  if (pushBox && "serviceWorker" in navigator && window.PushManager && window.Notification) {
+    pushBox.hidden = false;
+    var pushOn = pushBox.querySelector("[data-push-on]"), pushOffBtn = pushBox.querySelector("[data-push-off]");
+    var pushStatus = pushBox.querySelector("[role=status]");
+    var pushSay = function (k) { pushStatus.textContent = pushBox.getAttribute("data-" + k) || ""; };
+    var pushShow = function (on) { pushOn.hidden = on; pushOffBtn.hidden = !on; pushSay(on ? "on" : "off"); };
+    pushSubscription().then(function (sub) { pushShow(!!sub && !!window.localStorage.getItem(PUSH_ID)); }).catch(function () {});
+    pushOn.addEventListener("click", function () {
+      pushSay("asking");
+      Notification.requestPermission().then(function (p) {
+        if (p !== "granted") { throw new Error("denied"); }
+        return Promise.all([navigator.serviceWorker.ready, fetch("/api/v1/push/key").then(function (r) { return r.json(); })]);
+      }).then(function (got) {
+        var raw = atob(got[1].public_key.replace(/-/g, "+").replace(/_/g, "/"));
+        var key = new Uint8Array(raw.length);
+        for (var i = 0; i < raw.length; i++) { key[i] = raw.charCodeAt(i); }
+        return got[0].pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
+      }).then(function (sub) {
+        return fetch("/api/v1/push/subscriptions", {
+          method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" },
+          body: JSON.stringify(sub.toJSON())
+        }).then(function (r) { if (!r.ok) { throw new Error(String(r.status)); } return r.json(); });
+      }).then(function (v) {
+        window.localStorage.setItem(PUSH_ID, v.id);
+        pushShow(true);
+      }).catch(function (e) { pushSay(e && e.message === "denied" ? "denied" : "failed"); });
+    });
+    pushOffBtn.addEventListener("click", function () {
+      pushOff().then(function () { pushShow(false); }, function () { pushSay("failed"); });
+    });
+  }
 
   // ---- the report form's draft, kept on the device as it is typed
   var form = doc.getElementById("report-form");

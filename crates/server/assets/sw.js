@@ -27,7 +27,10 @@ self.addEventListener("install", function (ev) {
 });
 
 self.addEventListener("activate", function (ev) {
-  ev.waitUntil(caches.keys().then(function (keys) {
+  // Navigation preload: the page request starts while the worker starts,
+  // so going through the worker costs no extra round trip.
+  var preload = self.registration.navigationPreload ? self.registration.navigationPreload.enable() : Promise.resolve();
+  ev.waitUntil(preload.then(function () { return caches.keys(); }).then(function (keys) {
     return Promise.all(keys.filter(function (k) { return k.indexOf("lapor-shell-") === 0 && k !== SHELL; })
       .map(function (k) { return caches.delete(k); }));
   }).then(function () { return self.clients.claim(); }));
@@ -60,7 +63,7 @@ self.addEventListener("fetch", function (ev) {
 // Network first, so nobody reads yesterday's state while online; the copy
 // is what the page shows when the network is gone.
 function page(req, url, ev) {
-  return fetch(req).then(function (resp) {
+  return Promise.resolve(ev.preloadResponse).then(function (pre) { return pre || fetch(req); }).then(function (resp) {
     ev.waitUntil(remember(url, resp.clone()));
     return resp;
   }, function () { return fromCache(url); });
@@ -150,6 +153,29 @@ self.addEventListener("message", function (ev) {
   } else if (type === "kirim") {
     ev.waitUntil(LaporAntrian.flush());
   }
+});
+
+// Web Push: show what the server sent. The tag makes a resend replace the
+// notification instead of repeating it; a tap opens the report.
+var ICON = ASSETS.filter(function (u) { return u.indexOf("/aset/ikon-192.png") === 0; })[0];
+self.addEventListener("push", function (ev) {
+  var n = {};
+  try { n = ev.data ? ev.data.json() : {}; } catch (e) { n = {}; }
+  // Only paths of this site: a notification never leads elsewhere.
+  var url = typeof n.url === "string" && n.url.charAt(0) === "/" && n.url.charAt(1) !== "/" ? n.url : "/";
+  ev.waitUntil(self.registration.showNotification(n.title || "LAPOR!", {
+    body: n.body || "", tag: n.tag || undefined, icon: ICON, badge: ICON, lang: "id", data: { url: url }
+  }));
+});
+self.addEventListener("notificationclick", function (ev) {
+  ev.notification.close();
+  var url = (ev.notification.data && ev.notification.data.url) || "/";
+  ev.waitUntil(self.clients.matchAll({ type: "window", includeUncontrolled: true }).then(function (open) {
+    for (var i = 0; i < open.length; i++) {
+      if (new URL(open[i].url).pathname === url && open[i].focus) { return open[i].focus(); }
+    }
+    return self.clients.openWindow(url);
+  }));
 });
 
 // Background Sync, where the browser has it: the queue goes out even when

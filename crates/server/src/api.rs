@@ -798,10 +798,12 @@ async fn list_categories(State(st): State<AppState>, caller: Caller) -> ApiResul
     info(title = "Lapor API", description = "SP4N-LAPOR! complaint handling: submit, track and process public-service reports.", version = "1"),
     paths(login, logout, register, me, create_report, get_report, get_attachment, get_reporter, list_reports,
         disposition, hold, resume, accept, disposition_unit, transfer, follow_up, reply, rate, ombudsman, complete, archive, merge, reopen,
-        list_institutions, get_institution, list_regions, get_region, list_categories),
+        list_institutions, get_institution, list_regions, get_region, list_categories,
+        crate::push::key, crate::push::subscribe, crate::push::list, crate::push::revoke),
     components(schemas(ErrorBody, ReportView, SubmitResult)),
     tags((name = "reports", description = "Filing and reading reports"), (name = "lifecycle", description = "One endpoint per lifecycle action"),
-        (name = "reference", description = "Institutions, regions, categories"), (name = "auth", description = "Accounts and sessions")),
+        (name = "reference", description = "Institutions, regions, categories"), (name = "auth", description = "Accounts and sessions"),
+        (name = "push", description = "Web Push notifications for signed-in accounts")),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

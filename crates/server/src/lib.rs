@@ -14,6 +14,7 @@ pub mod integration;
 pub mod metrics;
 pub mod notify;
 pub mod open311;
+pub mod push;
 pub mod service;
 pub mod staff_auth;
 pub mod suggest;
@@ -57,6 +58,34 @@ pub struct ServerConfig {
     pub metrics_token: Option<String>,
     /// Chat and SMS channels; each is off unless configured.
     pub channels: channels::ChannelsConfig,
+    /// Who runs this instance, named in every Web Push request (VAPID `sub`:
+    /// `mailto:` or `https:`). Default: the public URL when it is https.
+    pub push_contact: Option<String>,
+    /// Accept Web Push endpoints on a loopback address over plain http: for
+    /// tests and local push-service stand-ins only. Never in production,
+    /// where it would let a subscriber aim the server at itself.
+    pub push_allow_loopback: bool,
+}
+
+impl ServerConfig {
+    /// The VAPID contact: configured, else the public URL when it is https,
+    /// else a mailbox at the public host.
+    pub fn push_contact(&self) -> String {
+        if let Some(c) = &self.push_contact {
+            return c.clone();
+        }
+        if self.public_url.starts_with("https://") {
+            return self.public_url.clone();
+        }
+        let host = self
+            .public_url
+            .split("://")
+            .nth(1)
+            .and_then(|r| r.split(['/', ':']).next())
+            .filter(|h| !h.is_empty())
+            .unwrap_or("localhost");
+        format!("mailto:pengelola@{host}")
+    }
 }
 
 impl Default for ServerConfig {
@@ -72,6 +101,8 @@ impl Default for ServerConfig {
             public_url: "http://localhost:8080".into(),
             metrics_token: None,
             channels: Default::default(),
+            push_contact: None,
+            push_allow_loopback: false,
         }
     }
 }
@@ -109,6 +140,8 @@ pub struct AppState {
     pub integration: Arc<integration::Runtime>,
     /// This process's webhook delivery counters (for `/metrics`).
     pub webhook_counters: Arc<integration::webhooks::Counters>,
+    /// Web Push: the instance's VAPID key and the HTTP client for push services.
+    pub push: Arc<notify::webpush::PushRuntime>,
 }
 
 /// The current calendar, swapped whole when holidays are re-imported;
@@ -186,6 +219,11 @@ impl AppState {
     ) -> Result<AppState, Error> {
         let fresh = auth::new_token();
         let pin_key = store.setting_or_init("pin_key", &fresh).await?;
+        // Every subscription is bound to this key: made once, then kept.
+        let vapid = store
+            .setting_or_init("vapid_pkcs8", &notify::webpush::Vapid::generate())
+            .await?;
+        let push = notify::webpush::PushRuntime::new(&vapid, &config.push_contact())?;
         let policies = if policies.is_empty() {
             vec![SlaPolicy::default()]
         } else {
@@ -210,6 +248,7 @@ impl AppState {
             chat: Arc::default(),
             integration: Arc::default(),
             webhook_counters: Arc::default(),
+            push: Arc::new(push),
         })
     }
 }
@@ -255,6 +294,7 @@ pub fn router(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
     let api = api::routes(state.config.max_upload_bytes)
         .merge(integration::routes(state.config.max_upload_bytes))
+        .merge(push::routes())
         .route("/openapi.json", get(openapi_json))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);

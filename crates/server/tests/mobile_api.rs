@@ -131,7 +131,7 @@ fn route_of(line: &str) -> String {
             } else {
                 seg.to_string()
             };
-            after_collection = seg == "reports" || seg == "attachments";
+            after_collection = seg == "reports" || seg == "attachments" || seg == "subscriptions";
             out
         })
         .collect::<Vec<_>>()
@@ -454,6 +454,54 @@ async fn walkthrough(app: &TestApp) -> Transcript {
         s,
         v,
     );
+    // ---- notifications: register this install for Web Push
+    let (s, v) = send(app, Method::GET, "/api/v1/push/key", None, None, None).await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        v["public_key"].as_str().map(str::len),
+        Some(87),
+        "a P-256 point, base64url"
+    );
+    t.add(
+        "push-key",
+        json_request("GET", "/api/v1/push/key", None, &[], None),
+        s,
+        v,
+    );
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let device = web_push_native::p256::SecretKey::random(&mut web_push_native::p256::elliptic_curve::rand_core::OsRng);
+    let sub = json!({
+        "endpoint": "https://fcm.googleapis.com/fcm/send/cXk3bFp0TjRhQmM6QVBBOTFi",
+        "keys": { "p256dh": b64.encode(device.public_key().to_sec1_bytes()), "auth": b64.encode([0x5au8; 16]) }
+    });
+    let (s, v) = send(
+        app,
+        Method::POST,
+        "/api/v1/push/subscriptions",
+        Some(&token),
+        None,
+        Some(&sub),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    let sub_id = v["id"].as_str().unwrap().to_string();
+    t.add(
+        "push-subscribe",
+        json_request("POST", "/api/v1/push/subscriptions", Some(BEARER), &[], Some(&sub)),
+        s,
+        v,
+    );
+    let revoke = format!("/api/v1/push/subscriptions/{sub_id}");
+    let (s, _) = send(app, Method::DELETE, &revoke, Some(&token), None, None).await;
+    assert_eq!(s, 204);
+    t.add(
+        "push-revoke",
+        json_request("DELETE", &revoke, Some(BEARER), &[], None),
+        s,
+        Value::Null,
+    );
+
     // Nothing half-written: still one report of Rina's.
     let (_, v) = send(app, Method::GET, "/api/v1/reports?mine=true", Some(&token), None, None).await;
     assert_eq!(v["items"].as_array().unwrap().len(), 1);

@@ -92,6 +92,19 @@ pub struct StaffNotification {
     pub read: bool,
 }
 
+/// A browser or app install that opted in to Web Push for an account.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PushSubscription {
+    pub id: String,
+    pub user_id: String,
+    /// The push service's URL for this install.
+    pub endpoint: String,
+    /// The install's P-256 public key and auth secret (base64url).
+    pub p256dh: String,
+    pub auth: String,
+    pub created_at: DateTime<Utc>,
+}
+
 /// A staff member to notify.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Recipient {
@@ -161,6 +174,19 @@ pub trait Jobs: Send + Sync {
     /// Marks one (or, for None, every) notification of the user read.
     async fn mark_staff_notifications_read(&self, user_id: &str, id: Option<i64>, now: Ts) -> Result<u64>;
 
+    // Web Push subscriptions.
+    /// Stores a subscription; an endpoint already known (re-subscribing, or
+    /// another account signing in on that install) takes the new owner and
+    /// keys, and is active again.
+    async fn save_push_subscription(&self, s: &PushSubscription) -> Result<()>;
+    /// The account's active subscriptions, oldest first.
+    async fn push_subscriptions(&self, user_id: &str) -> Result<Vec<PushSubscription>>;
+    /// One active subscription.
+    async fn push_subscription(&self, id: &str) -> Result<Option<PushSubscription>>;
+    /// Revokes a subscription (of this account only, when `user_id` is
+    /// given); false when there was no such active subscription.
+    async fn revoke_push_subscription(&self, id: &str, user_id: Option<&str>, now: Ts) -> Result<bool>;
+
     // Notification templates edited by admins.
     async fn notification_templates(&self) -> Result<Vec<StoredTemplate>>;
     async fn save_notification_template(&self, t: &StoredTemplate) -> Result<()>;
@@ -186,6 +212,17 @@ macro_rules! jobs_impl {
                 key: get(r, "key")?,
                 payload,
                 attempts: get(r, "attempts")?,
+                created_at: get::<Ts>(r, "created_at")?.0,
+            })
+        }
+
+        fn push_row(r: &$row) -> Result<PushSubscription> {
+            Ok(PushSubscription {
+                id: get(r, "id")?,
+                user_id: get(r, "user_id")?,
+                endpoint: get(r, "endpoint")?,
+                p256dh: get(r, "p256dh")?,
+                auth: get(r, "auth")?,
                 created_at: get::<Ts>(r, "created_at")?.0,
             })
         }
@@ -422,6 +459,58 @@ macro_rules! jobs_impl {
                         })
                     })
                     .collect()
+            }
+
+            async fn save_push_subscription(&self, s: &PushSubscription) -> Result<()> {
+                let q = sqlx::query(
+                    "INSERT INTO push_subscriptions (id, user_id, endpoint, p256dh, auth, created_at, revoked_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, NULL) \
+                     ON CONFLICT (endpoint) DO UPDATE SET id = excluded.id, user_id = excluded.user_id, p256dh = excluded.p256dh, \
+                     auth = excluded.auth, created_at = excluded.created_at, revoked_at = NULL",
+                )
+                .bind(s.id.as_str())
+                .bind(s.user_id.as_str())
+                .bind(s.endpoint.as_str())
+                .bind(s.p256dh.as_str())
+                .bind(s.auth.as_str())
+                .bind(Ts::new(s.created_at));
+                self.write_one(q).await?;
+                Ok(())
+            }
+
+            async fn push_subscriptions(&self, user_id: &str) -> Result<Vec<PushSubscription>> {
+                let rows = sqlx::query(
+                    "SELECT id, user_id, endpoint, p256dh, auth, created_at FROM push_subscriptions \
+                     WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at, id LIMIT 50",
+                )
+                .bind(user_id)
+                .fetch_all(&self.reader)
+                .await
+                .map_err(db_err)?;
+                rows.iter().map(push_row).collect()
+            }
+
+            async fn push_subscription(&self, id: &str) -> Result<Option<PushSubscription>> {
+                let row = sqlx::query(
+                    "SELECT id, user_id, endpoint, p256dh, auth, created_at FROM push_subscriptions \
+                     WHERE id = $1 AND revoked_at IS NULL",
+                )
+                .bind(id)
+                .fetch_optional(&self.reader)
+                .await
+                .map_err(db_err)?;
+                row.as_ref().map(push_row).transpose()
+            }
+
+            async fn revoke_push_subscription(&self, id: &str, user_id: Option<&str>, now: Ts) -> Result<bool> {
+                let q = sqlx::query(
+                    "UPDATE push_subscriptions SET revoked_at = $1 \
+                     WHERE id = $2 AND revoked_at IS NULL AND ($3 IS NULL OR user_id = $3)",
+                )
+                .bind(now)
+                .bind(id)
+                .bind(user_id);
+                Ok(self.write_one(q).await? > 0)
             }
 
             async fn add_staff_notifications(&self, rows: &[NewStaffNotification]) -> Result<u64> {

@@ -57,6 +57,8 @@ impl PgStore {
             13,
             include_str!("../migrations/both/0013_day_labels_and_national_rows.sql"),
         ),
+        // 14 clusters SQLite's rollups; PostgreSQL has no such step.
+        (15, include_str!("../migrations/postgres/0015_push_subscriptions.sql")),
     ];
 
     pub async fn open(url: &str, opts: &crate::StoreOptions) -> crate::Result<PgStore> {

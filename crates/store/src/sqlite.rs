@@ -60,6 +60,7 @@ impl SqliteStore {
             include_str!("../migrations/both/0013_day_labels_and_national_rows.sql"),
         ),
         (14, include_str!("../migrations/sqlite/0014_rollups_clustered.sql")),
+        (15, include_str!("../migrations/sqlite/0015_push_subscriptions.sql")),
     ];
 
     pub async fn open(url: &str, opts: &crate::StoreOptions) -> crate::Result<SqliteStore> {

@@ -804,6 +804,71 @@ async fn citizen_preferences(s: &Arc<dyn Store>) {
     assert!(!u.notify_email && u.notify_sms);
 }
 
+/// Web Push subscriptions: an endpoint belongs to one account at a time,
+/// and only its account (or the worker, for a gone one) revokes it.
+async fn push_subscriptions(s: &Arc<dyn Store>) {
+    use lapor_store::PushSubscription;
+    let at = |m: i64| chrono::DateTime::from_timestamp(1_795_000_000 + m * 60, 0).unwrap();
+    let sub = |id: &str, user: &str, endpoint: &str, m: i64| PushSubscription {
+        id: id.into(),
+        user_id: user.into(),
+        endpoint: endpoint.into(),
+        p256dh: format!("key-{id}"),
+        auth: format!("auth-{id}"),
+        created_at: at(m),
+    };
+    // u-prefs exists from citizen_preferences; a second account:
+    s.create_user(&NewUser {
+        id: "u-push".into(),
+        email: Some("push@contoh.id".into()),
+        phone: None,
+        name: "Dewi".into(),
+        password_hash: "x".into(),
+        is_staff: false,
+        memberships: vec![],
+    })
+    .await
+    .unwrap();
+    s.save_push_subscription(&sub("ps-1", "u-push", "https://push.example/a", 0))
+        .await
+        .unwrap();
+    s.save_push_subscription(&sub("ps-2", "u-push", "https://push.example/b", 1))
+        .await
+        .unwrap();
+    let ids = |v: Vec<PushSubscription>| v.into_iter().map(|p| p.id).collect::<Vec<_>>();
+    assert_eq!(ids(s.push_subscriptions("u-push").await.unwrap()), ["ps-1", "ps-2"]);
+    let one = s.push_subscription("ps-1").await.unwrap().unwrap();
+    assert_eq!(
+        (one.endpoint.as_str(), one.p256dh.as_str(), one.created_at),
+        ("https://push.example/a", "key-ps-1", at(0))
+    );
+
+    // Another account signs in on the install of ps-2 and subscribes: the
+    // endpoint moves, with its new keys.
+    s.save_push_subscription(&sub("ps-3", "u-prefs", "https://push.example/b", 2))
+        .await
+        .unwrap();
+    assert_eq!(ids(s.push_subscriptions("u-push").await.unwrap()), ["ps-1"]);
+    let moved = s.push_subscriptions("u-prefs").await.unwrap();
+    assert_eq!((moved.len(), moved[0].p256dh.as_str()), (1, "key-ps-3"));
+
+    // Only the owner revokes; a revoked one is gone from every read.
+    let now = lapor_store::ts::Ts::new(at(3));
+    assert!(!s.revoke_push_subscription("ps-1", Some("u-prefs"), now).await.unwrap());
+    assert!(s.revoke_push_subscription("ps-1", Some("u-push"), now).await.unwrap());
+    assert!(
+        !s.revoke_push_subscription("ps-1", Some("u-push"), now).await.unwrap(),
+        "once"
+    );
+    assert!(s.push_subscription("ps-1").await.unwrap().is_none());
+    assert!(s.push_subscriptions("u-push").await.unwrap().is_empty());
+    // Subscribing again on that install makes it active again, under the new id.
+    s.save_push_subscription(&sub("ps-4", "u-push", "https://push.example/a", 4))
+        .await
+        .unwrap();
+    assert_eq!(ids(s.push_subscriptions("u-push").await.unwrap()), ["ps-4"]);
+}
+
 async fn run_contract(s: Arc<dyn Store>) {
     let fx = Fixture::new();
     seed(&s).await;
@@ -815,6 +880,7 @@ async fn run_contract(s: Arc<dyn Store>) {
     concurrent_intake(&s, &fx).await;
     search_and_citizen_features(&s, &fx).await;
     citizen_preferences(&s).await;
+    push_subscriptions(&s).await;
     workspace_security(&s).await;
     workspace_data(&s, &fx).await;
     chats(&s).await;

@@ -4,6 +4,7 @@
 
 pub mod email;
 pub mod templates;
+pub mod webpush;
 
 use async_trait::async_trait;
 use lapor_domain::report::Channel as ReportChannel;

@@ -8,7 +8,8 @@
 //! | `notify.staff.password_reset` | the reset link |
 //! | `notify.staff.email` | one rendered e-mail to one staff member |
 //! | `notify.staff.digest` | the day's overdue digest, fanned out per staff member |
-//! | `report.<event>` | the report's event stream: assignments, reminders, escalations and Ombudsman cases become staff notifications (in-app, plus an e-mail job each) |
+//! | `report.<event>` | the report's event stream: assignments, reminders, escalations and Ombudsman cases become staff notifications (in-app, plus an e-mail job each, and a push job per device for assignments) |
+//! | `push.send` | one Web Push notification to one subscribed device (`crate::push`) |
 //!
 //! Fan-out jobs write their children with keys derived from their own, so
 //! running one twice after a crash creates nothing twice.
@@ -45,6 +46,9 @@ pub async fn handle(state: &AppState, job: &Job) -> Result<Handled, SendError> {
         "notify.staff.password_reset" => password_reset(state, job).await,
         "notify.staff.email" => staff_email(state, job).await,
         "notify.staff.digest" => digest(state, job).await,
+        "push.send" => crate::push::deliver(state, &job.key, &job.payload)
+            .await
+            .map(|()| Handled::Done),
         t if t.starts_with("report.") => report_event(state, job).await,
         other => Err(SendError::Permanent(format!("no handler for topic {other}"))),
     }
@@ -156,6 +160,31 @@ async fn reporter_update(state: &AppState, job: &Job) -> Result<Handled, SendErr
     let Some(who) = state.store.reporter(reporter_id).await.map_err(transient)? else {
         return Ok(Handled::Done);
     };
+    let lang = lang_of(str_of(p, "lang"));
+    let m = msg(lang);
+    // A reporter with an account hears on every device they subscribed,
+    // whatever their e-mail preference (subscribing is the opt-in).
+    if let Some(uid) = &who.user_id {
+        let notice = crate::notify::webpush::Notice {
+            title: format!("{tid}: {}", m.status(r.status.as_str())),
+            body: crate::push::short(
+                event
+                    .body
+                    .as_deref()
+                    .filter(|b| event.visibility != Visibility::Internal && !b.trim().is_empty())
+                    .unwrap_or(&r.title),
+                140,
+            ),
+            url: format!("/lacak/{tid}"),
+            tag: tid.to_string(),
+        };
+        let jobs = crate::push::jobs_for(state, &job.key, uid, &notice)
+            .await
+            .map_err(transient)?;
+        if !jobs.is_empty() {
+            state.store.enqueue(&jobs).await.map_err(transient)?;
+        }
+    }
     if let Some(uid) = &who.user_id
         && let Some(u) = state.store.user(uid).await.map_err(transient)?
         && !u.notify_email
@@ -163,8 +192,6 @@ async fn reporter_update(state: &AppState, job: &Job) -> Result<Handled, SendErr
         // The reporter turned e-mail off; other channels honour their own opt-outs.
         return Ok(Handled::Done);
     }
-    let lang = lang_of(str_of(p, "lang"));
-    let m = msg(lang);
     let institution = match &r.institution {
         Some(code) => state
             .names
@@ -358,6 +385,18 @@ async fn notify_staff(
             subject: rendered.subject.clone(),
             body: rendered.text.clone(),
         });
+        // New assignments also reach the staff member's subscribed devices.
+        if template == "staff.assignment"
+            && let Some(tid) = tracking_id
+        {
+            let notice = crate::notify::webpush::Notice {
+                title: crate::push::short(&rendered.subject, 80),
+                body: crate::push::short(&rendered.text, 140),
+                url: format!("/staf/laporan/{tid}"),
+                tag: format!("staf-{tid}"),
+            };
+            mails.extend(crate::push::jobs_for(state, &format!("{key}:{}", r.user_id), &r.user_id, &notice).await?);
+        }
         if let Some(to) = r.email.as_deref().filter(|e| !e.is_empty()) {
             mails.push(OutboxMessage {
                 topic: "notify.staff.email".into(),
