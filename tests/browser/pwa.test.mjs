@@ -9,7 +9,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  setUp, tearDown, newContext, persistentContext, noProblems, axe, staff, token, shoot, signIn, freshTotp, PASSWORD,
+  setUp, tearDown, newContext, persistentContext, noProblems, axe, staff, token, shoot, signIn, freshTotp, firstOpen,
+  SLOW_3G, PASSWORD,
 } from './support.mjs';
 import { exifJpeg } from './fixtures.mjs';
 
@@ -105,49 +106,9 @@ test('both apps meet Chromium\'s installability criteria', async () => {
   await sctx.close();
 });
 
-/**
- * A first open of the form in a fresh browser (no service worker yet):
- * bytes over the wire from this origin, first contentful paint, load time.
- */
-async function firstOpen(throttle) {
-  const ctx = await newContext(PHONE);
-  const page = await ctx.newPage();
-  const cdp = await ctx.newCDPSession(page);
-  await cdp.send('Network.enable');
-  if (throttle) await cdp.send('Network.emulateNetworkConditions', { offline: false, ...throttle });
-  const bytes = new Map();
-  const urls = new Map();
-  cdp.on('Network.requestWillBeSent', (e) => urls.set(e.requestId, e.request.url));
-  cdp.on('Network.loadingFinished', (e) => bytes.set(e.requestId, e.encodedDataLength));
-  const started = Date.now();
-  await page.goto('/lapor', { waitUntil: 'load' });
-  await page.locator('#judul').waitFor({ state: 'visible' });
-  const load = Date.now() - started;
-  const fcp = await page.evaluate(() => performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? null);
-  assert.ok(fcp !== null, 'first contentful paint recorded');
-  // The shell: the page and what it loads from Lapor. The service worker's
-  // own copies come after, in the background; map tiles come from the tile
-  // server. Neither is counted.
-  await page.waitForTimeout(300);
-  const origin = new URL(page.url()).origin;
-  let total = 0;
-  const parts = [];
-  for (const [id, n] of bytes) {
-    const u = new URL(urls.get(id) ?? 'about:blank');
-    if (u.origin !== origin || u.pathname === '/sw.js') continue;
-    total += n;
-    parts.push(`${u.pathname} ${n}`);
-  }
-  noProblems(ctx);
-  await ctx.close();
-  return { total, parts, fcp: Math.round(fcp), load };
-}
-
 test('the app shell is under 150 KB on the wire and the form shows in under 3 s on slow 3G', async () => {
-  // Slow 3G as WebPageTest defines it: 400 ms round trip, 400 kbit/s each way.
-  const slow3g = { latency: 400, downloadThroughput: (400 * 1000) / 8, uploadThroughput: (400 * 1000) / 8 };
-  const base = await firstOpen(null);
-  const slow = await firstOpen(slow3g);
+  const base = await firstOpen(PHONE, null);
+  const slow = await firstOpen(PHONE, SLOW_3G);
   console.log(`app shell over the wire: ${slow.total} bytes (${slow.parts.join(', ')})`);
   console.log(`first contentful paint: ${slow.fcp} ms on slow 3G, ${base.fcp} ms unthrottled (${(slow.fcp / base.fcp).toFixed(1)}x); load ${slow.load} / ${base.load} ms`);
   assert.ok(slow.total < 150 * 1024, `app shell ${slow.total} bytes < 150 KB`);

@@ -231,6 +231,47 @@ export async function token(login) {
   return (await staff('POST', '/auth/login', undefined, { login, password: PASSWORD, otp: await freshTotp(login) })).token;
 }
 
+/** Slow 3G as WebPageTest defines it: 400 ms round trip, 400 kbit/s each way. */
+export const SLOW_3G = { latency: 400, downloadThroughput: (400 * 1000) / 8, uploadThroughput: (400 * 1000) / 8 };
+
+/**
+ * A first open of the form in a fresh browser context (no service worker yet):
+ * bytes over the wire from this origin, first contentful paint, load time.
+ */
+export async function firstOpen(contextOptions, throttle) {
+  const ctx = await newContext(contextOptions);
+  const page = await ctx.newPage();
+  const cdp = await ctx.newCDPSession(page);
+  await cdp.send('Network.enable');
+  if (throttle) await cdp.send('Network.emulateNetworkConditions', { offline: false, ...throttle });
+  const bytes = new Map();
+  const urls = new Map();
+  cdp.on('Network.requestWillBeSent', (e) => urls.set(e.requestId, e.request.url));
+  cdp.on('Network.loadingFinished', (e) => bytes.set(e.requestId, e.encodedDataLength));
+  const started = Date.now();
+  await page.goto('/lapor', { waitUntil: 'load' });
+  await page.locator('#judul').waitFor({ state: 'visible' });
+  const load = Date.now() - started;
+  const fcp = await page.evaluate(() => performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? null);
+  assert.ok(fcp !== null, 'first contentful paint recorded');
+  // The shell: the page and what it loads from Lapor. The service worker's
+  // own copies come after, in the background; map tiles come from the tile
+  // server. Neither is counted.
+  await page.waitForTimeout(300);
+  const origin = new URL(page.url()).origin;
+  let total = 0;
+  const parts = [];
+  for (const [id, n] of bytes) {
+    const u = new URL(urls.get(id) ?? 'about:blank');
+    if (u.origin !== origin || u.pathname === '/sw.js') continue;
+    total += n;
+    parts.push(`${u.pathname} ${n}`);
+  }
+  noProblems(ctx);
+  await ctx.close();
+  return { total, parts, fcp: Math.round(fcp), load };
+}
+
 /** A full-page screenshot named `<name>-phone.png` or `<name>-desktop.png`. */
 export async function shoot(page, name, { part } = {}) {
   if (!TAKE_SHOTS) return;
