@@ -666,11 +666,15 @@ pub async fn may_read_files(
     tracking_id: &str,
     pin: Option<&str>,
 ) -> Result<(), Error> {
-    match get_report(state, caller, tracking_id, pin).await {
-        Ok(r) if r.view != ViewLevel::Public => Ok(()),
-        Ok(_) => Err(Error::not_found()),
-        Err(e) if e.code == ErrorCode::RateLimited => Err(e),
-        Err(_) => Err(Error::not_found()),
+    // The view level alone decides: no events or file list are read.
+    let level = match load_for(state, caller, tracking_id, pin).await {
+        Ok((loaded, principal)) => view_level(&principal, &Target::Report(loaded.scope())),
+        Err(e) if e.code == ErrorCode::RateLimited => return Err(e),
+        Err(_) => None,
+    };
+    match level {
+        Some(ViewLevel::Staff | ViewLevel::Reporter) => Ok(()),
+        _ => Err(Error::not_found()),
     }
 }
 

@@ -220,26 +220,10 @@ async fn pushes_follow_reports(app: &TestApp) {
     );
 }
 
-#[tokio::test]
-async fn sqlite() {
-    let config = ServerConfig {
+on_both_backends!(
+    pushes_follow_reports,
+    ServerConfig {
         push_allow_loopback: true,
         ..Default::default()
-    };
-    let app = TestApp::start_with(lapor_store::testing::TestDb::sqlite().await, config).await;
-    pushes_follow_reports(&app).await;
-}
-
-#[tokio::test]
-async fn postgres() {
-    let Some(db) = lapor_store::testing::TestDb::postgres().await else {
-        eprintln!("LAPOR_TEST_PG_URL not set: skipped");
-        return;
-    };
-    let config = ServerConfig {
-        push_allow_loopback: true,
-        ..Default::default()
-    };
-    let app = TestApp::start_with(db, config).await;
-    pushes_follow_reports(&app).await;
-}
+    }
+);

@@ -190,6 +190,13 @@ async fn citizen_flow(app: &TestApp) {
             .await;
         assert_eq!(s, 200, "{path}: {v}");
     }
+    // Someone without the PIN sees no file of it: their names may name
+    // people, and only the reporter and staff may fetch them.
+    let (s, other) = page(&stranger, &format!("{}/lacak/{id}", app.base)).await;
+    assert!(
+        s == 303 || (s == 200 && !other.contains("/lampiran/") && !other.contains("IMG_0001")),
+        "{s}: {other}"
+    );
     let (_, tpage) = page(&b, &format!("{}/lacak/{id}", app.base)).await;
     assert!(
         tpage.contains("Sudah ditambal hari ini.") && tpage.contains("/tanggapi"),

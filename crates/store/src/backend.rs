@@ -1025,6 +1025,28 @@ macro_rules! backend_impl {
                 Ok(ReportPage { items, next_cursor })
             }
 
+            async fn report_texts(&self, f: &ReportFilter, limit: usize) -> Result<Vec<ReportText>> {
+                let Some((sql, args)) = f.to_texts_sql(limit) else {
+                    return Ok(vec![]);
+                };
+                let rows = bind_args(sqlx::query(sqlx::AssertSqlSafe(sql)), &args)
+                    .fetch_all(&self.reader)
+                    .await
+                    .map_err(db_err)?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(ReportText {
+                            tracking_id: get(r, "tracking_id")?,
+                            submitted_at: get::<Ts>(r, "submitted_at")?.0,
+                            title: get(r, "title")?,
+                            body: get(r, "body")?,
+                            channel: get(r, "channel")?,
+                            transfer_count: get(r, "transfer_count")?,
+                        })
+                    })
+                    .collect()
+            }
+
             async fn reporter(&self, id: &str) -> Result<Option<ReporterIdentity>> {
                 let row = sqlx::query("SELECT id, user_id, name, email, phone FROM reporters WHERE id = $1")
                     .bind(id)

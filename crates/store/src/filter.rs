@@ -26,6 +26,8 @@ pub struct ReportFilter {
     /// report by date. An empty `Some(vec![])` matches nothing.
     pub holders: Option<Vec<String>>,
     pub classification: Option<Classification>,
+    /// Only reports that arrived through this channel.
+    pub channel: Option<lapor_domain::report::Channel>,
     pub category: Option<String>,
     /// A Kemendagri region code; matches it and every region below it.
     pub region: Option<String>,
@@ -84,6 +86,7 @@ impl Cursor {
 /// The columns of a [`crate::ReportSummary`] (exports).
 pub(crate) const SUMMARY_COLS: &str = "tracking_id, submitted_at, status, classification, category, channel, region_code, institution, unit, due_at, first_response_at, completed_at, rating, transfer_count, reopen_count, anonymous, confidential";
 
+pub(crate) const TEXT_COLS: &str = "tracking_id, submitted_at, title, body, channel, transfer_count";
 pub(crate) const REPORT_COLS: &str = "tracking_id, version, status, classification, needs_investigation, category, title, body, incident_date, region_code, latitude, longitude, anonymous, confidential, channel, reporter_id, suggested_institution, institution, unit, zone, policy, stage, due_at, held_from, held_at, rating, rating_comment, reopen_count, transfer_count, archive_reason, merged_into, submitted_at, updated_at, first_response_at, completed_at, liaison, extension_count, reminded_due, escalation_level, ombudsman, wake_at";
 
 /// Number of columns in `REPORT_COLS`.
@@ -139,6 +142,15 @@ impl ReportFilter {
         all.build(SUMMARY_COLS, None, true)
     }
 
+    /// The newest `limit` matches' words (limit and cursor ignored).
+    pub(crate) fn to_texts_sql(&self, limit: usize) -> Option<(String, Vec<Arg>)> {
+        let all = ReportFilter {
+            cursor: None,
+            ..self.clone()
+        };
+        all.build(TEXT_COLS, Some(limit.max(1) as i64), true)
+    }
+
     /// Counts matches, up to `cap` (queues show "10.000+" rather than scan
     /// everything).
     pub(crate) fn to_count_sql(&self, cap: i64) -> Option<(String, Vec<Arg>)> {
@@ -189,6 +201,9 @@ impl ReportFilter {
             .collect();
         if let Some(c) = self.classification {
             conds.push(format!("classification = {}", q.arg(Arg::Text(c.as_str().into()))));
+        }
+        if let Some(c) = self.channel {
+            conds.push(format!("channel = {}", q.arg(Arg::Text(c.as_str().into()))));
         }
         if let Some(c) = &self.category {
             conds.push(format!("category = {}", q.arg(Arg::Text(c.clone()))));

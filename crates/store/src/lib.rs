@@ -100,6 +100,10 @@ pub trait Store: Workspace + Jobs + Chats + Integrations + Rollups + Send + Sync
     /// dropped. Returns the rows read.
     async fn export_reports(&self, f: &ReportFilter, out: tokio::sync::mpsc::Sender<Vec<ReportSummary>>)
     -> Result<u64>;
+    /// The newest `limit` reports the filter matches (its own limit and
+    /// cursor ignored), newest first, with only their words and what a
+    /// topic needs: one statement, not pages of whole reports.
+    async fn report_texts(&self, f: &ReportFilter, limit: usize) -> Result<Vec<ReportText>>;
     async fn reporter(&self, id: &str) -> Result<Option<ReporterIdentity>>;
     async fn reporter_for_user(&self, user_id: &str) -> Result<Option<String>>;
 

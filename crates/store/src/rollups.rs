@@ -325,6 +325,13 @@ impl RollupQuery {
     /// `text_set` is the backend's subquery over a JSON array of text
     /// (see `in_list`).
     pub fn plan(&self, text_set: &str) -> Plan {
+        self.plan_with(text_set, None)
+    }
+
+    /// As `plan`, with the backend's form of "one of a JSON set" that its
+    /// planner can seek an index with (`seek_set`, `#` for the parameter,
+    /// written after the column).
+    pub fn plan_with(&self, text_set: &str, seek_set: Option<&str>) -> Plan {
         let mut args: Vec<Arg> = Vec::new();
         let mut arg = |a: Arg| {
             args.push(a);
@@ -350,7 +357,7 @@ impl RollupQuery {
         if let Some((a, b)) = tail {
             spans.push((day, day_period(a), day_period(b)));
         }
-        let spans: Vec<String> = spans
+        let mut spans: Vec<String> = spans
             .into_iter()
             .map(|(g, a, b)| {
                 format!(
@@ -361,30 +368,47 @@ impl RollupQuery {
                 )
             })
             .collect();
-        let mut conds = vec![format!("({})", spans.join(" OR "))];
+        let mut conds = Vec::new();
         // Everything (but `except`), not by institution: the national rows
         // (minus the excepted holders'), where the grains keep them;
         // otherwise every holder's rows without them.
         let mut subtract = false;
         if self.subtree.is_none() && self.institutions.is_none() {
             let national = self.group != GroupBy::Institution && day.national() && month.national();
-            let star = arg(Arg::Text(NATIONAL.into()));
             match (&self.except, national) {
-                (None, true) => conds.push(format!("institution = {star}")),
-                (None, false) => conds.push(format!("institution <> {star}")),
+                (None, true) => conds.push(format!("institution = {}", arg(Arg::Text(NATIONAL.into())))),
+                (None, false) => conds.push(format!("institution <> {}", arg(Arg::Text(NATIONAL.into())))),
                 (Some(except), true) => {
-                    conds.push(format!(
-                        "(institution = {star} OR {})",
-                        in_list("institution", except, text_set, &mut arg)
-                    ));
+                    // The national rows and the excepted holders' are a
+                    // few holders: the condition goes into every span, so
+                    // each span seeks them in rollups_institution instead of
+                    // walking every holder's rows of its days (SQLite,
+                    // 1,000,000 reports, the regional governments'
+                    // category breakdown: 61 -> 28 ms).
+                    let mut holders = except.clone();
+                    holders.push(NATIONAL.to_string());
+                    holders.sort();
+                    holders.dedup();
+                    let within = match seek_set {
+                        Some(seek) if holders.len() > JSON_SET_ABOVE => {
+                            let json = serde_json::to_string(&holders).expect("a list of strings serializes");
+                            format!("institution{}", seek.replace('#', &arg(Arg::Text(json))))
+                        }
+                        _ => in_list("institution", &holders, text_set, &mut arg),
+                    };
+                    spans = spans.into_iter().map(|s| format!("({s} AND {within})")).collect();
                     subtract = !except.is_empty();
                 }
-                (Some(except), false) => conds.push(format!(
-                    "institution <> {star} AND NOT ({})",
-                    in_list("institution", except, text_set, &mut arg)
-                )),
+                (Some(except), false) => {
+                    let star = arg(Arg::Text(NATIONAL.into()));
+                    conds.push(format!(
+                        "institution <> {star} AND NOT ({})",
+                        in_list("institution", except, text_set, &mut arg)
+                    ))
+                }
             }
         }
+        conds.insert(0, format!("({})", spans.join(" OR ")));
         if self.subtree.is_some() {
             conds.push("institution IN (SELECT code FROM sub)".into());
         }
@@ -656,7 +680,7 @@ macro_rules! rollups_impl {
         impl Rollups for $store {
             async fn rollup(&self, rq: &RollupQuery) -> Result<Vec<(String, RollupCounters)>> {
                 rq.validate()?;
-                let Plan { with, cond, args, group, subtract } = rq.plan(<$store>::TEXT_SET);
+                let Plan { with, cond, args, group, subtract } = rq.plan_with(<$store>::TEXT_SET, Some(<$store>::SEEK_SET));
                 let histogram: Vec<String> = histogram_columns().into_iter().map(|h| h.0).collect();
                 let sums: Vec<String> = rollup_columns()
                     .iter()
@@ -719,7 +743,7 @@ macro_rules! rollups_impl {
                 let sql = format!(
                     "{with}SELECT COALESCE(unit, institution, '') AS holder, CAST(COUNT(*) AS BIGINT) AS n FROM {} \
                      WHERE {} GROUP BY COALESCE(unit, institution, '')",
-                    <$store>::OPEN_REPORTS,
+                    if oq.subtree.is_some() || oq.institutions.is_some() { <$store>::OPEN_REPORTS_OF } else { <$store>::OPEN_REPORTS },
                     conds.join(" AND ")
                 );
                 let rows = bind_args(sqlx::query(sqlx::AssertSqlSafe(sql)), &args).fetch_all(&self.reader).await.map_err(db_err)?;
@@ -1047,7 +1071,16 @@ mod tests {
             except: Some(vec!["kemenkes".into()]),
             ..q.clone()
         };
-        assert!(except(GroupBy::Category).plan(SET).subtract);
+        let minus = except(GroupBy::Category).plan(SET);
+        assert!(minus.subtract);
+        assert!(
+            minus
+                .cond
+                .contains("period BETWEEN $2 AND $3) AND institution IN ($4, $5)"),
+            "the national and excepted holders go into each span: {}",
+            minus.cond
+        );
+        assert!(minus.args.contains(&Arg::Text(NATIONAL.into())));
         let by_institution = except(GroupBy::Institution).plan(SET);
         assert!(!by_institution.subtract);
         assert!(

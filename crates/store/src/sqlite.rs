@@ -23,12 +23,16 @@ impl SqliteStore {
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
     /// Search postings from a JSON array of `[term, sort_at_ms, doc]`.
     /// The rows of a JSON array of text bound at `#` (see `rollups::in_list`).
+    /// One of a JSON set, in a form the planner seeks an index with.
+    const SEEK_SET: &'static str = " IN (SELECT value FROM json_each(#))";
     const TEXT_SET: &'static str = "SELECT value FROM json_each(#)";
     /// The open reports, for "overdue now". SQLite's planner prefers
     /// reports_status_due and then reads every overdue report's row; the
     /// covering index answers alone (1,000,000 reports: 300 -> 60 ms). Its
     /// predicate is the query's own, so the hint can always be met.
     const OPEN_REPORTS: &'static str = "reports INDEXED BY reports_open_holder";
+    /// The same, for a set of holders: looked up holder by holder.
+    const OPEN_REPORTS_OF: &'static str = "reports INDEXED BY reports_open_by_holder";
     const INSERT_POSTINGS: &'static str = "INSERT INTO report_terms (term, sort_at, doc) \
         SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each($1)";
     /// Sampled statistics: bounded time even on large tables.
@@ -61,6 +65,10 @@ impl SqliteStore {
         ),
         (14, include_str!("../migrations/sqlite/0014_rollups_clustered.sql")),
         (15, include_str!("../migrations/sqlite/0015_push_subscriptions.sql")),
+        (
+            16,
+            include_str!("../migrations/both/0016_open_reports_by_holder_due.sql"),
+        ),
     ];
 
     pub async fn open(url: &str, opts: &crate::StoreOptions) -> crate::Result<SqliteStore> {

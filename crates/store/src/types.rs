@@ -138,6 +138,18 @@ pub struct NewToken {
 /// Rows per batch of [`crate::Store::export_reports`].
 pub const EXPORT_BATCH: usize = 1_000;
 
+/// A report's words with just what a topic finder needs: the recurring
+/// problems read up to thousands of these per page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportText {
+    pub tracking_id: String,
+    pub submitted_at: chrono::DateTime<chrono::Utc>,
+    pub title: String,
+    pub body: String,
+    pub channel: String,
+    pub transfer_count: i64,
+}
+
 /// A report as exports list it: metadata only, never its words or its
 /// reporter. Labels stay as stored (`status`, `classification`, `channel`).
 #[derive(Debug, Clone, PartialEq)]

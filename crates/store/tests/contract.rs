@@ -1079,6 +1079,50 @@ async fn rollups(s: &Arc<dyn Store>, fx: &Fixture) {
             assert_eq!((a.institution.as_ref(), a.due_at), (b.institution.as_ref(), b.due_at));
             assert_eq!(a.transfer_count, i64::from(b.transfer_count));
         }
+        // The words of the newest few, in the list's order, in one read.
+        let texts = s.report_texts(&filter, 7).await.unwrap();
+        assert_eq!(texts.len(), 7.min(listed.items.len()));
+        for (t, r) in texts.iter().zip(&listed.items) {
+            assert_eq!(
+                (
+                    t.tracking_id.as_str(),
+                    t.submitted_at,
+                    t.title.as_str(),
+                    t.body.as_str()
+                ),
+                (
+                    r.tracking_id.as_str(),
+                    r.submitted_at,
+                    r.title.as_str(),
+                    r.body.as_str()
+                )
+            );
+            assert_eq!(
+                (t.channel.as_str(), t.transfer_count),
+                (r.channel.as_str(), i64::from(r.transfer_count))
+            );
+        }
+        // By channel: exactly the list's reports of that channel.
+        let channel = listed.items[0].channel;
+        let by_channel = ReportFilter {
+            channel: Some(channel),
+            ..filter.clone()
+        };
+        let want: Vec<String> = listed
+            .items
+            .iter()
+            .filter(|r| r.channel == channel)
+            .map(|r| r.tracking_id.to_string())
+            .collect();
+        let got: Vec<String> = s
+            .report_texts(&by_channel, 500)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.tracking_id)
+            .collect();
+        assert!(!want.is_empty());
+        assert_eq!(got, want);
     }
     // A receiver that goes away stops the reader without an error.
     let (tx, rx) = tokio::sync::mpsc::channel(1);

@@ -151,6 +151,7 @@ impl Filters {
         let mut filter = lapor_store::ReportFilter {
             classification: self.classification,
             category: self.category.clone(),
+            channel: self.channel,
             submitted_from: start(self.from),
             submitted_before: start(self.to + Duration::days(1)),
             ..Default::default()
@@ -520,13 +521,16 @@ pub async fn load(
     // The reads are independent: run together, a page waits for the
     // slowest instead of their sum (the pools hold several readers).
     let (by_inst, overdue, trend_rows, by_category, by_channel, admins_all, live) = tokio::try_join!(
-        store.rollup(&by_inst_q),
-        store.overdue_now(&overdue_q, now),
-        store.rollup(&trend_q),
-        store.rollup(&category_q),
-        store.rollup(&channel_q),
-        store.admin_activity(admin_root.as_deref()),
-        store.live_integrations(now - Duration::days(LIVE_INTEGRATION_DAYS)),
+        timed("rollups by institution", store.rollup(&by_inst_q)),
+        timed("overdue now", store.overdue_now(&overdue_q, now)),
+        timed("trend", store.rollup(&trend_q)),
+        timed("by category", store.rollup(&category_q)),
+        timed("by channel", store.rollup(&channel_q)),
+        timed("admin activity", store.admin_activity(admin_root.as_deref())),
+        timed(
+            "live integrations",
+            store.live_integrations(now - Duration::days(LIVE_INTEGRATION_DAYS))
+        ),
     )?;
     let by_inst: HashMap<String, Counters> = by_inst.into_iter().collect();
     let overdue: HashMap<String, i64> = overdue.into_iter().collect();
@@ -668,6 +672,19 @@ pub async fn load(
         map_zoom: zoom,
         as_of: now,
     })
+}
+
+/// Awaits one of a view's reads and logs how long it took
+/// (`LAPOR_LOG=lapor_server::dashboard=debug`): where a slow page's time goes.
+pub async fn timed<T>(what: &'static str, read: impl std::future::Future<Output = T>) -> T {
+    let started = std::time::Instant::now();
+    let out = read.await;
+    tracing::debug!(
+        read = what,
+        ms = started.elapsed().as_secs_f64() * 1e3,
+        "dashboard read"
+    );
+    out
 }
 
 /// The volume a breakdown is sorted by: submissions nationally, receipts

@@ -7,8 +7,6 @@ use chrono::NaiveDate;
 use lapor_domain::Error;
 use lapor_domain::recurring::{self, Doc, Options};
 use lapor_domain::rollup::wib_day;
-use lapor_store::ReportFilter;
-use lapor_store::filter::Cursor;
 
 use super::tree::Tree;
 use super::{Filters, Scope};
@@ -50,38 +48,24 @@ pub async fn load(st: &AppState, scope: &Scope, f: &Filters, tree: &Tree) -> Res
     if !matches!(scope, Scope::Institution(_) | Scope::Subtree(_)) {
         return Ok(None);
     }
-    let mut filter = ReportFilter {
-        limit: 500,
-        ..f.reports(scope, tree)
-    };
-    let mut reports = Vec::new();
-    let mut capped = false;
-    loop {
-        let page = st.store.list_reports(&filter).await?;
-        reports.extend(
-            page.items
-                .into_iter()
-                .filter(|r| f.channel.is_none_or(|c| c == r.channel))
-                .map(|r| {
-                    (
-                        r.tracking_id.to_string(),
-                        wib_day(r.submitted_at),
-                        r.title,
-                        r.body,
-                        r.transfer_count,
-                    )
-                }),
-        );
-        if reports.len() >= MAX_REPORTS {
-            capped = page.next_cursor.is_some() || reports.len() > MAX_REPORTS;
-            reports.truncate(MAX_REPORTS);
-            break;
-        }
-        match page.next_cursor {
-            Some(c) => filter.cursor = Some(Cursor::decode(&c)?),
-            None => break,
-        }
-    }
+    // One read of the newest words; one more row tells whether the
+    // period held more.
+    let filter = f.reports(scope, tree);
+    let mut texts = st.store.report_texts(&filter, MAX_REPORTS + 1).await?;
+    let capped = texts.len() > MAX_REPORTS;
+    texts.truncate(MAX_REPORTS);
+    let reports: Vec<(String, NaiveDate, String, String, u32)> = texts
+        .into_iter()
+        .map(|r| {
+            (
+                r.tracking_id,
+                wib_day(r.submitted_at),
+                r.title,
+                r.body,
+                u32::try_from(r.transfer_count).unwrap_or(0),
+            )
+        })
+        .collect();
     let docs: Vec<Doc> = reports
         .iter()
         .map(|(_, day, title, body, _)| Doc {

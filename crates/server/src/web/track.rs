@@ -20,7 +20,6 @@ use lapor_domain::authz::Principal;
 use lapor_domain::calendar::Zone;
 use lapor_domain::ids::TrackingId;
 use lapor_domain::{Error, ErrorCode};
-use lapor_store::AttachmentMeta;
 use sha2::Sha256;
 
 pub const GRANT_COOKIE: &str = "lapor_lacak";
@@ -174,7 +173,9 @@ struct TrackPage<'a> {
     deadline: Option<String>,
     stage: &'static str,
     institution: String,
-    attachments: Vec<AttachmentMeta>,
+    /// The view's own list: empty for a public reader, so file names
+    /// (which may name people) are not shown to them.
+    attachments: Vec<crate::views::AttachmentView>,
     can_reply: bool,
     can_rate: bool,
     can_reopen: bool,
@@ -252,14 +253,13 @@ async fn track_page(
 async fn build<'a>(
     st: &AppState,
     c: &'a Ctx,
-    r: ReportView,
+    mut r: ReportView,
     done: bool,
     error: Option<String>,
 ) -> Result<TrackPage<'a>, Error> {
     let zone = Zone::parse(&r.zone).unwrap_or(Zone::Wib);
     let steps = steps(st, c, r.events.as_deref().unwrap_or(&[]), zone).await?;
-    let tid = TrackingId::parse(&r.tracking_id)?;
-    let attachments = st.store.attachments(&tid).await?;
+    let attachments = r.attachments.take().unwrap_or_default();
     let institution = st.names.handler(st, r.institution.as_deref(), c.t.not_assigned).await?;
     let deadline = r.due_at.map(|d| super::i18n::deadline_words(d, zone, c.lang));
     let stage = r.stage.as_deref().map(|s| c.t.stage(s)).unwrap_or("");

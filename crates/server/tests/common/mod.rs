@@ -179,11 +179,16 @@ pub async fn read(resp: Response) -> (u16, Value) {
 #[macro_export]
 macro_rules! on_both_backends {
     ($name:ident) => {
+        $crate::on_both_backends!($name, lapor_server::ServerConfig::default());
+    };
+    // With a server configuration, written where the macro is used.
+    ($name:ident, $config:expr) => {
         mod $name {
-            use super::TestApp;
+            #[allow(unused_imports)]
+            use super::*;
             #[tokio::test]
             async fn sqlite() {
-                let app = TestApp::start(lapor_store::testing::TestDb::sqlite().await).await;
+                let app = TestApp::start_with(lapor_store::testing::TestDb::sqlite().await, $config).await;
                 super::$name(&app).await;
             }
             #[tokio::test]
@@ -192,7 +197,7 @@ macro_rules! on_both_backends {
                     eprintln!("LAPOR_TEST_PG_URL not set: skipped");
                     return;
                 };
-                let app = TestApp::start(db).await;
+                let app = TestApp::start_with(db, $config).await;
                 super::$name(&app).await;
             }
         }

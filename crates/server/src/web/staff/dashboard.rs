@@ -507,7 +507,7 @@ fn when(t: chrono::DateTime<Utc>) -> String {
 }
 
 async fn build(st: &AppState, s: &Staff, p: Params, print: bool) -> Result<Response, Error> {
-    let (tree, scope, filters, trend) = resolve(st, s, &p).await?;
+    let (tree, scope, filters, trend) = dashboard::timed("tree and filters", resolve(st, s, &p)).await?;
     let (key, desc) = SortKey::parse(&p.urut, &p.arah)?;
     let now = Utc::now();
     // The recurring problems read reports, not rollups: alongside the rest.
@@ -521,7 +521,10 @@ async fn build(st: &AppState, s: &Staff, p: Params, print: bool) -> Result<Respo
             now,
             dashboard::Detail::Page
         ),
-        dashboard::recurring::load(st, &scope, &filters, &tree),
+        dashboard::timed(
+            "recurring problems",
+            dashboard::recurring::load(st, &scope, &filters, &tree)
+        ),
     )?;
     dashboard::sort_rows(&mut d.rows, key, desc);
     let c = &s.c;
