@@ -14,7 +14,8 @@
 //!   reports are still open and some are overdue.
 //!
 //! Generation runs on a blocking thread while the store writes the previous
-//! batch (`Rollups::bulk_load`, one transaction per batch).
+//! batch (`Rollups::bulk_load`, one transaction per batch); see `run` for
+//! how a large load spares the indexes and the rollups.
 
 use chrono::{DateTime, Duration, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -25,8 +26,11 @@ use lapor_domain::institution::{Institution, InstitutionKind, Role};
 use lapor_domain::lifecycle::{Command, Ctx, InstitutionTarget, apply, decide, submit};
 use lapor_domain::report::{Channel, Classification, Report};
 use lapor_domain::sla::SlaPolicy;
+use lapor_domain::rollup::Counters;
+use lapor_store::rollups::{RollupKey, expand};
 use lapor_store::{BulkReport, InstitutionQuery, RegionQuery, ReportFilter, Store};
-use std::collections::HashMap;
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// Province populations in millions (BPS mid-2024 estimates, rounded).
@@ -499,40 +503,88 @@ fn tracking_id(i: u64) -> TrackingId {
 pub struct Summary {
     pub reports: u64,
     pub events: u64,
+    /// Rollup rows written (a key written again after a flush counts again).
+    pub rollup_rows: u64,
+    /// Secondary indexes set aside during the load and made again after it.
+    pub indexes: usize,
+    /// Of `seconds`, the time spent making those indexes again.
+    pub index_seconds: f64,
     pub seconds: f64,
 }
 
-/// Generates and stores `n` reports in batches of `batch`.
-pub async fn run(
-    store: Arc<dyn Store>,
-    cal: Calendar,
-    n: u64,
-    seed: u64,
-    batch: usize,
-    progress: bool,
-) -> Result<Summary, String> {
+/// How a run is shaped.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    pub reports: u64,
+    pub seed: u64,
+    /// Reports per transaction.
+    pub batch: usize,
+    /// Rollup rows summed in memory before they go out with a batch. Most
+    /// keys (a day, a holder, its labels) are hit by many reports of many
+    /// batches; summed first, each is written about once instead of once
+    /// per batch. A million keys take about 400 MB.
+    pub rollup_keys: usize,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            reports: 100_000,
+            seed: 1,
+            batch: 10_000,
+            rollup_keys: 1_000_000,
+        }
+    }
+}
+
+fn progress_bar(progress: bool, len: u64, template: &str) -> ProgressBar {
+    if !progress {
+        return ProgressBar::hidden();
+    }
+    let b = ProgressBar::new(len);
+    b.set_style(
+        ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    b
+}
+
+/// Generates and stores `o.reports` reports in batches of `o.batch`.
+///
+/// A load that at least doubles the stored reports sets the secondary
+/// indexes aside and makes them once at the end (`Rollups::defer_indexes`):
+/// sorting every row once beats updating a dozen b-trees per row. Rollups
+/// are summed in memory up to `o.rollup_keys` rows and written with the
+/// batch at hand. If the run dies, the indexes come back at the next start
+/// (`migrate`); the reports already written stay, and `lapor rollups
+/// rebuild` brings their rollups up to date.
+pub async fn run(store: Arc<dyn Store>, cal: Calendar, o: Options, progress: bool) -> Result<Summary, String> {
+    let err = |e: lapor_domain::Error| e.to_string();
     let world = Arc::new(World::load(store.as_ref(), cal.clone()).await?);
-    let offset = store
-        .count_reports(&ReportFilter::default(), i64::MAX)
-        .await
-        .map_err(|e| e.to_string())? as u64;
+    let offset = store.count_reports(&ReportFilter::default(), i64::MAX).await.map_err(err)? as u64;
+    let n = o.reports;
     let now = Utc::now();
-    let bar = if progress {
-        let b = ProgressBar::new(n);
-        b.set_style(
-            ProgressStyle::with_template("bench-data [{bar:40.cyan/blue}] {pos}/{len} reports ({per_sec}, {eta})")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
-        );
-        b
+    let started = std::time::Instant::now();
+    let deferred = if n > 0 && n >= offset {
+        store.defer_indexes().await.map_err(err)?
     } else {
-        ProgressBar::hidden()
+        vec![]
     };
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<BulkReport>>(4);
+    let bar = progress_bar(
+        progress,
+        n,
+        "bench-data [{bar:40.cyan/blue}] {pos}/{len} reports ({per_sec}, {eta})",
+    );
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<(Vec<BulkReport>, BTreeMap<RollupKey, Counters>)>(4);
     let gen_world = world.clone();
-    let batch = batch.max(1);
+    let batch = o.batch.max(1);
+    let (seed, rollup_keys) = (o.seed, o.rollup_keys.max(1));
+    // The walk and the rollup sums run on a blocking thread while the
+    // store writes the previous batch.
     let generator = tokio::task::spawn_blocking(move || {
         let mut rng = Rng::new(seed);
+        let mut sums: BTreeMap<RollupKey, Counters> = BTreeMap::new();
         let mut i = 0u64;
         while i < n {
             let k = (batch as u64).min(n - i);
@@ -542,29 +594,66 @@ pub async fn run(
                     history(&gen_world, &mut rng, tracking_id(offset + j), now, 365, at)
                 })
                 .collect();
-            if tx.blocking_send(items).is_err() {
-                return;
+            let cells: Vec<_> = items
+                .iter()
+                .flat_map(|b| lapor_domain::rollup::replay(&b.events, &gen_world.cal))
+                .collect();
+            for (key, c) in expand(&cells) {
+                match sums.entry(key) {
+                    Entry::Vacant(v) => {
+                        v.insert(c);
+                    }
+                    Entry::Occupied(mut o) => o.get_mut().merge(&c, 1),
+                }
             }
             i += k;
+            let flush = if sums.len() >= rollup_keys || i >= n {
+                std::mem::take(&mut sums)
+            } else {
+                BTreeMap::new()
+            };
+            if tx.blocking_send((items, flush)).is_err() {
+                return;
+            }
         }
     });
-    let started = std::time::Instant::now();
-    let mut events = 0u64;
-    let mut done = 0u64;
-    while let Some(items) = rx.recv().await {
+    let (mut events, mut done, mut rollup_rows) = (0u64, 0u64, 0u64);
+    while let Some((items, rollups)) = rx.recv().await {
         events += items.iter().map(|b| b.events.len() as u64).sum::<u64>();
         store
-            .bulk_load(&items, "bench-data:no-pin", &world.cal)
+            .bulk_load(&items, "bench-data:no-pin", &rollups)
             .await
-            .map_err(|e| format!("after {done} reports: {e}"))?;
+            .map_err(|e| {
+                format!(
+                    "after {done} reports: {e} (the indexes come back at the next start; \
+                     `lapor rollups rebuild` brings the rollups up to date)"
+                )
+            })?;
         done += items.len() as u64;
+        rollup_rows += rollups.len() as u64;
         bar.set_position(done);
     }
     generator.await.map_err(|e| e.to_string())?;
     bar.finish_and_clear();
+    let t = std::time::Instant::now();
+    if !deferred.is_empty() {
+        let b = progress_bar(
+            progress,
+            deferred.len() as u64,
+            "indexes    [{bar:40.cyan/blue}] {pos}/{len} made again ({elapsed})",
+        );
+        store
+            .restore_indexes(&|d, _| b.set_position(d))
+            .await
+            .map_err(err)?;
+        b.finish_and_clear();
+    }
     Ok(Summary {
         reports: done,
         events,
+        rollup_rows,
+        indexes: deferred.len(),
+        index_seconds: t.elapsed().as_secs_f64(),
         seconds: started.elapsed().as_secs_f64(),
     })
 }

@@ -78,6 +78,10 @@ enum Cmd {
         /// Reports per transaction.
         #[arg(long, default_value_t = 10_000)]
         batch: usize,
+        /// Rollup rows summed in memory before they are written (about
+        /// 400 bytes each).
+        #[arg(long, default_value_t = 1_000_000)]
+        rollup_keys: usize,
     },
     /// The dashboard counters (derived from the events).
     Rollups {
@@ -294,17 +298,31 @@ async fn main() {
             let store = open_store(&cfg, false).await;
             integration::run(store.as_ref(), what).await.unwrap_or_else(|e| fail(e));
         }
-        Cmd::BenchData { reports, seed, batch } => {
+        Cmd::BenchData {
+            reports,
+            seed,
+            batch,
+            rollup_keys,
+        } => {
             let store = open_store(&cfg, progress).await;
-            let s = bench_data::run(store, load_calendar(&cfg), reports, seed, batch, progress)
+            let o = bench_data::Options {
+                reports,
+                seed,
+                batch,
+                rollup_keys,
+            };
+            let s = bench_data::run(store, load_calendar(&cfg), o, progress)
                 .await
                 .unwrap_or_else(|e| fail(e));
             println!(
-                "bench-data: {} reports, {} events in {:.1} s ({:.0} reports/s)",
+                "bench-data: {} reports, {} events, {} rollup rows in {:.1} s ({:.0} reports/s; {} indexes made again in {:.1} s)",
                 s.reports,
                 s.events,
+                s.rollup_rows,
                 s.seconds,
-                s.reports as f64 / s.seconds.max(1e-9)
+                s.reports as f64 / s.seconds.max(1e-9),
+                s.indexes,
+                s.index_seconds
             );
         }
         Cmd::Rollups { what } => {

@@ -500,6 +500,17 @@ macro_rules! backend_impl {
             }
 
             async fn migrate(&self) -> Result<Vec<i64>> {
+                // Indexes an interrupted bulk load set aside come back
+                // first, before any migration could expect them. The table
+                // exists from migration 17; before it nothing is pending.
+                let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM deferred_indexes")
+                    .fetch_one(&self.writer)
+                    .await
+                    .unwrap_or(0);
+                if pending > 0 {
+                    tracing::warn!(pending, "making again the indexes an interrupted bulk load set aside");
+                    crate::rollups::Rollups::restore_indexes(self, &|_, _| {}).await?;
+                }
                 let mut tx = self.begin_write().await?;
                 sqlx::raw_sql(
                     "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",

@@ -38,6 +38,16 @@ impl PgStore {
     const ANALYZE: &'static str = "VACUUM (ANALYZE)";
     /// Generated data is not worth a flush per batch.
     const BULK_SETUP: &'static str = "SET LOCAL synchronous_commit TO OFF";
+    /// The secondary indexes a bulk load may set aside: not unique (those
+    /// guard data, and keys are unique).
+    const SECONDARY_INDEXES: &'static str = "SELECT c.relname AS name, pg_get_indexdef(x.indexrelid) AS definition \
+        FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid \
+        WHERE t.relnamespace = CAST(current_schema() AS regnamespace) AND NOT x.indisunique \
+        AND t.relname IN ('reports', 'report_events', 'report_terms', 'rollups') ORDER BY c.relname";
+    /// Before making an index again: memory for the sort, and a parallel
+    /// build.
+    const INDEX_SETUP: &'static str =
+        "SET LOCAL maintenance_work_mem = '1GB'; SET LOCAL max_parallel_maintenance_workers = 2";
     const BULK_RESET: &'static str = "SELECT 1";
     /// Appended to the outbox claim: rows another worker holds are skipped.
     const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
@@ -72,6 +82,7 @@ impl PgStore {
             16,
             include_str!("../migrations/both/0016_open_reports_by_holder_due.sql"),
         ),
+        (17, include_str!("../migrations/both/0017_deferred_indexes.sql")),
     ];
 
     pub async fn open(url: &str, opts: &crate::StoreOptions) -> crate::Result<PgStore> {

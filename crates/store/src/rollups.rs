@@ -561,10 +561,20 @@ pub trait Rollups {
     /// yet verified).
     async fn overdue_now(&self, q: &OverdueQuery, now: DateTime<Utc>) -> Result<Vec<(String, i64)>>;
     /// Writes generated histories in one transaction: the reports (with
-    /// `pin_hash`), their events, search postings and the rollups the
-    /// events add. For `lapor bench-data` only: no outbox, notifications
-    /// or integration fan-out, as nobody is waiting for generated reports.
-    async fn bulk_load(&self, reports: &[BulkReport], pin_hash: &str, cal: &Calendar) -> Result<()>;
+    /// `pin_hash`), their events and search postings, and adds `rollups`
+    /// (rows as [`expand`] makes them; the caller may sum many batches'
+    /// contributions before adding them once). For `lapor bench-data` only:
+    /// no outbox, notifications or integration fan-out, as nobody is
+    /// waiting for generated reports.
+    async fn bulk_load(&self, reports: &[BulkReport], pin_hash: &str, rollups: &BTreeMap<RollupKey, Counters>) -> Result<()>;
+    /// Sets aside the secondary (not unique) indexes of the reports, their
+    /// events, search postings and rollups before a bulk load, keeping
+    /// their definitions in `deferred_indexes`. Returns their names.
+    async fn defer_indexes(&self) -> Result<Vec<String>>;
+    /// Makes every set-aside index again, one transaction each, calling
+    /// `progress(done, total)`. `migrate` does this first, so a load that
+    /// died half way leaves no index missing after the next start.
+    async fn restore_indexes(&self, progress: &(dyn Fn(u64, u64) + Send + Sync)) -> Result<u64>;
     /// Every stored row (for checks and tests).
     async fn rollup_rows(&self) -> Result<BTreeMap<RollupKey, Counters>>;
     /// Empties the rollups and replays every report's events through
@@ -643,13 +653,17 @@ macro_rules! rollups_impl {
             Ok(c)
         }
 
-        /// Adds contributions to the rollups inside the caller's transaction:
-        /// one upsert adds the counters and the histogram buckets.
+        /// Adds contributions to the rollups inside the caller's transaction.
         async fn add_rollups(tx: &mut sqlx::Transaction<'static, $db>, contributions: &[(RollupCell, RollupCounters)]) -> Result<()> {
             if contributions.is_empty() {
                 return Ok(());
             }
-            let rows = expand(contributions);
+            add_rollup_rows(tx, &expand(contributions)).await
+        }
+
+        /// Adds expanded rows: one upsert adds the counters and the
+        /// histogram buckets.
+        async fn add_rollup_rows(tx: &mut sqlx::Transaction<'static, $db>, rows: &BTreeMap<RollupKey, RollupCounters>) -> Result<()> {
             let keyed: Vec<(&RollupKey, &RollupCounters)> = rows.iter().collect();
             const KEY_BINDS: usize = 6;
             let cols = rollup_columns();
@@ -795,7 +809,7 @@ macro_rules! rollups_impl {
                 rows.iter().map(|r| get::<String>(r, "code")).collect()
             }
 
-            async fn bulk_load(&self, items: &[BulkReport], pin_hash: &str, cal: &lapor_domain::calendar::Calendar) -> Result<()> {
+            async fn bulk_load(&self, items: &[BulkReport], pin_hash: &str, rollups: &BTreeMap<RollupKey, RollupCounters>) -> Result<()> {
                 let mut tx = self.begin_write().await?;
                 let t0 = std::time::Instant::now();
                 sqlx::raw_sql(<$store>::BULK_SETUP).execute(&mut *tx).await.map_err(db_err)?;
@@ -817,11 +831,7 @@ macro_rules! rollups_impl {
                 let reports: Vec<&lapor_domain::report::Report> = items.iter().map(|b| &b.report).collect();
                 insert_postings(&mut tx, &reports).await?;
                 let postings_done = t0.elapsed();
-                let mut cells: Vec<(RollupCell, RollupCounters)> = Vec::new();
-                for b in items {
-                    cells.extend(lapor_domain::rollup::replay(&b.events, cal));
-                }
-                add_rollups(&mut tx, &cells).await?;
+                add_rollup_rows(&mut tx, rollups).await?;
                 let rollups_done = t0.elapsed();
                 tx.commit().await.map_err(db_err)?;
                 // Where a load's time goes (LAPOR_LOG=lapor_store=debug):
@@ -836,6 +846,54 @@ macro_rules! rollups_impl {
                 );
                 sqlx::raw_sql(<$store>::BULK_RESET).execute(&self.writer).await.map_err(db_err)?;
                 Ok(())
+            }
+
+            async fn defer_indexes(&self) -> Result<Vec<String>> {
+                let mut tx = self.begin_write().await?;
+                let found = sqlx::query(<$store>::SECONDARY_INDEXES).fetch_all(&mut *tx).await.map_err(db_err)?;
+                let mut names = Vec::new();
+                for r in &found {
+                    let (name, definition): (String, String) = (get(r, "name")?, get(r, "definition")?);
+                    sqlx::query("INSERT INTO deferred_indexes (name, definition) VALUES ($1, $2)")
+                        .bind(&name)
+                        .bind(&definition)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP INDEX \"{name}\"")))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    names.push(name);
+                }
+                tx.commit().await.map_err(db_err)?;
+                Ok(names)
+            }
+
+            async fn restore_indexes(&self, progress: &(dyn Fn(u64, u64) + Send + Sync)) -> Result<u64> {
+                let pending = sqlx::query("SELECT name, definition FROM deferred_indexes ORDER BY name")
+                    .fetch_all(&self.writer)
+                    .await
+                    .map_err(db_err)?;
+                let total = pending.len() as u64;
+                progress(0, total);
+                for (done, r) in pending.iter().enumerate() {
+                    let (name, definition): (String, String) = (get(r, "name")?, get(r, "definition")?);
+                    let t = std::time::Instant::now();
+                    let mut tx = self.begin_write().await?;
+                    sqlx::raw_sql(<$store>::INDEX_SETUP).execute(&mut *tx).await.map_err(db_err)?;
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(definition)).execute(&mut *tx).await.map_err(db_err)?;
+                    sqlx::query("DELETE FROM deferred_indexes WHERE name = $1")
+                        .bind(&name)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    tx.commit().await.map_err(db_err)?;
+                    tracing::debug!(index = %name, elapsed = ?t.elapsed(), "index made again");
+                    progress(done as u64 + 1, total);
+                }
+                sqlx::raw_sql(<$store>::BULK_RESET).execute(&self.writer).await.map_err(db_err)?;
+                Ok(total)
             }
 
             async fn rollup_rows(&self) -> Result<BTreeMap<RollupKey, RollupCounters>> {

@@ -39,6 +39,14 @@ impl SqliteStore {
     const ANALYZE: &'static str = "PRAGMA analysis_limit = 2000; ANALYZE";
     /// Bulk loads touch more index pages than the usual 64 MiB cache holds.
     const BULK_SETUP: &'static str = "PRAGMA cache_size = -1048576";
+    /// The secondary indexes a bulk load may set aside: not unique (those
+    /// guard data), not a key (`sql` is NULL for those).
+    const SECONDARY_INDEXES: &'static str = "SELECT name, sql AS definition FROM sqlite_master \
+        WHERE type = 'index' AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%' \
+        AND tbl_name IN ('reports', 'report_events', 'report_terms', 'rollups') ORDER BY name";
+    /// Before making an index again: a large sort buffer, and a second
+    /// core for the sort.
+    const INDEX_SETUP: &'static str = "PRAGMA cache_size = -1048576; PRAGMA threads = 2";
     const BULK_RESET: &'static str = "PRAGMA cache_size = -65536";
     /// Appended to the outbox claim: rows another worker holds are skipped.
     const SKIP_LOCKED: &'static str = "";
@@ -69,6 +77,7 @@ impl SqliteStore {
             16,
             include_str!("../migrations/both/0016_open_reports_by_holder_due.sql"),
         ),
+        (17, include_str!("../migrations/both/0017_deferred_indexes.sql")),
     ];
 
     pub async fn open(url: &str, opts: &crate::StoreOptions) -> crate::Result<SqliteStore> {

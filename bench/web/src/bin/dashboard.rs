@@ -247,7 +247,15 @@ async fn run(name: &str, db: TestDb, args: &Args) -> Vec<String> {
     let store = db.store.clone();
     Fixture::seed(&store).await;
     eprintln!("[{name}] generating {} reports…", args.reports);
-    let gen_summary = lapor_cli::bench_data::run(store.clone(), Calendar::embedded(), args.reports, 1, 10_000, false)
+    let gen_summary = lapor_cli::bench_data::run(
+        store.clone(),
+        Calendar::embedded(),
+        lapor_cli::bench_data::Options {
+            reports: args.reports,
+            ..Default::default()
+        },
+        false,
+    )
         .await
         .expect("bench-data");
     store.analyze().await.expect("analyze");
