@@ -25,8 +25,8 @@ use lapor_domain::ids::TrackingId;
 use lapor_domain::institution::{Institution, InstitutionKind, Role};
 use lapor_domain::lifecycle::{Command, Ctx, InstitutionTarget, apply, decide, submit};
 use lapor_domain::report::{Channel, Classification, Report};
-use lapor_domain::sla::SlaPolicy;
 use lapor_domain::rollup::Counters;
+use lapor_domain::sla::SlaPolicy;
 use lapor_store::rollups::{RollupKey, expand};
 use lapor_store::{BulkReport, InstitutionQuery, RegionQuery, ReportFilter, Store};
 use std::collections::btree_map::Entry;
@@ -562,7 +562,10 @@ fn progress_bar(progress: bool, len: u64, template: &str) -> ProgressBar {
 pub async fn run(store: Arc<dyn Store>, cal: Calendar, o: Options, progress: bool) -> Result<Summary, String> {
     let err = |e: lapor_domain::Error| e.to_string();
     let world = Arc::new(World::load(store.as_ref(), cal.clone()).await?);
-    let offset = store.count_reports(&ReportFilter::default(), i64::MAX).await.map_err(err)? as u64;
+    let offset = store
+        .count_reports(&ReportFilter::default(), i64::MAX)
+        .await
+        .map_err(err)? as u64;
     let n = o.reports;
     let now = Utc::now();
     let started = std::time::Instant::now();
@@ -618,23 +621,26 @@ pub async fn run(store: Arc<dyn Store>, cal: Calendar, o: Options, progress: boo
         }
     });
     let (mut events, mut done, mut rollup_rows) = (0u64, 0u64, 0u64);
+    let mut failed = None;
     while let Some((items, rollups)) = rx.recv().await {
         events += items.iter().map(|b| b.events.len() as u64).sum::<u64>();
-        store
-            .bulk_load(&items, "bench-data:no-pin", &rollups)
-            .await
-            .map_err(|e| {
-                format!(
-                    "after {done} reports: {e} (the indexes come back at the next start; \
-                     `lapor rollups rebuild` brings the rollups up to date)"
-                )
-            })?;
+        if let Err(e) = store.bulk_load(&items, "bench-data:no-pin", &rollups).await {
+            failed = Some(format!(
+                "after {done} reports: {e} (`lapor rollups rebuild` brings the rollups of the reports written up to date)"
+            ));
+            break;
+        }
         done += items.len() as u64;
         rollup_rows += rollups.len() as u64;
         bar.set_position(done);
     }
-    generator.await.map_err(|e| e.to_string())?;
+    drop(rx);
+    if let Err(e) = generator.await {
+        failed.get_or_insert(e.to_string());
+    }
     bar.finish_and_clear();
+    // The indexes come back even after a failure, so no reader is left
+    // without them (and statistics describe the new rows).
     let t = std::time::Instant::now();
     if !deferred.is_empty() {
         let b = progress_bar(
@@ -642,18 +648,20 @@ pub async fn run(store: Arc<dyn Store>, cal: Calendar, o: Options, progress: boo
             deferred.len() as u64,
             "indexes    [{bar:40.cyan/blue}] {pos}/{len} made again ({elapsed})",
         );
-        store
-            .restore_indexes(&|d, _| b.set_position(d))
-            .await
-            .map_err(err)?;
+        store.restore_indexes(&|d, _| b.set_position(d)).await.map_err(err)?;
         b.finish_and_clear();
     }
+    let index_seconds = t.elapsed().as_secs_f64();
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    store.analyze().await.map_err(err)?;
     Ok(Summary {
         reports: done,
         events,
         rollup_rows,
         indexes: deferred.len(),
-        index_seconds: t.elapsed().as_secs_f64(),
+        index_seconds,
         seconds: started.elapsed().as_secs_f64(),
     })
 }

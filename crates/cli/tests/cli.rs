@@ -289,16 +289,22 @@ async fn bench_data_writes_histories_whose_rollups_match_a_replay() {
     use lapor_store::ReportFilter;
     let (dir, url) = temp_db("bench-data");
     run_ok(lapor().env("LAPOR_DATABASE_URL", &url).arg("demo"));
-    let out =
-        run_ok(
-            lapor()
-                .env("LAPOR_DATABASE_URL", &url)
-                .args(["bench-data", "--reports", "3000", "--batch", "500", "--rollup-keys", "8000"]),
-        );
+    let out = run_ok(lapor().env("LAPOR_DATABASE_URL", &url).args([
+        "bench-data",
+        "--reports",
+        "3000",
+        "--batch",
+        "500",
+        "--rollup-keys",
+        "8000",
+    ]));
     assert!(out.contains("bench-data: 3000 reports"), "{out}");
     // Into an empty database: the indexes were set aside and made again,
     // and the rollups went out in several flushes.
-    assert!(!out.contains("; 0 indexes") && out.contains("indexes made again"), "{out}");
+    assert!(
+        !out.contains("; 0 indexes") && out.contains("indexes made again"),
+        "{out}"
+    );
     let store = lapor_store::connect(&url, &lapor_store::StoreOptions::default())
         .await
         .unwrap();

@@ -503,10 +503,19 @@ macro_rules! backend_impl {
                 // Indexes an interrupted bulk load set aside come back
                 // first, before any migration could expect them. The table
                 // exists from migration 17; before it nothing is pending.
-                let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM deferred_indexes")
+                let table: i64 = sqlx::query_scalar(<$store>::TABLE_EXISTS)
+                    .bind("deferred_indexes")
                     .fetch_one(&self.writer)
                     .await
-                    .unwrap_or(0);
+                    .map_err(db_err)?;
+                let pending: i64 = if table > 0 {
+                    sqlx::query_scalar("SELECT COUNT(*) FROM deferred_indexes")
+                        .fetch_one(&self.writer)
+                        .await
+                        .map_err(db_err)?
+                } else {
+                    0
+                };
                 if pending > 0 {
                     tracing::warn!(pending, "making again the indexes an interrupted bulk load set aside");
                     crate::rollups::Rollups::restore_indexes(self, &|_, _| {}).await?;

@@ -42,8 +42,11 @@ impl PgStore {
     /// guard data, and keys are unique).
     const SECONDARY_INDEXES: &'static str = "SELECT c.relname AS name, pg_get_indexdef(x.indexrelid) AS definition \
         FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid \
-        WHERE t.relnamespace = CAST(current_schema() AS regnamespace) AND NOT x.indisunique \
+        WHERE t.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema()) AND NOT x.indisunique \
         AND t.relname IN ('reports', 'report_events', 'report_terms', 'rollups') ORDER BY c.relname";
+    /// Whether the table named by `$1` exists (1 or 0).
+    const TABLE_EXISTS: &'static str =
+        "SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename = $1";
     /// Before making an index again: memory for the sort, and a parallel
     /// build.
     const INDEX_SETUP: &'static str =

@@ -131,15 +131,20 @@ pub fn bucket(days: u32) -> i64 {
 /// The histogram columns of `rollups` (migration 0012), in table order:
 /// `r_<first day>` for the first response, then `c_<first day>` for
 /// completion, one per bucket.
-pub fn histogram_columns() -> Vec<(String, Measure, u32)> {
-    [Measure::Response, Measure::Completion]
-        .into_iter()
-        .flat_map(|m| {
-            BUCKETS
-                .iter()
-                .map(move |b| (format!("{}_{b}", m.prefix()), m, u32::from(*b)))
-        })
-        .collect()
+/// Made once: every rollup row written or read walks this list, and
+/// formatting the 38 names per row cost more than binding the row.
+pub fn histogram_columns() -> &'static [(String, Measure, u32)] {
+    static COLUMNS: std::sync::LazyLock<Vec<(String, Measure, u32)>> = std::sync::LazyLock::new(|| {
+        [Measure::Response, Measure::Completion]
+            .into_iter()
+            .flat_map(|m| {
+                BUCKETS
+                    .iter()
+                    .map(move |b| (format!("{}_{b}", m.prefix()), m, u32::from(*b)))
+            })
+            .collect()
+    });
+    &COLUMNS
 }
 
 /// Which working-day histogram.
@@ -566,7 +571,12 @@ pub trait Rollups {
     /// contributions before adding them once). For `lapor bench-data` only:
     /// no outbox, notifications or integration fan-out, as nobody is
     /// waiting for generated reports.
-    async fn bulk_load(&self, reports: &[BulkReport], pin_hash: &str, rollups: &BTreeMap<RollupKey, Counters>) -> Result<()>;
+    async fn bulk_load(
+        &self,
+        reports: &[BulkReport],
+        pin_hash: &str,
+        rollups: &BTreeMap<RollupKey, Counters>,
+    ) -> Result<()>;
     /// Sets aside the secondary (not unique) indexes of the reports, their
     /// events, search postings and rollups before a bulk load, keeping
     /// their definitions in `deferred_indexes`. Returns their names.
@@ -612,7 +622,7 @@ macro_rules! rollups_impl {
 
         /// Every summed column: the counters, then the histogram buckets.
         fn rollup_columns() -> Vec<String> {
-            ROLLUP_COUNTERS.iter().map(|c| c.to_string()).chain(histogram_columns().into_iter().map(|h| h.0)).collect()
+            ROLLUP_COUNTERS.iter().map(|c| c.to_string()).chain(histogram_columns().iter().map(|h| h.0.clone())).collect()
         }
 
         /// Values in `rollup_columns` order.
@@ -622,7 +632,7 @@ macro_rules! rollups_impl {
                 c.followed_up_on_time, c.completed, c.ratings[0], c.ratings[1], c.ratings[2], c.ratings[3],
                 c.ratings[4], c.reopened, c.transferred_out, c.ombudsman_offered, c.ombudsman_escalated,
             ];
-            v.extend(histogram_columns().into_iter().map(|(_, m, day)| m.of(c).get(&day).copied().unwrap_or(0)));
+            v.extend(histogram_columns().iter().map(|(_, m, day)| m.of(c).get(day).copied().unwrap_or(0)));
             v
         }
 
@@ -645,9 +655,9 @@ macro_rules! rollups_impl {
                 ..RollupCounters::default()
             };
             for (name, m, day) in histogram_columns() {
-                let n: i64 = get(r, &name)?;
+                let n: i64 = get(r, name)?;
                 if n != 0 {
-                    m.of_mut(&mut c).insert(day, n);
+                    m.of_mut(&mut c).insert(*day, n);
                 }
             }
             Ok(c)
@@ -695,7 +705,7 @@ macro_rules! rollups_impl {
             async fn rollup(&self, rq: &RollupQuery) -> Result<Vec<(String, RollupCounters)>> {
                 rq.validate()?;
                 let Plan { with, cond, args, group, subtract } = rq.plan_with(<$store>::TEXT_SET, Some(<$store>::SEEK_SET));
-                let histogram: Vec<String> = histogram_columns().into_iter().map(|h| h.0).collect();
+                let histogram: Vec<String> = histogram_columns().iter().map(|h| h.0.clone()).collect();
                 let sums: Vec<String> = rollup_columns()
                     .iter()
                     .map(|c| if (histogram.contains(c) && rq.histograms) || (!histogram.contains(c) && rq.columns.includes(c)) {
@@ -878,16 +888,22 @@ macro_rules! rollups_impl {
                 let total = pending.len() as u64;
                 progress(0, total);
                 for (done, r) in pending.iter().enumerate() {
-                    let (name, definition): (String, String) = (get(r, "name")?, get(r, "definition")?);
+                    let name: String = get(r, "name")?;
                     let t = std::time::Instant::now();
                     let mut tx = self.begin_write().await?;
-                    sqlx::raw_sql(<$store>::INDEX_SETUP).execute(&mut *tx).await.map_err(db_err)?;
-                    sqlx::raw_sql(sqlx::AssertSqlSafe(definition)).execute(&mut *tx).await.map_err(db_err)?;
-                    sqlx::query("DELETE FROM deferred_indexes WHERE name = $1")
+                    // Claimed inside the transaction: a second process
+                    // restoring at the same time finds the row gone (or
+                    // waits for it) and skips the index instead of failing
+                    // on "already exists".
+                    let claimed: Option<String> = sqlx::query_scalar("DELETE FROM deferred_indexes WHERE name = $1 RETURNING definition")
                         .bind(&name)
-                        .execute(&mut *tx)
+                        .fetch_optional(&mut *tx)
                         .await
                         .map_err(db_err)?;
+                    if let Some(definition) = claimed {
+                        sqlx::raw_sql(<$store>::INDEX_SETUP).execute(&mut *tx).await.map_err(db_err)?;
+                        sqlx::raw_sql(sqlx::AssertSqlSafe(definition)).execute(&mut *tx).await.map_err(db_err)?;
+                    }
                     tx.commit().await.map_err(db_err)?;
                     tracing::debug!(index = %name, elapsed = ?t.elapsed(), "index made again");
                     progress(done as u64 + 1, total);

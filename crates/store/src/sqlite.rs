@@ -44,6 +44,8 @@ impl SqliteStore {
     const SECONDARY_INDEXES: &'static str = "SELECT name, sql AS definition FROM sqlite_master \
         WHERE type = 'index' AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%' \
         AND tbl_name IN ('reports', 'report_events', 'report_terms', 'rollups') ORDER BY name";
+    /// Whether the table named by `$1` exists (1 or 0).
+    const TABLE_EXISTS: &'static str = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $1";
     /// Before making an index again: a large sort buffer, and a second
     /// core for the sort.
     const INDEX_SETUP: &'static str = "PRAGMA cache_size = -1048576; PRAGMA threads = 2";

@@ -903,8 +903,15 @@ async fn deferred_indexes(s: &Arc<dyn Store>) {
     ] {
         assert!(set_aside.iter().any(|n| n == name), "{name} in {set_aside:?}");
     }
-    assert!(set_aside.iter().all(|n| !n.contains("pkey") && !n.starts_with("sqlite_autoindex")));
-    assert!(s.defer_indexes().await.unwrap().is_empty(), "nothing is left to set aside");
+    assert!(
+        set_aside
+            .iter()
+            .all(|n| !n.contains("pkey") && !n.starts_with("sqlite_autoindex"))
+    );
+    assert!(
+        s.defer_indexes().await.unwrap().is_empty(),
+        "nothing is left to set aside"
+    );
     // Reads still answer meanwhile.
     let listed = s.list_reports(&ReportFilter::default()).await.unwrap();
     assert!(!listed.items.is_empty());
@@ -913,7 +920,10 @@ async fn deferred_indexes(s: &Arc<dyn Store>) {
     assert_eq!(s.defer_indexes().await.unwrap(), set_aside, "every one was made again");
     assert_eq!(s.restore_indexes(&|_, _| {}).await.unwrap(), set_aside.len() as u64);
     assert_eq!(s.restore_indexes(&|_, _| {}).await.unwrap(), 0);
-    assert_eq!(s.list_reports(&ReportFilter::default()).await.unwrap().items.len(), listed.items.len());
+    assert_eq!(
+        s.list_reports(&ReportFilter::default()).await.unwrap().items.len(),
+        listed.items.len()
+    );
 }
 
 /// Random lifecycles written through `create_report` and `append` keep the
