@@ -32,6 +32,100 @@ macro_rules! backend_impl {
             q
         }
 
+        /// The export as pages of `EXPORT_BATCH` rows, each read as one JSON
+        /// array (`EXPORT_PAGE`), in one read transaction so the pages agree
+        /// as a single statement's rows would. The columns are
+        /// `filter::SUMMARY_COLS` as SQLite stores them (instants as
+        /// milliseconds, flags as integers).
+        async fn export_pages(
+            pool: &sqlx::Pool<$db>,
+            f: &ReportFilter,
+            aggregate: &str,
+            out: tokio::sync::mpsc::Sender<Vec<ReportSummary>>,
+        ) -> Result<u64> {
+            #[derive(serde::Deserialize)]
+            struct Cells(
+                String, i64, String, String, Option<String>, String, Option<String>, Option<String>, Option<String>,
+                Option<i64>, Option<i64>, Option<i64>, Option<i64>, i64, i64, i64, i64,
+            );
+            let ms = |v: i64| {
+                chrono::DateTime::from_timestamp_millis(v).ok_or_else(|| Error::internal(format!("stored instant {v} ms")))
+            };
+            let mut conn = pool.acquire().await.map_err(db_err)?;
+            sqlx::raw_sql("BEGIN").execute(&mut *conn).await.map_err(db_err)?;
+            let mut page = ReportFilter { cursor: None, ..f.clone() };
+            let mut read = 0u64;
+            let result: Result<()> = async {
+                loop {
+                    let Some((sql, args)) = page.to_export_page_sql(EXPORT_BATCH) else {
+                        return Ok(());
+                    };
+                    let sql = format!(
+                        "SELECT {} AS page FROM ({sql}) rows",
+                        aggregate.replace('#', crate::filter::SUMMARY_COLS)
+                    );
+                    let row = bind_args(sqlx::query(sqlx::AssertSqlSafe(sql)), &args)
+                        .fetch_one(&mut *conn)
+                        .await
+                        .map_err(db_err)?;
+                    let json: Option<String> = get(&row, "page")?;
+                    let cells: Vec<Cells> = serde_json::from_str(json.as_deref().unwrap_or("[]"))
+                        .map_err(|e| Error::internal(format!("export page: {e}")))?;
+                    let full = cells.len() == EXPORT_BATCH;
+                    let mut batch = Vec::with_capacity(cells.len());
+                    for c in cells {
+                        batch.push(ReportSummary {
+                            tracking_id: c.0,
+                            submitted_at: ms(c.1)?,
+                            status: c.2,
+                            classification: c.3,
+                            category: c.4,
+                            channel: c.5,
+                            region_code: c.6,
+                            institution: c.7,
+                            unit: c.8,
+                            due_at: c.9.map(ms).transpose()?,
+                            first_response_at: c.10.map(ms).transpose()?,
+                            completed_at: c.11.map(ms).transpose()?,
+                            rating: c.12,
+                            transfer_count: c.13,
+                            reopen_count: c.14,
+                            anonymous: c.15 != 0,
+                            confidential: c.16 != 0,
+                        });
+                    }
+                    // An aggregate's order follows its subquery's in SQLite,
+                    // but nothing promises it: the next page starts after the
+                    // last row in the export's order, so check it holds.
+                    let newest_first = !page.oldest_first;
+                    let in_order = batch.windows(2).all(|w| {
+                        let (a, b) = ((w[0].submitted_at, &w[0].tracking_id), (w[1].submitted_at, &w[1].tracking_id));
+                        if newest_first { a > b } else { a < b }
+                    });
+                    if !in_order {
+                        batch.sort_by(|x, y| {
+                            let o = (x.submitted_at, &x.tracking_id).cmp(&(y.submitted_at, &y.tracking_id));
+                            if newest_first { o.reverse() } else { o }
+                        });
+                    }
+                    page.cursor = batch.last().map(|r| Cursor {
+                        submitted_at_ms: r.submitted_at.timestamp_millis(),
+                        tracking_id: r.tracking_id.clone(),
+                    });
+                    read += batch.len() as u64;
+                    if !batch.is_empty() && out.send(batch).await.is_err() {
+                        return Ok(());
+                    }
+                    if !full {
+                        return Ok(());
+                    }
+                }
+            }
+            .await;
+            let _ = sqlx::raw_sql("COMMIT").execute(&mut *conn).await;
+            result.map(|()| read)
+        }
+
         fn parse_enum<T>(v: &str, parse: fn(&str) -> Option<T>, what: &str) -> Result<T> {
             parse(v).ok_or_else(|| Error::internal(format!("stored {what} {v:?} is not known")))
         }
@@ -977,6 +1071,9 @@ macro_rules! backend_impl {
 
             async fn export_reports(&self, f: &ReportFilter, out: tokio::sync::mpsc::Sender<Vec<ReportSummary>>) -> Result<u64> {
                 use futures_util::TryStreamExt;
+                if let Some(aggregate) = <$store>::EXPORT_PAGE.filter(|_| f.terms.is_empty()) {
+                    return export_pages(&self.reader, f, aggregate, out).await;
+                }
                 let Some((sql, args)) = f.to_export_sql() else {
                     return Ok(0);
                 };

@@ -142,6 +142,11 @@ impl ReportFilter {
         all.build(SUMMARY_COLS, None, true)
     }
 
+    /// One page of the export: `limit` summaries after the cursor.
+    pub(crate) fn to_export_page_sql(&self, limit: usize) -> Option<(String, Vec<Arg>)> {
+        self.build(SUMMARY_COLS, Some(limit.max(1) as i64), true)
+    }
+
     /// The newest `limit` matches' words (limit and cursor ignored).
     pub(crate) fn to_texts_sql(&self, limit: usize) -> Option<(String, Vec<Arg>)> {
         let all = ReportFilter {

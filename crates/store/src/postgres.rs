@@ -25,6 +25,8 @@ impl PgStore {
     const SEEK_SET: &'static str =
         " = ANY(ARRAY(SELECT value FROM jsonb_array_elements_text(CAST(# AS jsonb)) AS j(value)))";
     const TEXT_SET: &'static str = "SELECT value FROM jsonb_array_elements_text(CAST(# AS jsonb)) AS j(value)";
+    /// The report export streams rows: they arrive in network batches.
+    const EXPORT_PAGE: Option<&'static str> = None;
     /// The open reports, for "overdue now": the planner finds
     /// reports_open_holder itself.
     const OPEN_REPORTS: &'static str = "reports";
@@ -86,6 +88,10 @@ impl PgStore {
             include_str!("../migrations/both/0016_open_reports_by_holder_due.sql"),
         ),
         (17, include_str!("../migrations/both/0017_deferred_indexes.sql")),
+        (
+            18,
+            include_str!("../migrations/postgres/0018_open_by_holder_covering.sql"),
+        ),
     ];
 
     pub async fn open(url: &str, opts: &crate::StoreOptions) -> crate::Result<PgStore> {

@@ -887,6 +887,69 @@ async fn run_contract(s: Arc<dyn Store>) {
     integrations(&s, &fx).await;
     rollups(&s, &fx).await;
     deferred_indexes(&s).await;
+    export_in_pages(&s, &fx).await;
+}
+
+/// An export longer than a batch: every report once, in the export's
+/// order across batch boundaries, ties on the instant broken by Tracking
+/// ID, and the newest-first order turned round for a queue's.
+async fn export_in_pages(s: &Arc<dyn Store>, fx: &Fixture) {
+    // A stretch of time no other part of the suite uses.
+    let start = t0() + Duration::days(4000);
+    let n = EXPORT_BATCH * 2 + 317;
+    let items: Vec<BulkReport> = (0..n as u64)
+        .map(|i| {
+            // Three reports share each instant.
+            let at = start + Duration::seconds((i / 3) as i64);
+            let r = fx.new_report(9_000_000 + i, at, "32.73", i % 7 == 0);
+            BulkReport {
+                report: r.report,
+                events: vec![r.event],
+                wake_at: r.wake_at,
+            }
+        })
+        .collect();
+    s.bulk_load(&items, "hash", &Default::default()).await.unwrap();
+    let key = |r: &ReportSummary| (r.submitted_at, r.tracking_id.clone());
+    for oldest_first in [false, true] {
+        let filter = ReportFilter {
+            submitted_from: Some(Ts::new(start)),
+            oldest_first,
+            ..Default::default()
+        };
+        let (tx, mut rx) = tokio::sync::mpsc::channel(1);
+        let reader = {
+            let (s, filter) = (s.clone(), filter.clone());
+            tokio::spawn(async move { s.export_reports(&filter, tx).await })
+        };
+        let mut batches = Vec::new();
+        while let Some(batch) = rx.recv().await {
+            batches.push(batch);
+        }
+        assert_eq!(reader.await.unwrap().unwrap() as usize, n);
+        assert_eq!(batches[0].len(), EXPORT_BATCH);
+        let got: Vec<ReportSummary> = batches.into_iter().flatten().collect();
+        assert_eq!(got.len(), n);
+        assert!(
+            got.windows(2).all(|w| if oldest_first {
+                key(&w[0]) < key(&w[1])
+            } else {
+                key(&w[0]) > key(&w[1])
+            }),
+            "in order, each once (oldest first: {oldest_first})"
+        );
+        let mut want: Vec<String> = items.iter().map(|b| b.report.tracking_id.to_string()).collect();
+        let mut ids: Vec<String> = got.iter().map(|r| r.tracking_id.clone()).collect();
+        want.sort();
+        ids.sort();
+        assert_eq!(ids, want);
+        let confidential = got.iter().filter(|r| r.confidential).count();
+        assert_eq!(confidential, n.div_ceil(7));
+        assert!(
+            got.iter()
+                .all(|r| r.region_code.as_deref() == Some("32.73") && r.status == "submitted")
+        );
+    }
 }
 
 /// A bulk load's secondary indexes, set aside, come back: through
