@@ -266,9 +266,11 @@ impl ReportFilter {
             )));
             let id = q.arg(Arg::Text(c.tracking_id.clone()));
             let cmp = if self.oldest_first { '>' } else { '<' };
-            conds.push(format!(
-                "({order_at} {cmp} {ts} OR ({order_at} = {ts} AND {order_id} {cmp} {id}))"
-            ));
+            // One row-value range the index seeks to. Written as
+            // `at < ts OR (at = ts AND id < …)`, SQLite's planner sometimes
+            // answered it as two index reads merged and sorted: deep in a
+            // million-row export each page then took 300 ms instead of 1.5.
+            conds.push(format!("({order_at}, {order_id}) {cmp} ({ts}, {id})"));
         }
         let dir = if self.oldest_first { "ASC" } else { "DESC" };
         if !ctes.is_empty() {

@@ -94,8 +94,9 @@ pub trait Store: Workspace + Jobs + Chats + Integrations + Rollups + Send + Sync
     async fn list_reports(&self, f: &ReportFilter) -> Result<ReportPage>;
     /// Every report the filter matches (its limit and cursor ignored),
     /// newest first, as lean summaries sent in batches of
-    /// [`EXPORT_BATCH`]. One statement streamed from the database, so
-    /// memory stays flat however many match; the channel's capacity is the
+    /// [`EXPORT_BATCH`]. One read transaction (a streamed statement, or on
+    /// SQLite keyset pages read as JSON, decision 0022), so memory stays
+    /// flat however many match; the channel's capacity is the
     /// backpressure. Stops early, without error, when the receiver is
     /// dropped. Returns the rows read.
     async fn export_reports(&self, f: &ReportFilter, out: tokio::sync::mpsc::Sender<Vec<ReportSummary>>)

@@ -46,8 +46,11 @@ impl SqliteStore {
     /// period for a few holders' and walked all holders' days (1,000,000
     /// reports, an institution's category breakdown: 32 -> 1 ms with full
     /// statistics). A full pass costs about 7 s per million reports, once,
-    /// after a bulk load.
-    const ANALYZE: &'static str = "PRAGMA analysis_limit = 0; ANALYZE";
+    /// after a bulk load. The write-ahead log is then folded back and
+    /// emptied: until the next write restarts it, every page a reader
+    /// fetches is first looked up among all of the log's frames, and a bulk
+    /// load leaves gigabytes of them.
+    const ANALYZE: &'static str = "PRAGMA analysis_limit = 0; ANALYZE; PRAGMA wal_checkpoint(TRUNCATE)";
     /// Bulk loads touch more index pages than the usual 64 MiB cache holds.
     const BULK_SETUP: &'static str = "PRAGMA cache_size = -1048576";
     /// The secondary indexes a bulk load may set aside: not unique (those
