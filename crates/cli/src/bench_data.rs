@@ -640,7 +640,8 @@ pub async fn run(store: Arc<dyn Store>, cal: Calendar, o: Options, progress: boo
     }
     bar.finish_and_clear();
     // The indexes come back even after a failure, so no reader is left
-    // without them (and statistics describe the new rows).
+    // without them; a failure to restore them is reported with the load's
+    // own failure, not instead of it.
     let t = std::time::Instant::now();
     if !deferred.is_empty() {
         let b = progress_bar(
@@ -648,13 +649,21 @@ pub async fn run(store: Arc<dyn Store>, cal: Calendar, o: Options, progress: boo
             deferred.len() as u64,
             "indexes    [{bar:40.cyan/blue}] {pos}/{len} made again ({elapsed})",
         );
-        store.restore_indexes(&|d, _| b.set_position(d)).await.map_err(err)?;
+        let restored = store.restore_indexes(&|d, _| b.set_position(d)).await;
         b.finish_and_clear();
+        if let Err(e) = restored {
+            return Err(match failed {
+                Some(f) => format!("{f}; making the indexes again also failed: {e} (the next `lapor migrate` retries)"),
+                None => err(e),
+            });
+        }
     }
     let index_seconds = t.elapsed().as_secs_f64();
     if let Some(e) = failed {
         return Err(e);
     }
+    // Statistics that describe the new rows (and, on SQLite, the log
+    // folded back).
     store.analyze().await.map_err(err)?;
     Ok(Summary {
         reports: done,

@@ -51,8 +51,9 @@ macro_rules! backend_impl {
             let ms = |v: i64| {
                 chrono::DateTime::from_timestamp_millis(v).ok_or_else(|| Error::internal(format!("stored instant {v} ms")))
             };
-            let mut conn = pool.acquire().await.map_err(db_err)?;
-            sqlx::raw_sql("BEGIN").execute(&mut *conn).await.map_err(db_err)?;
+            // A transaction sqlx began is rolled back if this future is
+            // dropped midway, so no pooled reader keeps an old snapshot.
+            let mut tx = pool.begin().await.map_err(db_err)?;
             let mut page = ReportFilter { cursor: None, ..f.clone() };
             let mut read = 0u64;
             let result: Result<()> = async {
@@ -65,7 +66,7 @@ macro_rules! backend_impl {
                         aggregate.replace('#', crate::filter::SUMMARY_COLS)
                     );
                     let row = bind_args(sqlx::query(sqlx::AssertSqlSafe(sql)), &args)
-                        .fetch_one(&mut *conn)
+                        .fetch_one(&mut *tx)
                         .await
                         .map_err(db_err)?;
                     let json: Option<String> = get(&row, "page")?;
@@ -122,8 +123,9 @@ macro_rules! backend_impl {
                 }
             }
             .await;
-            let _ = sqlx::raw_sql("COMMIT").execute(&mut *conn).await;
-            result.map(|()| read)
+            result?;
+            tx.commit().await.map_err(db_err)?;
+            Ok(read)
         }
 
         fn parse_enum<T>(v: &str, parse: fn(&str) -> Option<T>, what: &str) -> Result<T> {

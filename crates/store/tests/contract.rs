@@ -1151,6 +1151,11 @@ async fn rollups(s: &Arc<dyn Store>, fx: &Fixture) {
             institution_subtree: Some("pemprov-32".into()),
             ..Default::default()
         },
+        // Several statuses: one index range per status, merged.
+        ReportFilter {
+            statuses: vec![Status::Dispositioned, Status::InProgress, Status::Completed],
+            ..Default::default()
+        },
     ] {
         let (tx, mut rx) = tokio::sync::mpsc::channel(1);
         let reader = {
