@@ -890,6 +890,20 @@ async fn run_contract(s: Arc<dyn Store>) {
     export_in_pages(&s, &fx).await;
 }
 
+/// Runs an export to the end: its batches, and the rows the store says it read.
+async fn export_batches(s: &Arc<dyn Store>, filter: &ReportFilter) -> (Vec<Vec<ReportSummary>>, usize) {
+    let (tx, mut rx) = tokio::sync::mpsc::channel(1);
+    let reader = {
+        let (s, filter) = (s.clone(), filter.clone());
+        tokio::spawn(async move { s.export_reports(&filter, tx).await })
+    };
+    let mut batches = Vec::new();
+    while let Some(batch) = rx.recv().await {
+        batches.push(batch);
+    }
+    (batches, reader.await.unwrap().unwrap() as usize)
+}
+
 /// An export longer than a batch: every report once, in the export's
 /// order across batch boundaries, ties on the instant broken by Tracking
 /// ID, and the newest-first order turned round for a queue's.
@@ -917,16 +931,8 @@ async fn export_in_pages(s: &Arc<dyn Store>, fx: &Fixture) {
             oldest_first,
             ..Default::default()
         };
-        let (tx, mut rx) = tokio::sync::mpsc::channel(1);
-        let reader = {
-            let (s, filter) = (s.clone(), filter.clone());
-            tokio::spawn(async move { s.export_reports(&filter, tx).await })
-        };
-        let mut batches = Vec::new();
-        while let Some(batch) = rx.recv().await {
-            batches.push(batch);
-        }
-        assert_eq!(reader.await.unwrap().unwrap() as usize, n);
+        let (batches, read) = export_batches(s, &filter).await;
+        assert_eq!(read, n);
         assert_eq!(batches[0].len(), EXPORT_BATCH);
         let got: Vec<ReportSummary> = batches.into_iter().flatten().collect();
         assert_eq!(got.len(), n);
@@ -1157,16 +1163,9 @@ async fn rollups(s: &Arc<dyn Store>, fx: &Fixture) {
             ..Default::default()
         },
     ] {
-        let (tx, mut rx) = tokio::sync::mpsc::channel(1);
-        let reader = {
-            let (s, filter) = (s.clone(), filter.clone());
-            tokio::spawn(async move { s.export_reports(&filter, tx).await })
-        };
-        let mut got = Vec::new();
-        while let Some(batch) = rx.recv().await {
-            got.extend(batch);
-        }
-        assert_eq!(reader.await.unwrap().unwrap() as usize, got.len());
+        let (batches, read) = export_batches(&s, &filter).await;
+        let got: Vec<ReportSummary> = batches.into_iter().flatten().collect();
+        assert_eq!(read, got.len());
         let listed = s
             .list_reports(&ReportFilter {
                 limit: 500,
