@@ -1163,7 +1163,7 @@ async fn rollups(s: &Arc<dyn Store>, fx: &Fixture) {
             ..Default::default()
         },
     ] {
-        let (batches, read) = export_batches(&s, &filter).await;
+        let (batches, read) = export_batches(s, &filter).await;
         let got: Vec<ReportSummary> = batches.into_iter().flatten().collect();
         assert_eq!(read, got.len());
         let listed = s
