@@ -593,6 +593,20 @@ pub trait Rollups {
     async fn rebuild_rollups(&self, cal: &Calendar, progress: &(dyn Fn(u64, u64) + Send + Sync)) -> Result<u64>;
 }
 
+/// A set-aside index's definition, made safe to run when the index is
+/// already there (made by hand, or by a second restore that raced this
+/// one): `CREATE INDEX x` becomes `CREATE INDEX IF NOT EXISTS x`.
+pub(crate) fn if_absent(definition: &str) -> String {
+    const CREATE: &str = "CREATE INDEX ";
+    let head = definition.get(..CREATE.len()).unwrap_or("");
+    let rest = &definition[head.len()..];
+    if head.eq_ignore_ascii_case(CREATE) && !rest.trim_start().to_ascii_uppercase().starts_with("IF NOT EXISTS") {
+        format!("CREATE INDEX IF NOT EXISTS {}", rest.trim_start())
+    } else {
+        definition.to_string()
+    }
+}
+
 /// Expands `impl Rollups` and the write helper over one backend.
 macro_rules! rollups_impl {
     ($store:ty, $db:ty, $row:ty) => {
@@ -841,7 +855,7 @@ macro_rules! rollups_impl {
                 let reports: Vec<&lapor_domain::report::Report> = items.iter().map(|b| &b.report).collect();
                 insert_postings(&mut tx, &reports).await?;
                 let postings_done = t0.elapsed();
-                add_rollup_rows(&mut tx, rollups).await?;
+                load_rollup_rows(&mut tx, rollups).await?;
                 let rollups_done = t0.elapsed();
                 tx.commit().await.map_err(db_err)?;
                 // Where a load's time goes (LAPOR_LOG=lapor_store=debug):
@@ -902,7 +916,7 @@ macro_rules! rollups_impl {
                         .map_err(db_err)?;
                     if let Some(definition) = claimed {
                         sqlx::raw_sql(<$store>::INDEX_SETUP).execute(&mut *tx).await.map_err(db_err)?;
-                        sqlx::raw_sql(sqlx::AssertSqlSafe(definition)).execute(&mut *tx).await.map_err(db_err)?;
+                        sqlx::raw_sql(sqlx::AssertSqlSafe(if_absent(&definition))).execute(&mut *tx).await.map_err(db_err)?;
                     }
                     tx.commit().await.map_err(db_err)?;
                     tracing::debug!(index = %name, elapsed = ?t.elapsed(), "index made again");
@@ -981,6 +995,26 @@ pub(crate) use rollups_impl;
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_restored_index_that_exists_is_skipped_not_an_error() {
+        use super::if_absent;
+        assert_eq!(
+            if_absent("CREATE INDEX reports_submitted ON public.reports USING btree (submitted_at)"),
+            "CREATE INDEX IF NOT EXISTS reports_submitted ON public.reports USING btree (submitted_at)"
+        );
+        assert_eq!(
+            if_absent("create index  r ON t(a)"),
+            "CREATE INDEX IF NOT EXISTS r ON t(a)"
+        );
+        for kept in [
+            "CREATE INDEX IF NOT EXISTS r ON t(a)",
+            "CREATE UNIQUE INDEX u ON t(a)",
+            "CREATE",
+        ] {
+            assert_eq!(if_absent(kept), kept);
+        }
+    }
+
     use super::*;
 
     const SET: &str = "SELECT value FROM json_each(#)";

@@ -168,4 +168,13 @@ mod imp {
     crate::integration::integrations_impl!(SqliteStore, sqlx::Sqlite, sqlx::sqlite::SqliteRow);
     crate::chat::chats_impl!(SqliteStore, sqlx::Sqlite, sqlx::sqlite::SqliteRow);
     crate::rollups::rollups_impl!(SqliteStore, sqlx::Sqlite, sqlx::sqlite::SqliteRow);
+
+    /// A bulk load's rollups: SQLite has no COPY, and its bound upserts run
+    /// in-process (about 11 s for a million rows).
+    async fn load_rollup_rows(
+        tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+        rows: &BTreeMap<RollupKey, RollupCounters>,
+    ) -> crate::Result<()> {
+        add_rollup_rows(tx, rows).await
+    }
 }
