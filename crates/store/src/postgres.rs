@@ -161,11 +161,7 @@ mod imp {
         if rows.is_empty() {
             return Ok(());
         }
-        let cols = rollup_columns();
-        let all = format!(
-            "grain, period, institution, classification, category, channel, {}",
-            cols.join(", ")
-        );
+        let all = rollup_row_columns();
         // Dropped with the transaction, committed or not.
         sqlx::raw_sql("CREATE TEMP TABLE rollup_stage (LIKE rollups) ON COMMIT DROP")
             .execute(&mut **tx)
@@ -185,14 +181,9 @@ mod imp {
         }
         copy.send(buf).await.map_err(db_err)?;
         copy.finish().await.map_err(db_err)?;
-        let updates: Vec<String> = cols
-            .iter()
-            .map(|c| format!("{c} = rollups.{c} + excluded.{c}"))
-            .collect();
         let upsert = format!(
-            "INSERT INTO rollups ({all}) SELECT {all} FROM rollup_stage \
-             ON CONFLICT (grain, period, institution, classification, category, channel) DO UPDATE SET {}",
-            updates.join(", ")
+            "INSERT INTO rollups ({all}) SELECT {all} FROM rollup_stage {}",
+            rollup_add_on_conflict()
         );
         sqlx::raw_sql(sqlx::AssertSqlSafe(upsert))
             .execute(&mut **tx)

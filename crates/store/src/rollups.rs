@@ -685,23 +685,31 @@ macro_rules! rollups_impl {
             add_rollup_rows(tx, &expand(contributions)).await
         }
 
+        /// The key columns, in the order rows are bound or copied.
+        const ROLLUP_KEY: &str = "grain, period, institution, classification, category, channel";
+
+        /// Every column of a written row: the key, then the summed ones.
+        fn rollup_row_columns() -> String {
+            format!("{ROLLUP_KEY}, {}", rollup_columns().join(", "))
+        }
+
+        /// Ends an insert into `rollups` so that a key already there gets
+        /// the new values added to its own.
+        fn rollup_add_on_conflict() -> String {
+            let updates: Vec<String> = rollup_columns().iter().map(|c| format!("{c} = rollups.{c} + excluded.{c}")).collect();
+            format!("ON CONFLICT ({ROLLUP_KEY}) DO UPDATE SET {}", updates.join(", "))
+        }
+
         /// Adds expanded rows: one upsert adds the counters and the
         /// histogram buckets.
         async fn add_rollup_rows(tx: &mut sqlx::Transaction<'static, $db>, rows: &BTreeMap<RollupKey, RollupCounters>) -> Result<()> {
             let keyed: Vec<(&RollupKey, &RollupCounters)> = rows.iter().collect();
             const KEY_BINDS: usize = 6;
-            let cols = rollup_columns();
-            let per_row = KEY_BINDS + cols.len();
-            let updates: Vec<String> = cols.iter().map(|c| format!("{c} = rollups.{c} + excluded.{c}")).collect();
+            let per_row = KEY_BINDS + rollup_columns().len();
+            let (columns, on_conflict) = (rollup_row_columns(), rollup_add_on_conflict());
             for chunk in crate::intake::shaped_chunks(&keyed) {
                 let values: Vec<String> = (0..chunk.len()).map(|i| format!("({})", bind_params(i * per_row + 1, per_row))).collect();
-                let sql = format!(
-                    "INSERT INTO rollups (grain, period, institution, classification, category, channel, {}) VALUES {} \
-                     ON CONFLICT (grain, period, institution, classification, category, channel) DO UPDATE SET {}",
-                    cols.join(", "),
-                    values.join(", "),
-                    updates.join(", ")
-                );
+                let sql = format!("INSERT INTO rollups ({columns}) VALUES {} {on_conflict}", values.join(", "));
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                 for (k, c) in chunk {
                     q = bind_rollup_key(q, k);
@@ -927,8 +935,7 @@ macro_rules! rollups_impl {
             }
 
             async fn rollup_rows(&self) -> Result<BTreeMap<RollupKey, RollupCounters>> {
-                let cols = rollup_columns().join(", ");
-                let sql = format!("SELECT grain, period, institution, classification, category, channel, {cols} FROM rollups");
+                let sql = format!("SELECT {} FROM rollups", rollup_row_columns());
                 let key = |r: &$row| -> Result<RollupKey> {
                     let grain: String = get(r, "grain")?;
                     Ok(RollupKey {
@@ -995,9 +1002,10 @@ pub(crate) use rollups_impl;
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn a_restored_index_that_exists_is_skipped_not_an_error() {
-        use super::if_absent;
         assert_eq!(
             if_absent("CREATE INDEX reports_submitted ON public.reports USING btree (submitted_at)"),
             "CREATE INDEX IF NOT EXISTS reports_submitted ON public.reports USING btree (submitted_at)"
@@ -1014,8 +1022,6 @@ mod tests {
             assert_eq!(if_absent(kept), kept);
         }
     }
-
-    use super::*;
 
     const SET: &str = "SELECT value FROM json_each(#)";
 
