@@ -572,6 +572,11 @@ macro_rules! backend_impl {
                     }
                     q.execute(&mut *tx).await.map_err(db_err)?;
                 }
+                let mut tallies = std::collections::BTreeMap::new();
+                for t in fresh.iter().filter_map(|n| crate::overdue::Tracked::of(&n.report)) {
+                    crate::overdue::add(&mut tallies, &t, 1);
+                }
+                add_overdue_tallies(&mut tx, &tallies).await?;
                 let events: Vec<&Event> = fresh.iter().map(|n| &n.event).collect();
                 insert_events(&mut tx, &events).await?;
                 let submitted: Vec<_> = events.iter().filter_map(|e| lapor_domain::rollup::submitted(e)).collect();
@@ -640,6 +645,11 @@ macro_rules! backend_impl {
                         .await
                         .map_err(db_err)?;
                     applied.push(*version);
+                }
+                // Migration 19 makes the overdue tallies; the reports
+                // already stored fill them.
+                if applied.contains(&19) {
+                    recount_overdue(&mut tx).await?;
                 }
                 tx.commit().await.map_err(db_err)?;
                 Ok(applied)
@@ -1018,6 +1028,36 @@ macro_rules! backend_impl {
                         return Err(Error::with(lapor_domain::ErrorCode::Conflict, crate::DUPLICATE_ACTION));
                     }
                 }
+                // Where the report stood, for the overdue tallies: the
+                // version check below makes sure nothing changed it since.
+                let before = sqlx::query(
+                    "SELECT status, stage, due_at, unit, institution, classification, category, channel \
+                     FROM reports WHERE tracking_id = $1",
+                )
+                .bind(c.report.tracking_id.as_str())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                let before = match &before {
+                    Some(r) => {
+                        let text = |col: &str| get::<String>(r, col);
+                        let opt = |col: &str| get::<Option<String>>(r, col);
+                        let (status, classification, channel) = (text("status")?, text("classification")?, text("channel")?);
+                        let (stage, unit, institution, category) = (opt("stage")?, opt("unit")?, opt("institution")?, opt("category")?);
+                        crate::overdue::Columns {
+                            status: &status,
+                            stage: stage.as_deref(),
+                            due_at: get::<Option<Ts>>(r, "due_at")?.map(|t| t.0),
+                            unit: unit.as_deref(),
+                            institution: institution.as_deref(),
+                            classification: &classification,
+                            category: category.as_deref(),
+                            channel: &channel,
+                        }
+                        .tracked()
+                    }
+                    None => None,
+                };
                 let assignments: Vec<String> = REPORT_COLS
                     .split(", ")
                     .enumerate()
@@ -1038,6 +1078,8 @@ macro_rules! backend_impl {
                     tx.rollback().await.map_err(db_err)?;
                     return Err(Error::new(lapor_domain::ErrorCode::StaleVersion));
                 }
+                let after = crate::overdue::Tracked::of(&c.report);
+                add_overdue_tallies(&mut tx, &crate::overdue::change(before.as_ref(), after.as_ref())).await?;
                 insert_events(&mut tx, &c.events.iter().collect::<Vec<_>>()).await?;
                 add_rollups(&mut tx, &c.rollup).await?;
                 let now = c.events.last().map(|e| Ts::new(e.at)).unwrap_or_else(Ts::now);

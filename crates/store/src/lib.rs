@@ -12,6 +12,7 @@ pub mod filter;
 mod intake;
 pub mod integration;
 pub mod jobs;
+pub mod overdue;
 mod postgres;
 pub mod rollups;
 mod sqlite;

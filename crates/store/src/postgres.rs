@@ -32,6 +32,11 @@ impl PgStore {
     const OPEN_REPORTS: &'static str = "reports";
     /// The same, for a set of holders (reports_open_by_holder).
     const OPEN_REPORTS_OF: &'static str = "reports";
+    /// The day number (days since 1970-01-01 UTC) of `due_at`, and of the
+    /// first day of its month (src/overdue.rs).
+    const DUE_DAY: &'static str = "CAST(floor(extract(epoch FROM due_at) / 86400) AS BIGINT)";
+    const DUE_MONTH: &'static str =
+        "CAST(CAST(date_trunc('month', due_at AT TIME ZONE 'UTC') AS date) - DATE '1970-01-01' AS BIGINT)";
     /// Search postings from a JSON array of `[term, sort_at_ms, doc]`.
     const INSERT_POSTINGS: &'static str = "INSERT INTO report_terms (term, sort_at, doc) \
         SELECT e ->> 0, timestamptz 'epoch' + (e ->> 1)::bigint * interval '1 millisecond', e ->> 2 \
@@ -92,6 +97,8 @@ impl PgStore {
             18,
             include_str!("../migrations/postgres/0018_open_by_holder_covering.sql"),
         ),
+        // 19 is followed by `recount_overdue` (see `migrate`).
+        (19, include_str!("../migrations/postgres/0019_overdue_tallies.sql")),
     ];
 
     pub async fn open(url: &str, opts: &crate::StoreOptions) -> crate::Result<PgStore> {

@@ -722,6 +722,56 @@ macro_rules! rollups_impl {
             Ok(())
         }
 
+        /// Adds changes to the overdue tallies (src/overdue.rs) in the
+        /// caller's transaction.
+        async fn add_overdue_tallies(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            deltas: &BTreeMap<crate::overdue::TallyKey, i64>,
+        ) -> Result<()> {
+            let rows: Vec<(&crate::overdue::TallyKey, &i64)> = deltas.iter().filter(|(_, n)| **n != 0).collect();
+            for chunk in crate::intake::shaped_chunks(&rows) {
+                let values: Vec<String> = (0..chunk.len()).map(|i| format!("({})", bind_params(i * 6 + 1, 6))).collect();
+                let sql = format!(
+                    "INSERT INTO overdue_tallies (dim, label, span, due, holder, n) VALUES {} \
+                     ON CONFLICT (dim, label, span, due, holder) DO UPDATE SET n = overdue_tallies.n + excluded.n",
+                    values.join(", ")
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for (k, n) in chunk {
+                    q = q.bind(k.dim).bind(k.label.as_str()).bind(k.span.as_str()).bind(k.due).bind(k.holder.as_str()).bind(**n);
+                }
+                q.execute(&mut **tx).await.map_err(db_err)?;
+            }
+            Ok(())
+        }
+
+        /// Counts the overdue tallies again from the reports, in the
+        /// caller's transaction: after migration 19 and in a rebuild.
+        async fn recount_overdue(tx: &mut sqlx::Transaction<'static, $db>) -> Result<()> {
+            use crate::overdue::{HOLDER_SQL, LABELS, Span, counted_sql};
+            sqlx::query("DELETE FROM overdue_tallies").execute(&mut **tx).await.map_err(db_err)?;
+            let counted = counted_sql();
+            let (day, month) = (<$store>::DUE_DAY, <$store>::DUE_MONTH);
+            // `label`: a column, or None for the tallies of every report
+            // (PostgreSQL refuses a constant in GROUP BY).
+            let select = |dim: &str, label: Option<&str>, span: Span, due: &str| {
+                let (value, having, by) = match label {
+                    Some(c) => (c.to_string(), format!(" AND {c} IS NOT NULL"), format!("{c}, ")),
+                    None => ("''".to_string(), String::new(), String::new()),
+                };
+                format!(
+                    "SELECT '{dim}', {value}, '{}', {due}, {HOLDER_SQL}, COUNT(*) FROM reports \
+                     WHERE {counted}{having} GROUP BY {by}{due}, {HOLDER_SQL}",
+                    span.as_str()
+                )
+            };
+            let mut parts = vec![select("", None, Span::Day, day), select("", None, Span::Month, month)];
+            parts.extend(LABELS.iter().map(|l| select(l, Some(l), Span::Month, month)));
+            let sql = format!("INSERT INTO overdue_tallies (dim, label, span, due, holder, n) {}", parts.join(" UNION ALL "));
+            sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut **tx).await.map_err(db_err)?;
+            Ok(())
+        }
+
         #[async_trait::async_trait]
         impl Rollups for $store {
             async fn rollup(&self, rq: &RollupQuery) -> Result<Vec<(String, RollupCounters)>> {
@@ -755,45 +805,85 @@ macro_rules! rollups_impl {
             }
 
             async fn overdue_now(&self, oq: &OverdueQuery, now: chrono::DateTime<chrono::Utc>) -> Result<Vec<(String, i64)>> {
-                let mut args: Vec<Arg> = vec![Arg::Ts(Ts::new(now))];
-                let mut conds = vec![
-                    "status IN ('submitted','dispositioned','in_progress')".to_string(),
-                    "due_at < $1".to_string(),
-                    "(stage IS NULL OR stage NOT IN ('reporter_reply','reopen_window'))".to_string(),
-                ];
-                let mut with = String::new();
-                if let Some(code) = &oq.subtree {
-                    args.push(Arg::Text(code.clone()));
-                    with = subtree_sql(&format!("${}", args.len()));
-                    conds.push("COALESCE(unit, institution, '') IN (SELECT code FROM sub)".into());
+                use crate::overdue::{HOLDER_SQL, counted_sql, split};
+                fn push(args: &mut Vec<Arg>, a: Arg) -> String {
+                    args.push(a);
+                    format!("${}", args.len())
                 }
-                if let Some(set) = &oq.institutions {
-                    let mut arg = |a: Arg| {
-                        args.push(a);
-                        format!("${}", args.len())
-                    };
-                    conds.push(crate::rollups::in_list("COALESCE(unit, institution, '')", set, <$store>::TEXT_SET, &mut arg));
-                }
+                let mut labels: Vec<(&'static str, String)> = Vec::new();
                 if let Some(c) = oq.classification {
-                    args.push(Arg::Text(c.as_str().into()));
-                    conds.push(format!("classification = ${}", args.len()));
+                    labels.push(("classification", c.as_str().into()));
                 }
                 if let Some(c) = &oq.category {
-                    args.push(Arg::Text(c.clone()));
-                    conds.push(format!("category = ${}", args.len()));
+                    labels.push(("category", c.clone()));
                 }
                 if let Some(c) = oq.channel {
-                    args.push(Arg::Text(c.as_str().into()));
-                    conds.push(format!("channel = ${}", args.len()));
+                    labels.push(("channel", c.as_str().into()));
                 }
-                let sql = format!(
-                    "{with}SELECT COALESCE(unit, institution, '') AS holder, CAST(COUNT(*) AS BIGINT) AS n FROM {} \
-                     WHERE {} GROUP BY COALESCE(unit, institution, '')",
-                    if oq.subtree.is_some() || oq.institutions.is_some() { <$store>::OPEN_REPORTS_OF } else { <$store>::OPEN_REPORTS },
+                let plan = split(now, &labels);
+                let mut args: Vec<Arg> = Vec::new();
+                let with = match &oq.subtree {
+                    Some(code) => subtree_sql(&push(&mut args, Arg::Text(code.clone()))),
+                    None => String::new(),
+                };
+                // The holders asked for, as conditions on `column`.
+                let holders = |column: &str, args: &mut Vec<Arg>| -> Vec<String> {
+                    let mut conds = Vec::new();
+                    if oq.subtree.is_some() {
+                        conds.push(format!("{column} IN (SELECT code FROM sub)"));
+                    }
+                    if let Some(set) = &oq.institutions {
+                        conds.push(in_list(column, set, <$store>::TEXT_SET, &mut |a| push(args, a)));
+                    }
+                    conds
+                };
+                let mut parts = Vec::new();
+                if let Some((dim, label)) = &plan.tallies {
+                    let mut spans = vec![("M", None, plan.months_before)];
+                    if let Some(today) = plan.days_before {
+                        spans.push(("D", Some(plan.months_before), today));
+                    }
+                    for (span, from, before) in spans {
+                        let mut conds = vec![
+                            format!("dim = {}", push(&mut args, Arg::Text(dim.to_string()))),
+                            format!("label = {}", push(&mut args, Arg::Text(label.clone()))),
+                            format!("span = '{span}'"),
+                            format!("due < {}", push(&mut args, Arg::I64(before))),
+                        ];
+                        if let Some(from) = from {
+                            conds.push(format!("due >= {}", push(&mut args, Arg::I64(from))));
+                        }
+                        conds.extend(holders("holder", &mut args));
+                        parts.push(format!("SELECT holder, n FROM overdue_tallies WHERE {}", conds.join(" AND ")));
+                    }
+                }
+                // The rest is counted live: due before now, from `live_from`.
+                let mut conds = vec![counted_sql(), format!("due_at < {}", push(&mut args, Arg::Ts(Ts::new(now))))];
+                if let Some(from) = plan.live_from {
+                    conds.push(format!("due_at >= {}", push(&mut args, Arg::Ts(Ts::new(from)))));
+                }
+                for (dim, label) in &labels {
+                    conds.push(format!("{dim} = {}", push(&mut args, Arg::Text(label.clone()))));
+                }
+                conds.extend(holders(HOLDER_SQL, &mut args));
+                let table = if oq.subtree.is_some() || oq.institutions.is_some() { <$store>::OPEN_REPORTS_OF } else { <$store>::OPEN_REPORTS };
+                parts.push(format!(
+                    "SELECT {HOLDER_SQL} AS holder, COUNT(*) AS n FROM {table} WHERE {} GROUP BY {HOLDER_SQL}",
                     conds.join(" AND ")
+                ));
+                let sql = format!(
+                    "{with}SELECT holder, CAST(SUM(n) AS BIGINT) AS n FROM ({}) AS t GROUP BY holder",
+                    parts.join(" UNION ALL ")
                 );
                 let rows = bind_args(sqlx::query(sqlx::AssertSqlSafe(sql)), &args).fetch_all(&self.reader).await.map_err(db_err)?;
-                rows.iter().map(|r| Ok((get::<String>(r, "holder")?, get::<i64>(r, "n")?))).collect()
+                let mut out = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    let n = get::<i64>(r, "n")?;
+                    if n != 0 {
+                        out.push((get::<String>(r, "holder")?, n));
+                    }
+                }
+                Ok(out)
             }
 
             async fn admin_activity(&self, subtree: Option<&str>) -> Result<Vec<AdminSeen>> {
@@ -864,6 +954,11 @@ macro_rules! rollups_impl {
                 insert_postings(&mut tx, &reports).await?;
                 let postings_done = t0.elapsed();
                 load_rollup_rows(&mut tx, rollups).await?;
+                let mut tallies = BTreeMap::new();
+                for t in items.iter().filter_map(|b| crate::overdue::Tracked::of(&b.report)) {
+                    crate::overdue::add(&mut tallies, &t, 1);
+                }
+                add_overdue_tallies(&mut tx, &tallies).await?;
                 let rollups_done = t0.elapsed();
                 tx.commit().await.map_err(db_err)?;
                 // Where a load's time goes (LAPOR_LOG=lapor_store=debug):
@@ -959,6 +1054,7 @@ macro_rules! rollups_impl {
                 const BATCH: i64 = 2_000;
                 let mut tx = self.begin_write().await?;
                 sqlx::query("DELETE FROM rollups").execute(&mut *tx).await.map_err(db_err)?;
+                recount_overdue(&mut tx).await?;
                 let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reports").fetch_one(&mut *tx).await.map_err(db_err)?;
                 let total = total.max(0) as u64;
                 progress(0, total);

@@ -38,6 +38,11 @@ impl SqliteStore {
     const OPEN_REPORTS: &'static str = "reports INDEXED BY reports_open_holder";
     /// The same, for a set of holders: looked up holder by holder.
     const OPEN_REPORTS_OF: &'static str = "reports INDEXED BY reports_open_by_holder";
+    /// The day number (days since 1970-01-01 UTC) of `due_at`, and of the
+    /// first day of its month (src/overdue.rs). `due_at` is in milliseconds.
+    const DUE_DAY: &'static str = "(due_at / 86400000)";
+    const DUE_MONTH: &'static str =
+        "CAST(julianday(due_at / 1000, 'unixepoch', 'start of month') - 2440587.5 AS INTEGER)";
     const INSERT_POSTINGS: &'static str = "INSERT INTO report_terms (term, sort_at, doc) \
         SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each($1)";
     /// Whole-table statistics. Sampled ones (`analysis_limit`) read only an
@@ -94,6 +99,8 @@ impl SqliteStore {
             include_str!("../migrations/both/0016_open_reports_by_holder_due.sql"),
         ),
         (17, include_str!("../migrations/both/0017_deferred_indexes.sql")),
+        // 19 is followed by `recount_overdue` (see `migrate`).
+        (19, include_str!("../migrations/sqlite/0019_overdue_tallies.sql")),
     ];
 
     pub async fn open(url: &str, opts: &crate::StoreOptions) -> crate::Result<SqliteStore> {

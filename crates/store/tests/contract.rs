@@ -1270,8 +1270,10 @@ async fn rollups(s: &Arc<dyn Store>, fx: &Fixture) {
     drop(rx);
     assert!(s.export_reports(&ReportFilter::default(), tx).await.is_ok());
 
+    overdue_agrees(s, "kept by each change").await;
     let maintained = s.rollup_rows().await.unwrap();
     let replayed = s.rebuild_rollups(&fx.cal, &|_, _| {}).await.unwrap();
+    overdue_agrees(s, "counted again by the rebuild").await;
     assert!(replayed >= 80);
     let rebuilt = s.rollup_rows().await.unwrap();
     assert_eq!(maintained, rebuilt, "maintained rollups equal the replay");
@@ -1534,6 +1536,89 @@ async fn rollups(s: &Arc<dyn Store>, fx: &Fixture) {
         .count() as i64;
     assert_eq!(overdue, listed);
     assert!(overdue > 0);
+}
+
+/// "Overdue now" from the tallies (decision 0024) equals a count over every
+/// stored report, for each kind of filter, at instants 59 hours apart that
+/// fall on every hour of the day and across month ends.
+async fn overdue_agrees(s: &Arc<dyn Store>, what: &str) {
+    use std::collections::BTreeMap;
+    let mut all = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = s
+            .list_reports(&ReportFilter {
+                limit: 500,
+                cursor,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        all.extend(page.items);
+        match page.next_cursor {
+            Some(c) => cursor = Some(Cursor::decode(&c).unwrap()),
+            None => break,
+        }
+    }
+    assert!(all.len() > 80);
+    let jalan = Some("jalan".to_string());
+    let (classification, channel) = (Some(all[0].classification), Some(all[0].channel));
+    let province = ["pemprov-32", "pemkot-32.73", "pemkot-32.73-dishub"];
+    let queries = [
+        OverdueQuery::default(),
+        OverdueQuery {
+            classification,
+            ..Default::default()
+        },
+        OverdueQuery {
+            category: jalan.clone(),
+            ..Default::default()
+        },
+        OverdueQuery {
+            channel,
+            ..Default::default()
+        },
+        OverdueQuery {
+            category: jalan.clone(),
+            channel,
+            ..Default::default()
+        },
+        OverdueQuery {
+            subtree: Some("pemprov-32".into()),
+            ..Default::default()
+        },
+        OverdueQuery {
+            subtree: Some("pemprov-32".into()),
+            category: jalan.clone(),
+            ..Default::default()
+        },
+        OverdueQuery {
+            institutions: Some(vec!["pemkot-32.73".into(), String::new()]),
+            ..Default::default()
+        },
+    ];
+    let mut counted = 0;
+    for step in 0..48 {
+        let now = t0() - Duration::days(35) + Duration::hours(step * 59 + 7);
+        for q in &queries {
+            let got: BTreeMap<String, i64> = s.overdue_now(q, now).await.unwrap().into_iter().collect();
+            let mut want: BTreeMap<String, i64> = BTreeMap::new();
+            for r in all.iter().filter(|r| r.is_overdue(now)) {
+                let holder = r.unit.clone().or(r.institution.clone()).unwrap_or_default();
+                let keep = q.classification.is_none_or(|c| r.classification == c)
+                    && q.category.as_ref().is_none_or(|c| r.category.as_ref() == Some(c))
+                    && q.channel.is_none_or(|c| r.channel == c)
+                    && (q.subtree.is_none() || province.contains(&holder.as_str()))
+                    && q.institutions.as_ref().is_none_or(|set| set.contains(&holder));
+                if keep {
+                    *want.entry(holder).or_default() += 1;
+                }
+            }
+            counted += want.values().sum::<i64>();
+            assert_eq!(got, want, "{what}: {q:?} at {now}");
+        }
+    }
+    assert!(counted > 100, "{what}: the instants catch overdue reports ({counted})");
 }
 
 /// Second factor, lockout, sessions, one-time tokens and form nonces.
