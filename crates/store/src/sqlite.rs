@@ -101,6 +101,7 @@ impl SqliteStore {
         (17, include_str!("../migrations/both/0017_deferred_indexes.sql")),
         // 19 is followed by `recount_overdue` (see `migrate`).
         (19, include_str!("../migrations/sqlite/0019_overdue_tallies.sql")),
+        (20, include_str!("../migrations/both/0020_unit_reports_by_date.sql")),
     ];
 
     pub async fn open(url: &str, opts: &crate::StoreOptions) -> crate::Result<SqliteStore> {
