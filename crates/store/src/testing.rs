@@ -51,6 +51,18 @@ impl TestDb {
         }
     }
 
+    /// A database that is already there (a benchmark's kept history),
+    /// migrated, and left in place afterwards.
+    pub async fn existing(url: &str) -> TestDb {
+        let store = crate::connect(url, &StoreOptions::default()).await.expect("open the database");
+        store.migrate().await.expect("migrate");
+        TestDb {
+            url: url.to_string(),
+            store,
+            cleanup: Cleanup::None,
+        }
+    }
+
     /// A fresh database on the server at `LAPOR_TEST_PG_URL`, or None when
     /// the variable is unset.
     pub async fn postgres() -> Option<TestDb> {
