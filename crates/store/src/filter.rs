@@ -108,6 +108,10 @@ pub(crate) const PUBLIC_CONDITION: &str = "confidential = FALSE AND institution 
 
 const OPEN_STATUSES: &str = "('submitted','dispositioned','in_progress')";
 
+/// Up to this many holders, a date-ordered page reads each holder's index
+/// range on its own (two arms per holder).
+const HOLDER_ARMS_UP_TO: usize = 32;
+
 struct Sql {
     text: String,
     args: Vec<Arg>,
@@ -184,13 +188,29 @@ impl ReportFilter {
             conds
                 .push("(institution IN (SELECT code FROM scope_tree) OR unit IN (SELECT code FROM scope_tree))".into());
         }
+        // A page of a few holders' reports in date order: one index range
+        // per holder, each newest first and cut at the limit, merged (see
+        // the status arms below). One `IN` over them all sorted every report
+        // of the period first (SQLite, 10,000,000 reports, Kota Bandung's
+        // newest 2,001 of 18,000 in 90 days: 148 ms).
+        let mut holder_arms: Vec<Option<String>> = vec![None];
         if let Some(holders) = &self.holders {
             if holders.is_empty() {
                 return None;
             }
             let ps: Vec<String> = holders.iter().map(|c| q.arg(Arg::Text(c.clone()))).collect();
-            let ps = ps.join(", ");
-            conds.push(format!("(institution IN ({ps}) OR unit IN ({ps}))"));
+            let list = ps.join(", ");
+            if ordered && limit.is_some() && self.terms.is_empty() && holders.len() <= HOLDER_ARMS_UP_TO {
+                // A report held by a unit of a holder in the list is found
+                // through its institution; the unit arms take the others.
+                holder_arms = ps.iter().map(|p| Some(format!("institution = {p}"))).collect();
+                holder_arms.extend(
+                    ps.iter()
+                        .map(|p| Some(format!("unit = {p} AND (institution IS NULL OR institution NOT IN ({list}))"))),
+                );
+            } else {
+                conds.push(format!("(institution IN ({list}) OR unit IN ({list}))"));
+            }
         }
         if let Some(root) = &self.institution_subtree {
             let p = q.arg(Arg::Text(root.clone()));
@@ -284,9 +304,10 @@ impl ReportFilter {
         } else {
             limit
         };
-        let select = |status: Option<String>| {
+        let select = |status: Option<String>, holder: &Option<String>| {
             let all: Vec<&str> = status
                 .iter()
+                .chain(holder)
                 .map(String::as_str)
                 .chain(conds.iter().map(String::as_str))
                 .collect();
@@ -297,21 +318,27 @@ impl ReportFilter {
             };
             format!("SELECT {cols} FROM {from}{filter}{order}")
         };
-        if ordered && self.terms.is_empty() && status_ps.len() > 1 {
-            // Several statuses in date order (the verification queue is
-            // submitted + on hold): one index range per status, each already
-            // in order and cut at the limit, then merged. A single
-            // `status IN (…) ORDER BY` would sort every match first.
-            let arms: Vec<String> = status_ps
+        // Several statuses in date order (the verification queue is
+        // submitted + on hold): one index range per status, each already in
+        // order and cut at the limit, then merged. A single
+        // `status IN (…) ORDER BY` would sort every match first. The arms
+        // are disjoint, so the merge counts no report twice.
+        let status_arms: Vec<Option<String>> = if ordered && self.terms.is_empty() && status_ps.len() > 1 {
+            status_ps.iter().map(|p| Some(format!("status = {p}"))).collect()
+        } else {
+            vec![(!status_ps.is_empty()).then(|| format!("status IN ({})", status_ps.join(",")))]
+        };
+        if status_arms.len() * holder_arms.len() > 1 {
+            let arms: Vec<String> = status_arms
                 .iter()
+                .flat_map(|status| holder_arms.iter().map(move |holder| (status, holder)))
                 .enumerate()
-                .map(|(i, p)| format!("SELECT * FROM ({}) s{i}", select(Some(format!("status = {p}")))))
+                .map(|(i, (status, holder))| format!("SELECT * FROM ({}) s{i}", select(status.clone(), holder)))
                 .collect();
             q.text
                 .push_str(&format!("SELECT * FROM ({}) merged{order}", arms.join(" UNION ALL ")));
         } else {
-            let status = (!status_ps.is_empty()).then(|| format!("status IN ({})", status_ps.join(",")));
-            q.text.push_str(&select(status));
+            q.text.push_str(&select(status_arms[0].clone(), &holder_arms[0]));
         }
         Some((q.text, q.args))
     }

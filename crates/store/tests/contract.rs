@@ -456,14 +456,53 @@ async fn listing(s: &Arc<dyn Store>, fx: &Fixture) {
     })
     .await;
     assert_eq!(subtree.len(), 11, "province subtree includes its city");
+    // One of the city's reports goes on to its transport office: held by
+    // the unit, under the city.
+    let city_admin = Actor::Staff {
+        user_id: "u-city".into(),
+        role: Role::InstitutionAdmin,
+        institution: "pemkot-32.73".into(),
+    };
+    let mut held = s.report(&ids[0]).await.unwrap().unwrap().report;
+    let unit = InstitutionTarget {
+        code: "pemkot-32.73-dishub".into(),
+        kind: InstitutionKind::Unit,
+        zone: Zone::Wib,
+        ancestors: vec!["lapor".into(), "pemprov-32".into(), "pemkot-32.73".into()],
+    };
+    for cmd in [
+        Command::Accept { note: None },
+        Command::DispositionToUnit { unit, note: None },
+    ] {
+        let now = t0() + Duration::hours(40);
+        let e = decide(&held, &cmd, &fx.ctx(now, city_admin.clone())).unwrap();
+        let next = apply(Some(held.clone()), &e).unwrap();
+        s.append(&Change {
+            expected_version: held.version,
+            report: next.clone(),
+            events: vec![e],
+            outbox: vec![],
+            audit: vec![],
+            attachments: vec![],
+            reindex: false,
+            wake_at: None,
+            idempotency_key: None,
+            rollup: vec![],
+        })
+        .await
+        .unwrap();
+        held = next;
+    }
+    assert_eq!(held.unit.as_deref(), Some("pemkot-32.73-dishub"));
     // The same holders listed out match the same reports.
     for (root, codes) in [
         ("pemprov-32", &["pemprov-32", "pemkot-32.73", "pemkot-32.73-dishub"][..]),
         ("pemkot-32.73-dishub", &["pemkot-32.73-dishub"][..]),
     ] {
+        // Pages of 3 through the per-holder arms, merged in date order.
         let listed = all(ReportFilter {
             holders: Some(codes.iter().map(|c| c.to_string()).collect()),
-            limit: 100,
+            limit: 3,
             ..Default::default()
         })
         .await;
