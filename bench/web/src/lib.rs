@@ -116,6 +116,10 @@ impl Fixture {
     /// Seeds the demo data (regions, institutions, users) into the store and
     /// lists its city and regency governments.
     pub async fn seed(store: &Arc<dyn Store>) -> Fixture {
+        // As `lapor` does on opening a database: the empty search index is
+        // marked current, so a later `lapor serve` on a kept history does not
+        // index its millions of generated reports again.
+        store.ensure_search_index(&|_, _| {}).await.expect("search index");
         let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data");
         lapor_cli::demo::seed(store.as_ref(), &data, false)
             .await

@@ -204,10 +204,11 @@ impl ReportFilter {
                 // A report held by a unit of a holder in the list is found
                 // through its institution; the unit arms take the others.
                 holder_arms = ps.iter().map(|p| Some(format!("institution = {p}"))).collect();
-                holder_arms.extend(
-                    ps.iter()
-                        .map(|p| Some(format!("unit = {p} AND (institution IS NULL OR institution NOT IN ({list}))"))),
-                );
+                holder_arms.extend(ps.iter().map(|p| {
+                    Some(format!(
+                        "unit = {p} AND (institution IS NULL OR institution NOT IN ({list}))"
+                    ))
+                }));
             } else {
                 conds.push(format!("(institution IN ({list}) OR unit IN ({list}))"));
             }

@@ -348,7 +348,12 @@ impl RollupQuery {
         };
         let (day, month) = self.grains();
         let pieces = if self.group == GroupBy::Day {
-            vec![Piece { month: false, from: self.from, to: self.to, minus: false }]
+            vec![Piece {
+                month: false,
+                from: self.from,
+                to: self.to,
+                minus: false,
+            }]
         } else {
             cover(self.from, self.to)
         };
@@ -558,24 +563,50 @@ pub fn cover(from: NaiveDate, to: NaiveDate) -> Vec<Piece> {
     let (months, head, tail) = split_months(from, to);
     let part = |(a, b): (NaiveDate, NaiveDate)| -> Vec<Piece> {
         let first = a.with_day(1).expect("the first of a month");
-        let last = first.checked_add_months(chrono::Months::new(1)).expect("a month in range") - Duration::days(1);
+        let last = first
+            .checked_add_months(chrono::Months::new(1))
+            .expect("a month in range")
+            - Duration::days(1);
         let inside = (b - a).num_days() + 1;
         let outside = (last - first).num_days() + 1 - inside;
         if outside >= inside {
-            return vec![Piece { month: false, from: a, to: b, minus: false }];
+            return vec![Piece {
+                month: false,
+                from: a,
+                to: b,
+                minus: false,
+            }];
         }
-        let mut v = vec![Piece { month: true, from: first, to: last, minus: false }];
+        let mut v = vec![Piece {
+            month: true,
+            from: first,
+            to: last,
+            minus: false,
+        }];
         if a > first {
-            v.push(Piece { month: false, from: first, to: a - Duration::days(1), minus: true });
+            v.push(Piece {
+                month: false,
+                from: first,
+                to: a - Duration::days(1),
+                minus: true,
+            });
         }
         if b < last {
-            v.push(Piece { month: false, from: b + Duration::days(1), to: last, minus: true });
+            v.push(Piece {
+                month: false,
+                from: b + Duration::days(1),
+                to: last,
+                minus: true,
+            });
         }
         v
     };
     // A period without a whole month can still span two months' parts.
     let by_month = |(a, b): (NaiveDate, NaiveDate)| -> Vec<Piece> {
-        let next = a.with_day(1).and_then(|f| f.checked_add_months(chrono::Months::new(1))).expect("a month in range");
+        let next = a
+            .with_day(1)
+            .and_then(|f| f.checked_add_months(chrono::Months::new(1)))
+            .expect("a month in range");
         if b < next {
             part((a, b))
         } else {
@@ -584,7 +615,12 @@ pub fn cover(from: NaiveDate, to: NaiveDate) -> Vec<Piece> {
     };
     let mut pieces = head.map(by_month).unwrap_or_default();
     if let Some((a, b)) = months {
-        pieces.push(Piece { month: true, from: a, to: b, minus: false });
+        pieces.push(Piece {
+            month: true,
+            from: a,
+            to: b,
+            minus: false,
+        });
     }
     pieces.extend(tail.map(by_month).unwrap_or_default());
     pieces

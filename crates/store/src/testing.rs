@@ -54,7 +54,9 @@ impl TestDb {
     /// A database that is already there (a benchmark's kept history),
     /// migrated, and left in place afterwards.
     pub async fn existing(url: &str) -> TestDb {
-        let store = crate::connect(url, &StoreOptions::default()).await.expect("open the database");
+        let store = crate::connect(url, &StoreOptions::default())
+            .await
+            .expect("open the database");
         store.migrate().await.expect("migrate");
         TestDb {
             url: url.to_string(),

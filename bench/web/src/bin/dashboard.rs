@@ -227,7 +227,8 @@ struct Export {
 /// The reports the dashboard export holds for a national view of `from`
 /// to today (WIB days, as the page reads them), counted up to `cap`.
 async fn reports_since(store: &Arc<dyn Store>, from: chrono::NaiveDate, cap: i64) -> i64 {
-    let wib_start = |d: chrono::NaiveDate| (d.and_hms_opt(0, 0, 0).expect("midnight").and_utc() - Duration::hours(7)).into();
+    let wib_start =
+        |d: chrono::NaiveDate| (d.and_hms_opt(0, 0, 0).expect("midnight").and_utc() - Duration::hours(7)).into();
     let today = lapor_domain::rollup::wib_day(Utc::now());
     let f = lapor_store::ReportFilter {
         submitted_from: Some(wib_start(from)),
@@ -407,10 +408,16 @@ async fn run(name: &str, db: TestDb, args: &Args) -> Vec<String> {
     // reports: the target is an export of 1,000,000 rows, whatever the
     // history around them.
     let today = lapor_domain::rollup::wib_day(Utc::now());
-    let mut exports = vec![("every report", bench_export(&client, &base, &store, today - Duration::days(3649)).await)];
+    let mut exports = vec![(
+        "every report",
+        bench_export(&client, &base, &store, today - Duration::days(3649)).await,
+    )];
     if exports[0].1.rows > 1_000_000 {
         let from = window_of(&store, 1_000_000).await;
-        exports.push(("the newest ≤1,000,000", bench_export(&client, &base, &store, from).await));
+        exports.push((
+            "the newest ≤1,000,000",
+            bench_export(&client, &base, &store, from).await,
+        ));
     }
     db.close().await;
     lines.extend([
