@@ -108,9 +108,10 @@ pub(crate) const PUBLIC_CONDITION: &str = "confidential = FALSE AND institution 
 
 const OPEN_STATUSES: &str = "('submitted','dispositioned','in_progress')";
 
-/// Up to this many holders, a date-ordered page reads each holder's index
-/// range on its own (two arms per holder).
-const HOLDER_ARMS_UP_TO: usize = 32;
+/// Up to this many arms (two per holder, times the statuses asked for), a
+/// date-ordered page reads each holder's index range on its own. SQLite
+/// merges at most 500 in one compound statement.
+const MAX_ARMS: usize = 64;
 
 struct Sql {
     text: String,
@@ -200,7 +201,10 @@ impl ReportFilter {
             }
             let ps: Vec<String> = holders.iter().map(|c| q.arg(Arg::Text(c.clone()))).collect();
             let list = ps.join(", ");
-            if ordered && limit.is_some() && self.terms.is_empty() && holders.len() <= HOLDER_ARMS_UP_TO {
+            // Each status of several has its own arms too (below): the
+            // product stays within what one statement may merge.
+            let arms = 2 * holders.len() * self.statuses.len().max(1);
+            if ordered && limit.is_some() && self.terms.is_empty() && arms <= MAX_ARMS {
                 // A report held by a unit of a holder in the list is found
                 // through its institution; the unit arms take the others.
                 holder_arms = ps.iter().map(|p| Some(format!("institution = {p}"))).collect();
@@ -403,6 +407,42 @@ mod tests {
             ..f
         };
         assert!(!searched.to_sql().unwrap().0.contains("UNION"));
+    }
+
+    #[test]
+    fn a_few_holders_merge_one_ordered_range_per_holder() {
+        let codes = |n: usize| Some((0..n).map(|i| format!("pemkot-{i}")).collect::<Vec<_>>());
+        let f = ReportFilter {
+            holders: codes(2),
+            statuses: vec![Status::Submitted, Status::OnHold],
+            limit: 20,
+            ..Default::default()
+        };
+        let (sql, _) = f.to_sql().unwrap();
+        // Two statuses × (two institutions + two units).
+        assert_eq!(sql.matches("UNION ALL").count(), 7, "{sql}");
+        assert!(
+            sql.contains("unit = $1 AND (institution IS NULL OR institution NOT IN ($1, $2))"),
+            "{sql}"
+        );
+        assert!(
+            sql.ends_with("ORDER BY submitted_at DESC, tracking_id DESC LIMIT 21"),
+            "{sql}"
+        );
+        // Too many arms, a count, or a whole export: one `IN` instead.
+        let many = ReportFilter {
+            holders: codes(33),
+            statuses: vec![],
+            ..f.clone()
+        };
+        assert!(!many.to_sql().unwrap().0.contains("UNION"));
+        assert!(!f.to_count_sql(100).unwrap().0.contains("UNION"));
+        let one_status = ReportFilter {
+            statuses: vec![Status::Submitted],
+            ..f.clone()
+        };
+        assert!(!one_status.to_export_sql().unwrap().0.contains("UNION"));
+        assert_eq!(one_status.to_sql().unwrap().0.matches("UNION ALL").count(), 3);
     }
 
     #[test]
