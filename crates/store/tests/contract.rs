@@ -118,6 +118,23 @@ impl Fixture {
     }
 }
 
+/// The change that records one decided event and nothing else: no
+/// messages, audit, files or rollups.
+fn event_only(r: &Report, e: lapor_domain::event::Event) -> Change {
+    Change {
+        expected_version: r.version,
+        report: apply(Some(r.clone()), &e).unwrap(),
+        events: vec![e],
+        outbox: vec![],
+        audit: vec![],
+        attachments: vec![],
+        reindex: false,
+        wake_at: None,
+        idempotency_key: None,
+        rollup: vec![],
+    }
+}
+
 fn city_target() -> InstitutionTarget {
     InstitutionTarget {
         code: "pemkot-32.73".into(),
@@ -476,22 +493,9 @@ async fn listing(s: &Arc<dyn Store>, fx: &Fixture) {
     ] {
         let now = t0() + Duration::hours(40);
         let e = decide(&held, &cmd, &fx.ctx(now, city_admin.clone())).unwrap();
-        let next = apply(Some(held.clone()), &e).unwrap();
-        s.append(&Change {
-            expected_version: held.version,
-            report: next.clone(),
-            events: vec![e],
-            outbox: vec![],
-            audit: vec![],
-            attachments: vec![],
-            reindex: false,
-            wake_at: None,
-            idempotency_key: None,
-            rollup: vec![],
-        })
-        .await
-        .unwrap();
-        held = next;
+        let c = event_only(&held, e);
+        s.append(&c).await.unwrap();
+        held = c.report;
     }
     assert_eq!(held.unit.as_deref(), Some("pemkot-32.73-dishub"));
     // The same holders listed out match the same reports.
@@ -1202,24 +1206,15 @@ async fn rollups(s: &Arc<dyn Store>, fx: &Fixture) {
             let Ok(e) = decide(&r, &cmd, &fx.ctx(at, actor)) else {
                 continue;
             };
-            let after = apply(Some(r.clone()), &e).unwrap();
             let history = s.events(&r.tracking_id).await.unwrap();
             kinds.insert(e.data.kind());
-            s.append(&Change {
-                expected_version: r.version,
-                report: after.clone(),
-                rollup: lapor_domain::rollup::contributions(&history, std::slice::from_ref(&e), &fx.cal),
-                events: vec![e],
-                outbox: vec![],
-                audit: vec![],
-                attachments: vec![],
-                reindex: false,
-                wake_at: None,
-                idempotency_key: None,
-            })
-            .await
-            .unwrap();
-            r = after;
+            let rollup = lapor_domain::rollup::contributions(&history, std::slice::from_ref(&e), &fx.cal);
+            let c = Change {
+                rollup,
+                ..event_only(&r, e)
+            };
+            s.append(&c).await.unwrap();
+            r = c.report;
         }
     }
     for k in ["dispositioned", "followed_up", "rated", "transferred", "completed"] {
