@@ -42,6 +42,10 @@ function startLapor(tileTemplate, { benchData = 0 } = {}) {
     LAPOR_TILE_URL: tileTemplate,
     LAPOR_TILE_ATTRIBUTION: 'test tiles',
     LAPOR_LOG: process.env.LAPOR_LOG ?? 'warn',
+    // Every test browser signs in from 127.0.0.1, many times a minute; the
+    // per-address limits are tested in crates/server/tests/hardening.rs.
+    LAPOR_LIMIT_SIGN_IN_PER_MINUTE: '0',
+    LAPOR_LIMIT_SUBMIT_PER_MINUTE: '0',
     NO_COLOR: '1',
   };
   // A generated national history first, for the dashboards to show.

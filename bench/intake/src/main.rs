@@ -311,9 +311,14 @@ async fn fixed_rate_pass(base: &str, rate: u64, seconds: u64, offset: u64) -> St
 
 async fn bench(name: &str, db: TestDb, args: &Args) {
     lapor_store::testing::seed_reference(db.store.as_ref()).await;
-    let state = AppState::new(db.store.clone(), Calendar::embedded(), vec![], ServerConfig::default())
-        .await
-        .unwrap();
+    let state = AppState::new(
+        db.store.clone(),
+        Calendar::embedded(),
+        vec![],
+        ServerConfig::unthrottled(),
+    )
+    .await
+    .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum_serve(listener, state).await });

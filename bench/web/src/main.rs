@@ -132,7 +132,7 @@ fn page_line(name: &str, l: &Lat, floor: &Lat) -> String {
 }
 
 async fn bench_pages(store: Arc<dyn Store>, requests: usize) -> Vec<String> {
-    let state = AppState::new(store, Calendar::embedded(), vec![], ServerConfig::default())
+    let state = AppState::new(store, Calendar::embedded(), vec![], ServerConfig::unthrottled())
         .await
         .expect("state");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

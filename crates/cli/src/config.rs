@@ -46,8 +46,13 @@ pub struct Config {
     pub worker_lease_secs: u64,
     /// Seconds between deadline scheduler passes.
     pub scheduler_interval_secs: u64,
-    /// Bearer token that unlocks `/metrics` (empty: `/metrics` is off).
+    /// Bearer token that unlocks `/metrics` on the main listener (empty:
+    /// not served there).
     pub metrics_token: String,
+    /// A listener of its own for `/metrics`, without a token, e.g.
+    /// `10.0.0.5:9464` on the monitoring network (empty: none). `serve` and
+    /// `worker` both open it.
+    pub metrics_bind: String,
     /// Chat and SMS channels (`[channels.telegram]`, `[channels.sms]`, …;
     /// see docs/channels.md). Each is off unless configured.
     pub channels: lapor_server::channels::ChannelsConfig,
@@ -57,6 +62,50 @@ pub struct Config {
     /// This instance as a connected system of a national Lapor hub
     /// (`[hub]`; see docs/integration.md). Off unless configured.
     pub hub: Option<lapor_server::integration::federation::HubConfig>,
+    /// Rate limits on signing in and filing reports (`[limits]`).
+    pub limits: Limits,
+}
+
+/// `[limits]`: 0 turns a limit off.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Sign-in, registration, PIN and token requests per client address
+    /// per minute.
+    pub sign_in_per_minute: u32,
+    /// Reports filed per client address per minute.
+    pub submit_per_minute: u32,
+    /// Reports filed per signed-in citizen per hour.
+    pub submit_per_account_per_hour: u32,
+    /// The header the reverse proxy puts the client's address in
+    /// (`x-forwarded-for`, `x-real-ip`). Empty: the TCP peer. Set it only
+    /// behind a proxy that overwrites it.
+    pub client_address_header: String,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        let d = lapor_server::throttle::RateLimits::default();
+        Limits {
+            sign_in_per_minute: d.sign_in_per_address.max,
+            submit_per_minute: d.submit_per_address.max,
+            submit_per_account_per_hour: d.submit_per_account.max,
+            client_address_header: String::new(),
+        }
+    }
+}
+
+impl Limits {
+    pub fn rate_limits(&self) -> lapor_server::throttle::RateLimits {
+        use lapor_server::throttle::{Limit, RateLimits};
+        RateLimits {
+            sign_in_per_address: Limit::per_minute(self.sign_in_per_minute),
+            submit_per_address: Limit::per_minute(self.submit_per_minute),
+            submit_per_account: Limit::per_hour(self.submit_per_account_per_hour),
+            client_address_header: Some(self.client_address_header.trim().to_ascii_lowercase())
+                .filter(|h| !h.is_empty()),
+        }
+    }
 }
 
 impl Default for Config {
@@ -82,9 +131,11 @@ impl Default for Config {
             worker_lease_secs: 120,
             scheduler_interval_secs: 30,
             metrics_token: String::new(),
+            metrics_bind: String::new(),
             channels: Default::default(),
             lapor_v3: None,
             hub: None,
+            limits: Limits::default(),
         }
     }
 }
@@ -172,6 +223,24 @@ impl Config {
         if let Some(v) = env_parse("LAPOR_METRICS_TOKEN")? {
             c.metrics_token = v;
         }
+        if let Some(v) = env_parse("LAPOR_METRICS_BIND")? {
+            c.metrics_bind = v;
+        }
+        if let Some(v) = env_parse("LAPOR_LIMIT_SIGN_IN_PER_MINUTE")? {
+            c.limits.sign_in_per_minute = v;
+        }
+        if let Some(v) = env_parse("LAPOR_LIMIT_SUBMIT_PER_MINUTE")? {
+            c.limits.submit_per_minute = v;
+        }
+        if let Some(v) = env_parse("LAPOR_LIMIT_SUBMIT_PER_ACCOUNT_PER_HOUR")? {
+            c.limits.submit_per_account_per_hour = v;
+        }
+        if let Some(v) = env_parse("LAPOR_CLIENT_ADDRESS_HEADER")? {
+            c.limits.client_address_header = v;
+        }
+        if header_name_ok(&c.limits.client_address_header).is_err() {
+            return Err("limits.client_address_header: not a valid header name".into());
+        }
         let tiles_ok = c.tile_url.is_empty() || c.tile_url.starts_with("https://") || c.tile_url.starts_with("http://");
         if !tiles_ok {
             return Err("tile_url: must be an http(s) URL template with {z}/{x}/{y}".into());
@@ -180,6 +249,20 @@ impl Config {
             return Err("policies: at least one rule set is needed".into());
         }
         Ok(c)
+    }
+}
+
+/// An empty name (no header) or a valid HTTP header name.
+fn header_name_ok(name: &str) -> Result<(), ()> {
+    let name = name.trim();
+    if name.is_empty()
+        || name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        Ok(())
+    } else {
+        Err(())
     }
 }
 

@@ -2,6 +2,7 @@
 //! configuration, reference-data import and the demo seed.
 
 pub mod background;
+pub mod backup;
 pub mod bench_data;
 pub mod config;
 pub mod demo;

@@ -1,7 +1,7 @@
 //! `lapor`: the one binary. `serve` runs the HTTP server; `migrate` and
 //! `import` manage the database.
 
-use lapor_cli::{background, bench_data, config, demo, import, integration, outbox, rollups};
+use lapor_cli::{background, backup, bench_data, config, demo, import, integration, outbox, rollups};
 
 use clap::{Parser, Subcommand};
 use config::Config;
@@ -39,6 +39,12 @@ enum Cmd {
     },
     /// Apply database migrations.
     Migrate,
+    /// Write a consistent copy of the database to FILE while Lapor keeps
+    /// running (SQLite: an online snapshot; PostgreSQL: pg_dump), and check it.
+    Backup { file: PathBuf },
+    /// Replace the database with a backup made by `lapor backup`. Stop
+    /// `lapor serve` and `lapor worker` first; it refuses while they run.
+    Restore { file: PathBuf },
     /// Seed the demo data without serving.
     Demo,
     /// Print the current authenticator code for a base32 key (default: the
@@ -194,6 +200,24 @@ fn demo_mail_dir(cfg: &Config) -> PathBuf {
         .join("mail")
 }
 
+/// `/metrics` on a listener of its own, when configured; its address.
+async fn metrics_listener(cfg: &Config, state: &AppState) -> Option<std::net::SocketAddr> {
+    if cfg.metrics_bind.is_empty() {
+        return None;
+    }
+    let listener = tokio::net::TcpListener::bind(&cfg.metrics_bind)
+        .await
+        .unwrap_or_else(|e| fail(format!("bind metrics {}: {e}", cfg.metrics_bind)));
+    let addr = listener.local_addr().unwrap_or_else(|e| fail(e));
+    let app = lapor_server::metrics::router(state.clone());
+    tokio::spawn(async move {
+        if let Err(e) = lapor_server::serve(listener, app).await {
+            tracing::error!(error = %e, "metrics listener stopped");
+        }
+    });
+    Some(addr)
+}
+
 /// The application state shared by the server and the workers.
 async fn build_state(
     cfg: &Config,
@@ -213,6 +237,7 @@ async fn build_state(
         channels: cfg.channels.clone(),
         push_contact: std::env::var("LAPOR_PUSH_CONTACT").ok().filter(|c| !c.is_empty()),
         push_allow_loopback: std::env::var("LAPOR_PUSH_ALLOW_LOOPBACK").is_ok_and(|v| v == "1"),
+        limits: cfg.limits.rate_limits(),
         ..Default::default()
     };
     let mut state = AppState::new(store, load_calendar(cfg), cfg.policies.clone(), server_cfg)
@@ -245,6 +270,14 @@ async fn main() {
         .init();
     let progress = std::io::stderr().is_terminal();
     match cli.cmd {
+        Cmd::Backup { file } => {
+            let done = backup::backup(&cfg.database_url, &file, progress).await;
+            println!("{}", done.unwrap_or_else(|e| fail(e)));
+        }
+        Cmd::Restore { file } => {
+            let done = backup::restore(&cfg.database_url, &file, progress).await;
+            println!("{}", done.unwrap_or_else(|e| fail(e)));
+        }
         Cmd::Migrate => {
             open_store(&cfg, progress).await;
             println!("migrations up to date");
@@ -339,6 +372,9 @@ async fn main() {
                 "Lapor worker running (scheduler {}); Ctrl-C stops it",
                 if no_scheduler { "off" } else { "on" }
             );
+            if let Some(m) = metrics_listener(&cfg, &state).await {
+                println!("Metrics at http://{m}/metrics");
+            }
             let _ = tokio::signal::ctrl_c().await;
             tracing::info!("stopping after the current batch");
             bg.stop().await;
@@ -373,6 +409,11 @@ async fn main() {
                 .await
                 .unwrap_or_else(|e| fail(format!("bind {bind}: {e}")));
             let addr = listener.local_addr().unwrap_or_else(|e| fail(e));
+            // Printed before the line that says the server is up, which
+            // tests and scripts wait for.
+            if let Some(m) = metrics_listener(&cfg, &state).await {
+                println!("Metrics at http://{m}/metrics");
+            }
             println!("Lapor is running at http://{addr}/  (API docs: http://{addr}/api/v1/docs/)");
             // Inbound e-mail is an entry point like HTTP: it lives with `serve`.
             let _smtp = lapor_server::channels::email::listen(&state)

@@ -1,21 +1,17 @@
 //! The `lapor` binary as an operator uses it: demo seed, imports, and a real
 //! `serve --demo` driven by `examples/lifecycle.sh`.
 
+mod support;
+
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use support::{repo, run_ok};
 
 fn lapor() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_lapor"));
     c.env("LAPOR_LOG", "warn").env("LAPOR_DATA_DIR", repo().join("data"));
     c
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
 }
 
 fn temp_db(name: &str) -> (PathBuf, String) {
@@ -24,17 +20,6 @@ fn temp_db(name: &str) -> (PathBuf, String) {
     std::fs::create_dir_all(&dir).unwrap();
     let url = format!("sqlite://{}", dir.join("lapor.db").display());
     (dir, url)
-}
-
-fn run_ok(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{cmd:?} failed:\n{text}");
-    text
 }
 
 #[test]

@@ -4,6 +4,8 @@
 //! by its idempotency key, on SQLite and (with `LAPOR_TEST_PG_URL`) on
 //! PostgreSQL.
 
+mod support;
+
 use lapor_mailsink::{MailSink, SinkOptions};
 use lapor_store::testing::TestDb;
 use lapor_store::{OutboxMessage, Store};
@@ -12,6 +14,7 @@ use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use support::{Rng, crash_seed as seed};
 
 const JOBS: usize = 10_000;
 const TOPIC: &str = "notify.staff.email";
@@ -62,32 +65,6 @@ impl Drop for Worker {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-/// xorshift64: kill points vary per run; the seed is printed so a failing
-/// run can be repeated with `LAPOR_CRASH_SEED`.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
-
-fn seed() -> u64 {
-    std::env::var("LAPOR_CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            let t = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap_or_default();
-            t.as_nanos() as u64 % 1_000_000
-        })
-        .max(1)
 }
 
 fn key(i: usize) -> String {

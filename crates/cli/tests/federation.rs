@@ -9,30 +9,13 @@
 //!   regency, and the regency's answer goes back to the hub;
 //! - a transfer the hub makes comes back as a note at the regency.
 
+mod support;
+
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use support::{call, eventually, lapor, login, run_ok, serve, submit};
 
 const CITY: &str = "pemkot-32.73";
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-fn lapor(db: &str) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_lapor"));
-    c.env_remove("LAPOR_CONFIG")
-        .env("LAPOR_LOG", "warn")
-        .env("LAPOR_DATA_DIR", repo().join("data"))
-        .env("LAPOR_DATABASE_URL", db)
-        .env("LAPOR_SCHEDULER_INTERVAL_SECS", "3600");
-    c
-}
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("lapor-fed-{name}-{}", std::process::id()));
@@ -41,138 +24,12 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// A running `lapor serve --demo`, killed when dropped.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(db: &str, config: Option<&Path>) -> Server {
-    let mut cmd = lapor(db);
-    if let Some(c) = config {
-        cmd.arg("--config").arg(c);
-    }
-    let mut child = cmd
-        .args(["serve", "--demo", "--bind", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut base = None;
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if let Some(rest) = line.strip_prefix("Lapor is running at ") {
-            base = rest
-                .split_whitespace()
-                .next()
-                .map(|u| u.trim_end_matches('/').to_string());
-            break;
-        }
-    }
-    // Keep reading, so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Server {
-        child,
-        base: base.expect("the server printed its address"),
-    }
-}
-
-fn run_ok(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{cmd:?} failed:\n{text}");
-    text
-}
-
-async fn login(http: &reqwest::Client, base: &str, who: &str) -> String {
-    let secret = lapor_domain::totp::base32_decode(lapor_cli::demo::DEMO_TOTP_SECRET).unwrap();
-    let otp = lapor_domain::totp::code_at(&secret, chrono::Utc::now().timestamp());
-    let r = http
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"login": who, "password": lapor_cli::demo::DEMO_PASSWORD, "otp": otp}))
-        .send()
-        .await
-        .unwrap();
-    let status = r.status();
-    let v: Value = r.json().await.unwrap();
-    assert!(status.is_success(), "login {who}: {v}");
-    v["token"].as_str().unwrap().to_string()
-}
-
-async fn call(
-    http: &reqwest::Client,
-    method: reqwest::Method,
-    url: String,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut r = http.request(method, url);
-    if let Some(t) = token {
-        r = r.bearer_auth(t);
-    }
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    let resp = r.send().await.unwrap();
-    let s = resp.status().as_u16();
-    (s, resp.json().await.unwrap_or(Value::Null))
-}
-
-/// Polls `check` until it gives a value, for at most a minute.
-async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let start = Instant::now();
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "timed out waiting for: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
-
 fn kinds(report: &Value) -> Vec<String> {
     report["events"].as_array().map_or(vec![], |e| {
         e.iter()
             .filter_map(|x| x["kind"].as_str().map(str::to_string))
             .collect()
     })
-}
-
-async fn submit(http: &reqwest::Client, base: &str, title: &str) -> String {
-    let (s, v) = call(
-        http,
-        reqwest::Method::POST,
-        format!("{base}/api/v1/reports"),
-        None,
-        Some(json!({
-            "classification": "pengaduan",
-            "title": title,
-            "body": "Lampu penerangan jalan di depan sekolah mati sejak dua minggu, rawan kecelakaan.",
-            "region_code": "32.73",
-        })),
-    )
-    .await;
-    assert_eq!(s, 201, "{v}");
-    v["tracking_id"].as_str().unwrap().to_string()
 }
 
 #[tokio::test]

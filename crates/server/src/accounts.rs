@@ -59,9 +59,8 @@ pub async fn open_token_from(
 /// The `Set-Cookie` value carrying a browser session.
 pub fn session_cookie(state: &AppState, session: &str) -> String {
     format!(
-        "{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        "{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
         state.config.session_ttl.num_seconds(),
-        if state.config.secure_cookies { "; Secure" } else { "" }
     )
 }
 

@@ -62,6 +62,7 @@ pub fn error_response(error: &Error, lang: Lang) -> Response {
     };
     resp.headers_mut()
         .insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(lang_tag));
+    crate::throttle::mark_retry(&mut resp, error);
     resp
 }
 

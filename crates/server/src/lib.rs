@@ -15,9 +15,11 @@ pub mod metrics;
 pub mod notify;
 pub mod open311;
 pub mod push;
+pub mod security;
 pub mod service;
 pub mod staff_auth;
 pub mod suggest;
+pub mod throttle;
 pub mod uploads;
 pub mod views;
 pub mod web;
@@ -42,7 +44,8 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     pub session_ttl: chrono::Duration,
     pub token_ttl: chrono::Duration,
-    /// Mark cookies `Secure` (set when served behind TLS).
+    /// Mark cookies `Secure` even when the public URL is not https (they
+    /// always are when it is: see `behind_tls`).
     pub secure_cookies: bool,
     /// Map tile URL template (`https://…/{z}/{x}/{y}.png`). Without one the
     /// map picker falls back to latitude/longitude fields.
@@ -65,9 +68,26 @@ pub struct ServerConfig {
     /// tests and local push-service stand-ins only. Never in production,
     /// where it would let a subscriber aim the server at itself.
     pub push_allow_loopback: bool,
+    /// Rate limits on signing in and filing reports.
+    pub limits: throttle::RateLimits,
 }
 
 impl ServerConfig {
+    /// The defaults without rate limits: for load generators, which send
+    /// everything from one address.
+    pub fn unthrottled() -> ServerConfig {
+        ServerConfig {
+            limits: throttle::RateLimits::off(),
+            ..Default::default()
+        }
+    }
+
+    /// Users reach this instance over TLS (a proxy terminates it): answers
+    /// carry HSTS and cookies are `Secure`.
+    pub fn behind_tls(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+
     /// The VAPID contact: configured, else the public URL when it is https,
     /// else a mailbox at the public host.
     pub fn push_contact(&self) -> String {
@@ -103,6 +123,7 @@ impl Default for ServerConfig {
             channels: Default::default(),
             push_contact: None,
             push_allow_loopback: false,
+            limits: Default::default(),
         }
     }
 }
@@ -142,6 +163,10 @@ pub struct AppState {
     pub webhook_counters: Arc<integration::webhooks::Counters>,
     /// Web Push: the instance's VAPID key and the HTTP client for push services.
     pub push: Arc<notify::webpush::PushRuntime>,
+    /// This process's rate-limit windows.
+    pub throttle: Arc<throttle::Throttle>,
+    /// This process's HTTP request counters (for `/metrics`).
+    pub http_counters: Arc<metrics::HttpCounters>,
 }
 
 /// The current calendar, swapped whole when holidays are re-imported;
@@ -249,6 +274,8 @@ impl AppState {
             integration: Arc::default(),
             webhook_counters: Arc::default(),
             push: Arc::new(push),
+            throttle: Arc::default(),
+            http_counters: Arc::default(),
         })
     }
 }
@@ -280,13 +307,18 @@ async fn method_not_allowed(headers: axum::http::HeaderMap) -> Response {
 }
 
 /// Serves the application on a listener until the process ends.
-/// Small JSON answers go out at once (no Nagle delay).
+/// Small JSON answers go out at once (no Nagle delay). Each request knows
+/// its peer's address, for the per-address rate limits.
 pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
     use axum::serve::ListenerExt;
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    axum::serve(listener, app).await
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .await
 }
 
 /// The whole HTTP application.
@@ -309,6 +341,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            throttle::limit_requests,
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         // The app shell travels gzipped when the client accepts it: it must
         // fit a slow phone connection (issue 9). Only the shell's own types:
@@ -352,6 +388,11 @@ pub fn router(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
+        ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), security::headers))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::count_requests,
         ))
         .with_state(state)
 }

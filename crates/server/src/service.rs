@@ -515,7 +515,10 @@ pub async fn submit_report(
                 req.channel.unwrap_or(Channel::Staff),
             )
         }
-        Principal::Reporter { reporter_id } => (Some(reporter_id.clone()), None, via),
+        Principal::Reporter { reporter_id } => {
+            crate::throttle::account_submission(state, reporter_id)?;
+            (Some(reporter_id.clone()), None, via)
+        }
         _ => {
             let rep = contact
                 .as_ref()

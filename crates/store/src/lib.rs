@@ -7,6 +7,7 @@
 //! messages, an audit entry) is committed in one transaction.
 
 mod backend;
+pub mod backup;
 pub mod chat;
 pub mod filter;
 mod intake;

@@ -12,6 +12,9 @@ pub struct SqliteStore {
     pub(crate) writer: Pool<Sqlite>,
     pub(crate) reader: Pool<Sqlite>,
     pub(crate) intake: crate::intake::Intake,
+    /// A shared lock on the database file while this store lives, so that
+    /// `lapor restore` can tell the file is in use (`backup.rs`).
+    _in_use: Option<std::fs::File>,
 }
 
 impl SqliteStore {
@@ -142,11 +145,19 @@ impl SqliteStore {
         // Started only once the writer has put the file in WAL mode: two
         // connections switching the journal mode at once can fail with
         // "database is locked".
-        if !memory {
-            spawn_checkpointer(checkpoint_opts);
-        }
+        let in_use = if memory {
+            None
+        } else {
+            spawn_checkpointer(checkpoint_opts.clone());
+            crate::backup::hold_shared(checkpoint_opts.get_filename())
+        };
         let intake = crate::intake::Intake::start(std::sync::Arc::new(imp::Writer(writer.clone())), 1);
-        Ok(SqliteStore { writer, reader, intake })
+        Ok(SqliteStore {
+            writer,
+            reader,
+            intake,
+            _in_use: in_use,
+        })
     }
 }
 

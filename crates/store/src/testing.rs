@@ -34,21 +34,14 @@ fn unique(prefix: &str) -> String {
 
 impl TestDb {
     pub async fn sqlite() -> TestDb {
-        let dir = std::env::temp_dir().join(unique("lapor_test"));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let path = dir.join("lapor.db");
-        let url = format!("sqlite://{}", path.display());
+        let TestUrl { url, cleanup } = TestUrl::sqlite();
         let store: Arc<dyn Store> = Arc::new(
             SqliteStore::open(&url, &StoreOptions::default())
                 .await
                 .expect("open sqlite"),
         );
         store.migrate().await.expect("migrate sqlite");
-        TestDb {
-            url,
-            store,
-            cleanup: Cleanup::File(dir),
-        }
+        TestDb { url, store, cleanup }
     }
 
     /// A database that is already there (a benchmark's kept history),
@@ -68,6 +61,45 @@ impl TestDb {
     /// A fresh database on the server at `LAPOR_TEST_PG_URL`, or None when
     /// the variable is unset.
     pub async fn postgres() -> Option<TestDb> {
+        let TestUrl { url, cleanup } = TestUrl::postgres().await?;
+        let store: Arc<dyn Store> = Arc::new(
+            PgStore::open(&url, &StoreOptions::default())
+                .await
+                .expect("open postgres"),
+        );
+        store.migrate().await.expect("migrate postgres");
+        Some(TestDb { url, store, cleanup })
+    }
+
+    /// Drops the database now (Drop does it too, best-effort).
+    pub async fn close(mut self) {
+        self.cleanup.now().await;
+    }
+}
+
+/// An empty database that nothing in this process holds open, for tests
+/// that run `lapor` processes against it or replace it (a restore); removed
+/// on drop like a `TestDb`.
+pub struct TestUrl {
+    pub url: String,
+    cleanup: Cleanup,
+}
+
+impl TestUrl {
+    /// A path for a SQLite file in a fresh folder (the file is not made).
+    pub fn sqlite() -> TestUrl {
+        let dir = std::env::temp_dir().join(unique("lapor_test"));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("lapor.db");
+        TestUrl {
+            url: format!("sqlite://{}", path.display()),
+            cleanup: Cleanup::File(dir),
+        }
+    }
+
+    /// A fresh, empty database on the server at `LAPOR_TEST_PG_URL`, or
+    /// None when the variable is unset.
+    pub async fn postgres() -> Option<TestUrl> {
         let admin_url = std::env::var("LAPOR_TEST_PG_URL").ok()?;
         let name = unique("lapor_test");
         let mut conn = sqlx::PgConnection::connect(&admin_url)
@@ -78,27 +110,30 @@ impl TestDb {
             .await
             .expect("create test database");
         let _ = conn.close().await;
-        let url = with_database(&admin_url, &name);
-        let store: Arc<dyn Store> = Arc::new(
-            PgStore::open(&url, &StoreOptions::default())
-                .await
-                .expect("open postgres"),
-        );
-        store.migrate().await.expect("migrate postgres");
-        Some(TestDb {
-            url,
-            store,
+        Some(TestUrl {
+            url: with_database(&admin_url, &name),
             cleanup: Cleanup::Pg { admin_url, name },
         })
     }
 
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.cleanup, Cleanup::Pg { .. })
+    }
+
     /// Drops the database now (Drop does it too, best-effort).
     pub async fn close(mut self) {
-        // Only PostgreSQL needs the async drop; a SQLite folder is removed
-        // by `Drop` as usual.
-        if let Cleanup::Pg { admin_url, name } = &self.cleanup {
+        self.cleanup.now().await;
+    }
+}
+
+impl Cleanup {
+    /// Only PostgreSQL needs the async drop; a SQLite folder is removed by
+    /// `Drop` as usual.
+    async fn now(&mut self) {
+        if let Cleanup::Pg { admin_url, name } = &*self {
             drop_pg(admin_url, name).await;
-            self.cleanup = Cleanup::None;
+            // Done: forgotten, so that Drop does not drop it a second time.
+            std::mem::forget(std::mem::replace(self, Cleanup::None));
         }
     }
 }
@@ -185,9 +220,9 @@ pub fn with_database(url: &str, name: &str) -> String {
     }
 }
 
-impl Drop for TestDb {
+impl Drop for Cleanup {
     fn drop(&mut self) {
-        match &self.cleanup {
+        match self {
             Cleanup::None => {}
             Cleanup::File(dir) => {
                 let _ = std::fs::remove_dir_all(dir);

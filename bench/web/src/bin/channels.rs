@@ -217,7 +217,7 @@ async fn main() {
                 per_sender_per_minute: Some(60),
                 ..Default::default()
             },
-            ..Default::default()
+            ..ServerConfig::unthrottled()
         };
         let state = AppState::new(store.clone(), Calendar::embedded(), vec![], config)
             .await

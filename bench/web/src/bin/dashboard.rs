@@ -362,7 +362,7 @@ async fn run(name: &str, db: TestDb, args: &Args) -> Vec<String> {
             args.requests
         )]
     };
-    let state = AppState::new(store.clone(), Calendar::embedded(), vec![], ServerConfig::default())
+    let state = AppState::new(store.clone(), Calendar::embedded(), vec![], ServerConfig::unthrottled())
         .await
         .expect("state");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

@@ -434,7 +434,7 @@ async fn run(name: &str, db: TestDb, args: &Args) -> (Vec<String>, bool) {
     let plans_ok = raw.plan_ok(&explain, &explain_scan) && rows == scan_rows;
 
     // 2. Delivery: worker loops, raw SMTP, then the mixed run.
-    let state = AppState::new(store.clone(), Calendar::embedded(), vec![], ServerConfig::default())
+    let state = AppState::new(store.clone(), Calendar::embedded(), vec![], ServerConfig::unthrottled())
         .await
         .expect("state");
     let m = args.notifications;

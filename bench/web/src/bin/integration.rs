@@ -207,7 +207,7 @@ async fn main() {
         eprintln!("[{name}] making {n} events on {} reports…", args.reports);
         let make_s = make_events(&store, &fx, args.reports, args.events).await;
 
-        let state = AppState::new(store.clone(), Calendar::embedded(), vec![], ServerConfig::default())
+        let state = AppState::new(store.clone(), Calendar::embedded(), vec![], ServerConfig::unthrottled())
             .await
             .expect("state");
         let cfg = DeliveryConfig::default();

@@ -319,7 +319,7 @@ pub fn error_page(ctx: &Ctx, e: &Error) -> Response {
     } else {
         ctx.t.error_title
     };
-    render(
+    let mut resp = render(
         ctx,
         status,
         &ErrorPage {
@@ -327,7 +327,18 @@ pub fn error_page(ctx: &Ctx, e: &Error) -> Response {
             title,
             message: page_message(ctx, e),
         },
-    )
+    );
+    crate::throttle::mark_retry(&mut resp, e);
+    resp
+}
+
+/// An error page for a request no handler has taken yet (a middleware's
+/// refusal), in the caller's language and with their session.
+pub async fn error_page_for(parts: &mut Parts, st: &AppState, e: &Error) -> Response {
+    match Ctx::from_request_parts(parts, st).await {
+        Ok(ctx) => error_page(&ctx, e),
+        Err(resp) => resp,
+    }
 }
 
 /// An error page's message: the code's, and the detail where it tells the
@@ -393,7 +404,9 @@ async fn switch_lang(
         .filter(|p| p.starts_with('/') && !p.starts_with("//") && !p.contains('\\'))
         .unwrap_or_else(|| "/".into());
     let mut resp = Redirect::to(&back).into_response();
-    if let Ok(v) = HeaderValue::from_str(&format!("{LANG_COOKIE}={lang}; Path=/; SameSite=Lax; Max-Age=31536000")) {
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{LANG_COOKIE}={lang}; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000"
+    )) {
         resp.headers_mut().insert(header::SET_COOKIE, v);
     }
     resp

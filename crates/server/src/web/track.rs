@@ -131,9 +131,8 @@ pub async fn login(
             let mac = grant_mac(&st.pin_key, tid.as_str(), exp, &stored.pin_hash);
             let mut resp = see_other(&c, &format!("/lacak/{tid}"));
             let cookie = format!(
-                "{GRANT_COOKIE}={tid}~{exp}~{mac}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+                "{GRANT_COOKIE}={tid}~{exp}~{mac}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
                 GRANT_HOURS * 3600,
-                if st.config.secure_cookies { "; Secure" } else { "" }
             );
             if let Ok(v) = HeaderValue::from_str(&cookie) {
                 resp.headers_mut().append(header::SET_COOKIE, v);

@@ -80,8 +80,10 @@ pub async fn seed(store: &Arc<dyn Store>) -> HashMap<&'static str, String> {
 }
 
 impl TestApp {
+    /// Without rate limits: every test client is 127.0.0.1. The limits are
+    /// tested on their own (hardening.rs).
     pub async fn start(db: TestDb) -> TestApp {
-        TestApp::start_with(db, ServerConfig::default()).await
+        TestApp::start_with(db, ServerConfig::unthrottled()).await
     }
 
     pub async fn start_with(db: TestDb, config: ServerConfig) -> TestApp {
@@ -109,7 +111,9 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move {
-            axum::serve(listener, lapor_server::router(served)).await.unwrap();
+            lapor_server::serve(listener, lapor_server::router(served))
+                .await
+                .unwrap();
         });
         TestApp {
             base: format!("http://{addr}"),
@@ -179,7 +183,7 @@ pub async fn read(resp: Response) -> (u16, Value) {
 #[macro_export]
 macro_rules! on_both_backends {
     ($name:ident) => {
-        $crate::on_both_backends!($name, lapor_server::ServerConfig::default());
+        $crate::on_both_backends!($name, lapor_server::ServerConfig::unthrottled());
     };
     // With a server configuration, written where the macro is used.
     ($name:ident, $config:expr) => {

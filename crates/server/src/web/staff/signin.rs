@@ -66,11 +66,8 @@ fn with_cookie(mut resp: Response, cookie: &str) -> Response {
     resp
 }
 
-fn pending_cookie(st: &AppState, token: &str, max_age: i64) -> String {
-    format!(
-        "{PENDING_COOKIE}={token}; Path=/staf; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",
-        if st.config.secure_cookies { "; Secure" } else { "" }
-    )
+fn pending_cookie(token: &str, max_age: i64) -> String {
+    format!("{PENDING_COOKIE}={token}; Path=/staf; HttpOnly; SameSite=Strict; Max-Age={max_age}")
 }
 
 /// Opens the browser session and ends the half-done sign-in.
@@ -83,7 +80,7 @@ async fn finish(st: &AppState, c: &Ctx, headers: &HeaderMap, user_id: &str, to: 
         Ok(session) => {
             let resp = see_other(c, to);
             let resp = with_cookie(resp, &accounts::session_cookie(st, &session));
-            with_cookie(resp, &pending_cookie(st, "", 0))
+            with_cookie(resp, &pending_cookie("", 0))
         }
         Err(e) => error_page(c, &e),
     }
@@ -95,12 +92,11 @@ pub async fn after_password(st: &AppState, c: &Ctx, headers: &HeaderMap, next: S
         SignIn::Done(user) => finish(st, c, headers, &user.id, back).await,
         SignIn::SecondFactor { pending, .. } => with_cookie(
             see_other(c, &format!("/staf/verifikasi?kembali={}", crate::web::enc(back))),
-            &pending_cookie(st, &pending, 600),
+            &pending_cookie(&pending, 600),
         ),
-        SignIn::MustEnroll { pending, .. } => with_cookie(
-            see_other(c, "/staf/verifikasi/daftar"),
-            &pending_cookie(st, &pending, 600),
-        ),
+        SignIn::MustEnroll { pending, .. } => {
+            with_cookie(see_other(c, "/staf/verifikasi/daftar"), &pending_cookie(&pending, 600))
+        }
     }
 }
 
@@ -291,7 +287,7 @@ pub async fn enroll(
             p.codes = codes;
             let resp = render(&c, StatusCode::OK, &p);
             let resp = with_cookie(resp, &accounts::session_cookie(&st, &session));
-            with_cookie(resp, &pending_cookie(&st, "", 0))
+            with_cookie(resp, &pending_cookie("", 0))
         }
         Err(e) => enroll_page(&st, &c, &headers, Some(e)).await,
     }
