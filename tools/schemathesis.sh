@@ -39,6 +39,7 @@ login() {
 }
 PASSWORD=$(sed -n 's/^Demo logins (password for all: \(.*\)):$/\1/p' "$WORK/serve.out")
 TOKEN=$(login nasional@lapor.demo "$PASSWORD")
+[ -n "$TOKEN" ] || { echo "could not sign in as the national admin" >&2; exit 1; }
 
 CHECKS=not_a_server_error,response_schema_conformance,content_type_conformance,status_code_conformance
 run() {

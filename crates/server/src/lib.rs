@@ -284,7 +284,72 @@ impl AppState {
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = api::ApiDoc::openapi();
     doc.merge(integration::IntegrationDoc::openapi());
+    with_common_errors(&mut doc);
     doc
+}
+
+/// The error answers any operation may give beside those it lists itself,
+/// documented once here rather than on every handler. Each has the error
+/// envelope (`ErrorBody`) and a stable code (docs/architecture.md).
+fn with_common_errors(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{RefOr, ResponseBuilder, schema::Ref};
+    const ANY: &[(&str, &str)] = &[
+        (
+            "400",
+            "A parameter or header that cannot be read (`invalid_query`, `malformed_body`).",
+        ),
+        (
+            "401",
+            "A token that is not valid or has expired (`unauthenticated`, `invalid_api_key`). Public operations \
+             answer it too when a bad token is sent, rather than serve the caller as the public.",
+        ),
+        (
+            "429",
+            "Too many requests (`rate_limited`); `Retry-After` says when to try again.",
+        ),
+        ("503", "The service is busy (`unavailable`); try again shortly."),
+    ];
+    const WITH_BODY: &[(&str, &str)] = &[
+        (
+            "400",
+            "A body that is not valid JSON or not UTF-8 (`invalid_json`, `invalid_encoding`, `malformed_body`).",
+        ),
+        ("413", "The body is too large (`body_too_large`, `file_too_large`)."),
+        (
+            "415",
+            "A body of another content type than the one documented (`unsupported_media_type`).",
+        ),
+        (
+            "422",
+            "Input that fails validation (`validation_failed` and the more specific codes).",
+        ),
+    ];
+    let error = |what: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(what)
+                .content_ref("application/json", Ref::from_schema_name("ErrorBody"))
+                .build(),
+        )
+    };
+    for item in doc.paths.paths.values_mut() {
+        let ops = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for op in ops.into_iter().flatten() {
+            let extra = if op.request_body.is_some() { WITH_BODY } else { &[] };
+            for (code, what) in extra.iter().chain(ANY) {
+                op.responses
+                    .responses
+                    .entry(code.to_string())
+                    .or_insert_with(|| error(what));
+            }
+        }
+    }
 }
 
 async fn openapi_json() -> impl IntoResponse {
