@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 if ! command -v cargo-deny >/dev/null; then
   echo "installing cargo-deny (crates.io)"
-  cargo install --locked cargo-deny@0.20 --quiet
+  cargo install --locked cargo-deny@^0.20 --quiet
 fi
 
 cargo deny --locked check licenses bans sources
