@@ -296,3 +296,23 @@ pub struct Change {
     /// history (decision 0016), added in the same transaction.
     pub rollup: Vec<(lapor_domain::rollup::Cell, lapor_domain::rollup::Counters)>,
 }
+
+impl Change {
+    /// A change that records one decided event and nothing else: no outbox,
+    /// audit, files, timer or rollup. Tests and benchmarks start from it and
+    /// set what they exercise; the server builds its changes in full.
+    pub fn single_event(before: &Report, event: Event) -> Result<Change, lapor_domain::Error> {
+        Ok(Change {
+            expected_version: before.version,
+            report: lapor_domain::lifecycle::apply(Some(before.clone()), &event)?,
+            events: vec![event],
+            outbox: vec![],
+            audit: vec![],
+            attachments: vec![],
+            reindex: false,
+            wake_at: None,
+            idempotency_key: None,
+            rollup: vec![],
+        })
+    }
+}

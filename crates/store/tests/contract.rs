@@ -121,18 +121,7 @@ impl Fixture {
 /// The change that records one decided event and nothing else: no
 /// messages, audit, files or rollups.
 fn event_only(r: &Report, e: lapor_domain::event::Event) -> Change {
-    Change {
-        expected_version: r.version,
-        report: apply(Some(r.clone()), &e).unwrap(),
-        events: vec![e],
-        outbox: vec![],
-        audit: vec![],
-        attachments: vec![],
-        reindex: false,
-        wake_at: None,
-        idempotency_key: None,
-        rollup: vec![],
-    }
+    Change::single_event(r, e).unwrap()
 }
 
 fn city_target() -> InstitutionTarget {

@@ -21,7 +21,7 @@ use lapor_bench_web::{Fixture, next_backend, submission};
 use lapor_domain::calendar::Calendar;
 use lapor_domain::event::Actor;
 use lapor_domain::institution::Role;
-use lapor_domain::lifecycle::{Command, Ctx, InstitutionTarget, apply, decide};
+use lapor_domain::lifecycle::{Command, Ctx, InstitutionTarget, decide};
 use lapor_domain::report::Report;
 use lapor_server::integration::webhooks::{DeliveryConfig, run_batch_at};
 use lapor_server::{AppState, ServerConfig};
@@ -77,18 +77,10 @@ fn change(fx: &Fixture, r: &Report, history: &[lapor_domain::event::Event], cmd:
         policy: &fx.policy,
     };
     let e = decide(r, &cmd, &ctx).expect("decide");
-    let next = apply(Some(r.clone()), &e).expect("apply");
+    let rollup = lapor_domain::rollup::contributions(history, std::slice::from_ref(&e), &fx.cal);
     Change {
-        expected_version: r.version,
-        report: next,
-        rollup: lapor_domain::rollup::contributions(history, std::slice::from_ref(&e), &fx.cal),
-        events: vec![e],
-        outbox: vec![],
-        audit: vec![],
-        attachments: vec![],
-        reindex: false,
-        wake_at: None,
-        idempotency_key: None,
+        rollup,
+        ..Change::single_event(r, e).expect("apply")
     }
 }
 

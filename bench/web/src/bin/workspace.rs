@@ -27,7 +27,7 @@ use lapor_domain::calendar::Calendar;
 use lapor_domain::event::Actor;
 use lapor_domain::institution::InstitutionKind;
 use lapor_domain::institution::Role;
-use lapor_domain::lifecycle::{Command, Ctx, InstitutionTarget, apply, decide};
+use lapor_domain::lifecycle::{Command, Ctx, InstitutionTarget, decide};
 use lapor_domain::report::Status;
 use lapor_server::{AppState, ServerConfig};
 use lapor_store::testing::TestDb;
@@ -146,20 +146,12 @@ async fn bench_raw_actions(store: &Arc<dyn Store>, fx: &Fixture, ids: &[String])
             policy: &fx.policy,
         };
         let event = decide(&report, &command, &ctx).expect("decide");
-        let next = apply(Some(report.clone()), &event).expect("apply");
         let history = store.events(&tid).await.expect("history");
+        let rollup = lapor_domain::rollup::contributions(&history, std::slice::from_ref(&event), &fx.cal);
         store
             .append(&Change {
-                expected_version: report.version,
-                report: next,
-                rollup: lapor_domain::rollup::contributions(&history, std::slice::from_ref(&event), &fx.cal),
-                events: vec![event],
-                outbox: vec![],
-                audit: vec![],
-                attachments: vec![],
-                reindex: false,
-                wake_at: None,
-                idempotency_key: None,
+                rollup,
+                ..Change::single_event(&report, event).expect("apply")
             })
             .await
             .expect("append");
