@@ -102,6 +102,7 @@ pub async fn channels(cfg: &Config, demo: bool, mail_dir: &Path) -> Result<(Chan
             SinkOptions {
                 out_dir: Some(mail_dir.to_path_buf()),
                 keep_raw: false,
+                remember: Some(1000),
                 ..SinkOptions::default()
             },
         )

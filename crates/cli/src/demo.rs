@@ -91,13 +91,7 @@ pub async fn seed(store: &dyn Store, data_dir: &Path, progress: bool) -> Result<
     // The national operator first, then the generated regional governments,
     // then the curated list (whose units may sit under those governments).
     let path = data_dir.join("institutions/national.csv");
-    let mut rdr = csv::Reader::from_path(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let rows: Vec<(usize, csv::StringRecord)> = rdr
-        .records()
-        .enumerate()
-        .map(|(i, r)| r.map(|r| (i + 2, r)))
-        .collect::<Result<_, _>>()
-        .map_err(|e| e.to_string())?;
+    let rows = import::read_csv(&path)?;
     let (root, rest): (Vec<_>, Vec<_>) = rows
         .into_iter()
         .partition(|(_, r)| r.get(2) == Some("national_operator"));

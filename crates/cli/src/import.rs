@@ -4,8 +4,9 @@
 
 use indicatif::{ProgressBar, ProgressStyle};
 use lapor_domain::calendar::Zone;
-use lapor_domain::institution::{Institution, InstitutionKind, regional_government_code, valid_code};
-use lapor_store::{Region, RegionQuery, Store};
+use lapor_domain::institution::{Institution, InstitutionKind, regional_government_code};
+use lapor_store::reference_csv;
+use lapor_store::{RegionQuery, Store};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
@@ -23,87 +24,25 @@ fn bar(len: u64, msg: &str, show: bool) -> ProgressBar {
     pb
 }
 
-fn read_csv(path: &Path) -> Result<Vec<(usize, csv::StringRecord)>, String> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .from_path(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut out = Vec::new();
-    for (i, rec) in rdr.records().enumerate() {
-        let rec = rec.map_err(|e| format!("{}: line {}: {e}", path.display(), i + 2))?;
-        out.push((i + 2, rec));
-    }
-    Ok(out)
+fn read(path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// Parses one region level file (`code,parent_code,name`, or `code,name`
-/// for provinces). All errors are collected with their line numbers.
-fn parse_level(path: &Path, level: i64, postal: &HashMap<String, String>) -> Result<Vec<Region>, Vec<String>> {
-    let rows = read_csv(path).map_err(|e| vec![e])?;
-    let mut errors = Vec::new();
-    let mut out = Vec::with_capacity(rows.len());
-    let mut seen = HashSet::new();
-    for (line, rec) in rows {
-        let (code, parent, name) = match (level, rec.len()) {
-            (1, 2) => (rec[0].trim(), None, rec[1].trim()),
-            (_, 3) if level > 1 => (rec[0].trim(), Some(rec[1].trim()), rec[2].trim()),
-            _ => {
-                errors.push(format!(
-                    "{}:{line}: expected {} columns",
-                    path.display(),
-                    if level == 1 { 2 } else { 3 }
-                ));
-                continue;
-            }
-        };
-        if Region::level_of(code) != Some(level) {
-            errors.push(format!(
-                "{}:{line}: {code:?} is not a level-{level} region code",
-                path.display()
-            ));
-            continue;
-        }
-        if parent.is_some() && parent.map(str::to_string) != Region::parent_of(code) {
-            errors.push(format!(
-                "{}:{line}: parent {:?} does not match code {code}",
-                path.display(),
-                parent.unwrap_or_default()
-            ));
-            continue;
-        }
-        if name.is_empty() {
-            errors.push(format!("{}:{line}: empty name", path.display()));
-            continue;
-        }
-        if !seen.insert(code.to_string()) {
-            errors.push(format!("{}:{line}: duplicate code {code}", path.display()));
-            continue;
-        }
-        out.push(Region {
-            code: code.to_string(),
-            level,
-            parent_code: parent.map(str::to_string),
-            name: name.to_string(),
-            postal_code: postal.get(code).cloned(),
-        });
-    }
-    if errors.is_empty() { Ok(out) } else { Err(errors) }
+/// The rows of a CSV file; errors name the file.
+pub(crate) fn read_csv(path: &Path) -> Result<Vec<(usize, csv::StringRecord)>, String> {
+    reference_csv::rows(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Loads provinces, regencies/cities, districts and villages (with postal
 /// codes) from `dir`, showing progress. Returns the counts per level.
 pub async fn import_regions(store: &dyn Store, dir: &Path, progress: bool) -> Result<[i64; 4], String> {
-    let mut postal = HashMap::new();
     let postal_path = dir.join("postal-codes.csv");
-    if postal_path.exists() {
-        for (line, rec) in read_csv(&postal_path)? {
-            if rec.len() != 2 || !rec[1].trim().bytes().all(|b| b.is_ascii_digit()) || rec[1].trim().len() != 5 {
-                return Err(format!("{}:{line}: expected kode_desa,kodepos", postal_path.display()));
-            }
-            postal.insert(rec[0].trim().to_string(), rec[1].trim().to_string());
-        }
-    }
+    let postal = if postal_path.exists() {
+        reference_csv::parse_postal_codes(&read(&postal_path)?)
+            .map_err(|e| format!("{}: {e}", postal_path.display()))?
+    } else {
+        HashMap::new()
+    };
     let files = [
         (1, "provinces.csv"),
         (2, "regencies.csv"),
@@ -113,9 +52,14 @@ pub async fn import_regions(store: &dyn Store, dir: &Path, progress: bool) -> Re
     let mut levels = Vec::new();
     let mut known: HashSet<String> = HashSet::new();
     for (level, file) in files {
-        let rows = parse_level(&dir.join(file), level, &postal).map_err(|errs| {
+        let path = dir.join(file);
+        let rows = reference_csv::parse_regions(&read(&path)?, level, &postal).map_err(|errs| {
             let n = errs.len();
-            let mut shown: Vec<String> = errs.into_iter().take(20).collect();
+            let mut shown: Vec<String> = errs
+                .into_iter()
+                .take(20)
+                .map(|e| format!("{}: {e}", path.display()))
+                .collect();
             if n > 20 {
                 shown.push(format!("… and {} more", n - 20));
             }
@@ -145,42 +89,6 @@ pub async fn import_regions(store: &dyn Store, dir: &Path, progress: bool) -> Re
     store.region_counts().await.map_err(|e| e.to_string())
 }
 
-/// One row of an institutions CSV, checked.
-fn parse_institution_row(rec: &csv::StringRecord) -> Result<Institution, String> {
-    if rec.len() != 6 {
-        return Err("expected 6 columns: code,name,kind,parent_code,region_code,timezone".into());
-    }
-    let code = rec[0].trim();
-    if !valid_code(code) {
-        return Err(format!("code {code:?}: use lowercase letters, digits, '-' and '.'"));
-    }
-    let name = rec[1].trim();
-    if name.is_empty() || name.chars().count() > 300 {
-        return Err("name: 1-300 characters".into());
-    }
-    let kind = InstitutionKind::parse(rec[2].trim()).ok_or_else(|| format!("kind {:?} is not known", &rec[2]))?;
-    let parent = Some(rec[3].trim()).filter(|p| !p.is_empty()).map(str::to_string);
-    let region_code = Some(rec[4].trim()).filter(|p| !p.is_empty()).map(str::to_string);
-    let zone = match rec[5].trim() {
-        "" => region_code.as_deref().map(Zone::for_province).unwrap_or(Zone::Wib),
-        z => Zone::parse(z).ok_or_else(|| format!("timezone {z:?}: WIB, WITA or WIT"))?,
-    };
-    if kind == InstitutionKind::NationalOperator && parent.is_some() {
-        return Err("the national operator has no parent".into());
-    }
-    if kind != InstitutionKind::NationalOperator && parent.is_none() {
-        return Err("parent_code is required".into());
-    }
-    Ok(Institution {
-        code: code.to_string(),
-        name: name.to_string(),
-        kind,
-        parent,
-        region_code,
-        zone,
-    })
-}
-
 /// Checks a whole institutions file against itself and what the store
 /// already holds; returns every problem with its line number.
 pub async fn check_institutions(
@@ -191,7 +99,7 @@ pub async fn check_institutions(
     let mut out: Vec<Institution> = Vec::new();
     let mut kinds: HashMap<String, InstitutionKind> = HashMap::new();
     for (line, rec) in rows {
-        let inst = match parse_institution_row(rec) {
+        let inst = match reference_csv::parse_institution(rec) {
             Ok(i) => i,
             Err(e) => {
                 errors.push(format!("line {line}: {e}"));

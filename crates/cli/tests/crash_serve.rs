@@ -6,14 +6,21 @@
 //! - citizens file reports with an e-mail address for their receipt;
 //! - the national admin dispositions them;
 //! - SMS arrive through the gateway webhook ("LAPOR <isi>"), each answered
-//!   by an SMS through the gateway's send API (a local stand-in).
+//!   by an SMS through the gateway's send API (a local stand-in);
+//! - Telegram updates arrive through the bot webhook, each from a new chat,
+//!   and are answered through the Bot API's `sendMessage` (the same
+//!   stand-in, at `/bot<token>/sendMessage`).
 //!
 //! Then the last server drains the queue, and:
 //! - every report whose 201 arrived is stored as sent, with its event;
 //! - every disposition whose 200 arrived is stored;
-//! - every SMS the gateway got a 200 for is recorded;
+//! - every SMS the gateway got a 200 for is recorded, and every Telegram
+//!   update Telegram got a 200 for;
 //! - every receipt of those, by e-mail or SMS, was delivered: exactly once
 //!   after deduplication by its key (the sink and the gateway count repeats);
+//! - every acknowledged Telegram chat got its answer. The Bot API takes no
+//!   idempotency key, so a send repeated after a kill reaches the chat twice:
+//!   those are counted, not deduplicated.
 //! - no job is left pending, dead or undeliverable.
 //!
 //! Kill points are random; the seed is printed and `LAPOR_CRASH_SEED`
@@ -34,33 +41,52 @@ use support::{Rng, Server, crash_seed, lapor, login, serve_at};
 use tokio::sync::Mutex;
 
 const SMS_SECRET: &str = "sms-secret";
+const TG_SECRET: &str = "tg-secret";
 
 /// What the stand-in SMS gateway was asked to send: (idempotency key, to).
 type Sent = Arc<Mutex<Vec<(String, String)>>>;
+/// The chats the stand-in Bot API was asked to answer.
+type Chats = Arc<Mutex<Vec<String>>>;
 
-async fn gateway() -> (String, Sent) {
+async fn gateway() -> (String, Sent, Chats) {
     let sent: Sent = Arc::default();
-    let rec = sent.clone();
-    let app = axum::Router::new().route(
-        "/sms/send",
-        axum::routing::post(move |headers: HeaderMap, Json(body): Json<Value>| {
-            let rec = rec.clone();
-            async move {
-                let key = headers
-                    .get("idempotency-key")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .to_string();
-                let to = body["to"].as_str().unwrap_or_default().to_string();
-                rec.lock().await.push((key, to));
-                Json(json!({ "id": "gw-accepted" }))
-            }
-        }),
-    );
+    let chats: Chats = Arc::default();
+    let (rec, tg) = (sent.clone(), chats.clone());
+    let app = axum::Router::new()
+        .route(
+            "/sms/send",
+            axum::routing::post(move |headers: HeaderMap, Json(body): Json<Value>| {
+                let rec = rec.clone();
+                async move {
+                    let key = headers
+                        .get("idempotency-key")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_string();
+                    let to = body["to"].as_str().unwrap_or_default().to_string();
+                    rec.lock().await.push((key, to));
+                    Json(json!({ "id": "gw-accepted" }))
+                }
+            }),
+        )
+        .route(
+            "/{bot}/sendMessage",
+            axum::routing::post(move |Json(body): Json<Value>| {
+                let tg = tg.clone();
+                async move {
+                    let chat = match &body["chat_id"] {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    tg.lock().await.push(chat);
+                    Json(json!({ "ok": true, "result": { "message_id": 1, "date": 0, "chat": { "id": 1, "type": "private" } } }))
+                }
+            }),
+        );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("http://{addr}"), sent)
+    (format!("http://{addr}"), sent, chats)
 }
 
 fn free_port() -> u16 {
@@ -78,6 +104,8 @@ struct Acked {
     dispositions: Vec<String>,
     /// Gateway message id and the sender's number.
     sms: Vec<(String, String)>,
+    /// Telegram update id and its chat.
+    telegram: Vec<(String, String)>,
 }
 
 fn client() -> reqwest::Client {
@@ -172,6 +200,37 @@ async fn sms_senders(base: String, stop: Arc<AtomicBool>, acked: Arc<Mutex<Acked
     }
 }
 
+/// Each update from a chat of its own, so every acknowledged update must
+/// have its own answer.
+async fn telegram_users(base: String, stop: Arc<AtomicBool>, acked: Arc<Mutex<Acked>>) {
+    let http = client();
+    let mut n = 0u64;
+    while !stop.load(Ordering::Relaxed) {
+        n += 1;
+        let chat = 700_000_000 + n;
+        let update = json!({
+            "update_id": n,
+            "message": {
+                "message_id": n,
+                "from": { "id": chat, "is_bot": false, "first_name": "Warga", "language_code": "id" },
+                "chat": { "id": chat, "first_name": "Warga", "type": "private" },
+                "date": chrono::Utc::now().timestamp(),
+                "text": "Halo, saya mau melapor"
+            }
+        });
+        let r = http
+            .post(format!("{base}/hooks/telegram"))
+            .header("x-telegram-bot-api-secret-token", TG_SECRET)
+            .json(&update)
+            .send()
+            .await;
+        match r {
+            Ok(r) if r.status().as_u16() == 200 => acked.lock().await.telegram.push((n.to_string(), chat.to_string())),
+            _ => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+}
+
 /// A report's event kinds, oldest first.
 async fn kinds(store: &dyn lapor_store::Store, id: &lapor_domain::ids::TrackingId) -> Vec<String> {
     let events = store.events(id).await.unwrap();
@@ -200,7 +259,7 @@ async fn crash_and_restart(backend: &str, db: TestUrl) {
     let seed = crash_seed();
     let mut rng = Rng(seed);
     let sink = MailSink::start("127.0.0.1:0", SinkOptions::default()).await.unwrap();
-    let (gw, sent) = gateway().await;
+    let (gw, sent, chats) = gateway().await;
     let dir = std::env::temp_dir().join(format!("lapor-crash-serve-{}-{backend}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let config = dir.join("lapor.toml");
@@ -208,7 +267,8 @@ async fn crash_and_restart(backend: &str, db: TestUrl) {
         &config,
         format!(
             "[channels.sms]\ninbound_secret = \"{SMS_SECRET}\"\nsend_via = \"http\"\nsender_id = \"1708\"\n\
-             http_send_url = \"{gw}/sms/send\"\nhttp_send_token = \"GW-TOKEN\"\n"
+             http_send_url = \"{gw}/sms/send\"\nhttp_send_token = \"GW-TOKEN\"\n\
+             [channels.telegram]\nbot_token = \"123:ABC\"\nsecret_token = \"{TG_SECRET}\"\napi_base = \"{gw}\"\n"
         ),
     )
     .unwrap();
@@ -234,6 +294,7 @@ async fn crash_and_restart(backend: &str, db: TestUrl) {
         tokio::spawn(citizens(base.clone(), stop.clone(), acked.clone())),
         tokio::spawn(admin(base.clone(), token, stop.clone(), acked.clone())),
         tokio::spawn(sms_senders(base.clone(), stop.clone(), acked.clone())),
+        tokio::spawn(telegram_users(base.clone(), stop.clone(), acked.clone())),
     ];
     let started = Instant::now();
     for _ in 0..kills {
@@ -269,8 +330,8 @@ async fn crash_and_restart(backend: &str, db: TestUrl) {
         acked.reports.len()
     );
     assert!(
-        !acked.sms.is_empty() && !acked.dispositions.is_empty(),
-        "{backend}: no SMS or dispositions"
+        !acked.sms.is_empty() && !acked.dispositions.is_empty() && !acked.telegram.is_empty(),
+        "{backend}: no SMS, Telegram updates or dispositions"
     );
 
     // Every acknowledged report and disposition is stored, as sent.
@@ -300,6 +361,12 @@ async fn crash_and_restart(backend: &str, db: TestUrl) {
             "{backend}: acknowledged SMS {id} is lost"
         );
     }
+    for (id, _) in &acked.telegram {
+        assert!(
+            store.inbound_seen("telegram", id).await.unwrap(),
+            "{backend}: acknowledged Telegram update {id} is lost"
+        );
+    }
 
     // Every receipt delivered, exactly once after deduplication by key.
     let mut mail: HashMap<String, usize> = HashMap::new();
@@ -325,9 +392,20 @@ async fn crash_and_restart(backend: &str, db: TestUrl) {
         );
     }
     let distinct_sms: usize = sms_keys.values().map(HashSet::len).sum();
+    let chats = chats.lock().await.clone();
+    let answered: HashSet<&str> = chats.iter().map(String::as_str).collect();
+    for (id, chat) in &acked.telegram {
+        assert!(
+            answered.contains(chat.as_str()),
+            "{backend}: Telegram update {id} was never answered"
+        );
+    }
+    let asked: HashSet<&str> = acked.telegram.iter().map(|(_, c)| c.as_str()).collect();
+    let repeated = chats.iter().filter(|c| asked.contains(c.as_str())).count() - asked.len();
     eprintln!(
         "crash_serve[{backend}]: {kills} SIGKILLs of lapor serve in {:.1} s; acknowledged {} reports, {} dispositions, {} SMS: 0 lost; \
-         {} e-mails for {} keys ({} repeats dropped), {} SMS sends for {} keys ({} repeats dropped) (seed {seed})",
+         {} e-mails for {} keys ({} repeats dropped), {} SMS sends for {} keys ({} repeats dropped); \
+         {} Telegram updates: 0 lost, all answered, {} sends beyond one per chat (seed {seed})",
         started.elapsed().as_secs_f64(),
         acked.reports.len(),
         acked.dispositions.len(),
@@ -338,6 +416,8 @@ async fn crash_and_restart(backend: &str, db: TestUrl) {
         sent.len(),
         distinct_sms,
         sent.len() - distinct_sms,
+        acked.telegram.len(),
+        repeated,
     );
     drop(store);
     let _ = std::fs::remove_dir_all(&dir);

@@ -42,6 +42,11 @@ pub struct SinkOptions {
     /// Keep the raw message bytes in memory (tests) or only headers of interest (benchmarks with many
     /// messages). Default true.
     pub keep_raw: bool,
+    /// Remember at most this many messages in memory (the oldest are
+    /// forgotten, with their keys; files in `out_dir` stay). A sink that
+    /// runs for months, as the demo's does, must not grow without end.
+    /// Default: no limit (tests read everything back).
+    pub remember: Option<usize>,
 }
 
 impl Default for SinkOptions {
@@ -52,6 +57,7 @@ impl Default for SinkOptions {
             out_dir: None,
             max_size: 10 * 1024 * 1024,
             keep_raw: true,
+            remember: None,
         }
     }
 }
@@ -157,6 +163,8 @@ pub(crate) struct Shared {
 
 #[derive(Default)]
 struct Store {
+    /// Accepted since the start, remembered or not.
+    accepted: usize,
     messages: Vec<Received>,
     /// Times each idempotency key was seen.
     keys: HashMap<String, u32>,
@@ -179,6 +187,18 @@ impl Shared {
                 }
             }
             store.messages.push(msg);
+            store.accepted += 1;
+            // Forget in batches of `limit`, so trimming costs O(1) per message.
+            if let Some(limit) = self.opts.remember
+                && store.messages.len() >= 2 * limit.max(1)
+            {
+                let old: Vec<Received> = store.messages.drain(..limit.max(1)).collect();
+                for m in old {
+                    if let Some(key) = m.key.as_ref().or(m.message_id.as_ref()) {
+                        store.keys.remove(key);
+                    }
+                }
+            }
         }
         self.arrived.notify_waiters();
     }
@@ -281,13 +301,14 @@ impl MailSink {
         self.server.addr()
     }
 
-    /// All accepted messages so far (clone).
+    /// The messages remembered (all accepted ones, unless `remember` is set).
     pub fn messages(&self) -> Vec<Received> {
         self.shared.lock().messages.clone()
     }
 
+    /// Messages accepted since the start, remembered or not.
     pub fn count(&self) -> usize {
-        self.shared.lock().messages.len()
+        self.shared.lock().accepted
     }
 
     /// Number of distinct keys (X-Lapor-Key, falling back to Message-ID) seen.

@@ -346,6 +346,28 @@ async fn duplicate_keys_are_counted() {
 }
 
 #[tokio::test]
+async fn a_bounded_sink_forgets_the_oldest() {
+    let sink = sink(SinkOptions {
+        remember: Some(3),
+        ..SinkOptions::default()
+    })
+    .await;
+    let mut c = Client::ehlo(&sink).await;
+    for i in 0..7 {
+        assert_eq!(
+            c.send("a@lapor.test", &["b@warga.test"], &simple(&format!("k{i}")))
+                .await,
+            250
+        );
+    }
+    c.quit().await;
+    // Trimmed in batches: between `remember` and twice that stay.
+    let kept: Vec<String> = sink.messages().into_iter().filter_map(|m| m.key).collect();
+    assert_eq!(kept, ["k3", "k4", "k5", "k6"]);
+    assert_eq!((sink.count(), sink.distinct_keys()), (7, 4));
+}
+
+#[tokio::test]
 async fn connection_dropped_mid_data_records_nothing() {
     let sink = sink(SinkOptions::default()).await;
     let mut c = Client::ehlo(&sink).await;

@@ -11,7 +11,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use chrono::{DateTime, Duration, Utc};
 use common::TestApp;
-use lapor_integration::client::{Scope, parse_scopes};
 use lapor_integration::webhook::{Secret, verify};
 use lapor_server::integration::clients;
 use lapor_server::integration::webhooks::{DeliveryConfig, run_batch_at};
@@ -22,17 +21,7 @@ use std::sync::{Arc, Mutex};
 const CITY: &str = "pemkot-32.73";
 
 async fn client(app: &TestApp, institution: &str, scopes: &str) -> (String, String) {
-    let scopes: Vec<Scope> = parse_scopes(scopes).unwrap();
-    let c = clients::create(
-        app.db.store.as_ref(),
-        institution,
-        "SIMPEL",
-        &scopes,
-        Some("u-national"),
-    )
-    .await
-    .unwrap();
-    (c.client.id, c.key)
+    common::api_client(app, institution, scopes).await
 }
 
 async fn call(app: &TestApp, method: Method, path: &str, key: &str, body: Option<Value>) -> (u16, Value) {

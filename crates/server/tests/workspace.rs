@@ -7,31 +7,12 @@
 
 mod common;
 
-use common::{TestApp, browser, hidden, page, signed_in};
+use common::{TestApp, act, browser, hidden, page, signed_in};
 use lapor_domain::totp;
 use lapor_server::auth::hash_password;
 use reqwest::{Client, StatusCode};
 use serde_json::json;
 use std::collections::{HashSet, VecDeque};
-
-/// Posts one action form of the report page; returns status and body.
-async fn act(app: &TestApp, b: &Client, id: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {
-    let (s, html) = page(b, &format!("{}/staf/laporan/{id}", app.base)).await;
-    assert_eq!(s, 200, "{html}");
-    let mut form: Vec<(String, String)> = vec![
-        ("csrf".into(), hidden(&html, "csrf")),
-        ("ft".into(), hidden(&html, "ft")),
-        ("v".into(), hidden(&html, "v")),
-    ];
-    form.extend(fields.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    let r = b
-        .post(format!("{}/staf/laporan/{id}/aksi", app.base))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    (r.status(), r.text().await.unwrap())
-}
 
 async fn status_of(app: &TestApp, id: &str) -> String {
     let tid = lapor_domain::ids::TrackingId::parse(id).unwrap();

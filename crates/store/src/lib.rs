@@ -15,6 +15,7 @@ pub mod integration;
 pub mod jobs;
 pub mod overdue;
 mod postgres;
+pub mod reference_csv;
 pub mod rollups;
 mod sqlite;
 pub mod testing;

@@ -100,6 +100,7 @@ impl PgStore {
         // 19 is followed by `recount_overdue` (see `migrate`).
         (19, include_str!("../migrations/postgres/0019_overdue_tallies.sql")),
         (20, include_str!("../migrations/both/0020_unit_reports_by_date.sql")),
+        (21, include_str!("../migrations/both/0021_public_reports_by_date.sql")),
     ];
 
     pub async fn open(url: &str, opts: &crate::StoreOptions) -> crate::Result<PgStore> {

@@ -16,8 +16,11 @@
 //! warm-up) to the end, and the same p99 against `/healthz` timed at the
 //! start (the HTTP floor of the same process).
 //!
+//! It starts on a database holding `--preload` reports of generated
+//! history (default 100,000), as a running service would.
+//!
 //!   cargo build --release -p lapor-cli --bin lapor
-//!   cargo run --release -p lapor-bench-web --bin soak -- --minutes 30 --rate 60 --backend sqlite
+//!   cargo run --release -p lapor-bench-web --bin soak -- --minutes 30 --rate 100 --backend sqlite
 //!
 //! PostgreSQL needs LAPOR_TEST_PG_URL; the database is made and dropped.
 
@@ -43,9 +46,14 @@ struct Args {
     /// The `lapor` binary to run.
     #[arg(long, default_value = "target/release/lapor")]
     lapor: String,
+    /// Reports of history generated (`lapor bench-data`) before the soak
+    /// starts: a national service never runs on an empty database, and on
+    /// one the caches and indexes are still growing from nothing.
+    #[arg(long, default_value_t = 100_000)]
+    preload: u64,
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq)]
 enum Kind {
     Submit,
     Track,
@@ -53,6 +61,14 @@ enum Kind {
     Queue,
     Disposition,
 }
+
+const KINDS: [(Kind, &str); 5] = [
+    (Kind::Submit, "submit"),
+    (Kind::Track, "track"),
+    (Kind::List, "list"),
+    (Kind::Queue, "queue"),
+    (Kind::Disposition, "dispose"),
+];
 
 fn kind_of(i: u64) -> Kind {
     match i % 20 {
@@ -67,6 +83,9 @@ fn kind_of(i: u64) -> Kind {
 #[derive(Default)]
 struct Minute {
     latencies: Vec<f64>,
+    /// The same latencies by kind of request, in `KINDS` order: which part
+    /// of the mix moves when the p99 moves.
+    by_kind: [Vec<f64>; 5],
     errors: u64,
 }
 
@@ -155,11 +174,19 @@ async fn one(s: Arc<Shared>, i: u64, kind: Kind) -> bool {
     }
 }
 
-fn rss_mib(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/statm"))
-        .ok()
-        .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<f64>().ok()))
-        .map_or(f64::NAN, |pages| pages * 4096.0 / 1048576.0)
+/// Resident memory in MiB: (all, anonymous). The anonymous part is the
+/// process's own heap; the rest is mapped files (the binary, SQLite's
+/// memory-mapped database), which the kernel may drop and re-read.
+fn rss_mib(pid: u32) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next().and_then(|kb| kb.parse::<f64>().ok()))
+            .map_or(f64::NAN, |kb| kb / 1024.0)
+    };
+    (field("VmRSS:"), field("RssAnon:"))
 }
 
 fn p(xs: &mut [f64], q: f64) -> f64 {
@@ -173,6 +200,29 @@ async fn main() {
         "postgres" => TestUrl::postgres().await.expect("set LAPOR_TEST_PG_URL for postgres"),
         _ => TestUrl::sqlite(),
     };
+    if args.preload > 0 {
+        let started = Instant::now();
+        for step in [
+            vec!["demo".to_string()],
+            vec!["bench-data".into(), "--reports".into(), args.preload.to_string()],
+        ] {
+            let ok = Command::new(&args.lapor)
+                .args(&step)
+                .env_remove("LAPOR_CONFIG")
+                .env("LAPOR_DATABASE_URL", &db.url)
+                .env("LAPOR_LOG", "warn")
+                .stdout(Stdio::null())
+                .status()
+                .expect("run lapor")
+                .success();
+            assert!(ok, "lapor {step:?} failed");
+        }
+        println!(
+            "preloaded {} reports of history in {:.0} s",
+            args.preload,
+            started.elapsed().as_secs_f64()
+        );
+    }
     let mut child = Command::new(&args.lapor)
         .args(["serve", "--demo", "--bind", "127.0.0.1:0"])
         .env_remove("LAPOR_CONFIG")
@@ -247,9 +297,10 @@ async fn main() {
         args.backend,
         args.rate,
         args.minutes,
-        rss_mib(pid)
+        rss_mib(pid).0
     );
-    println!("minute  requests  errors   p50 ms   p99 ms  resident MiB");
+    let kinds: String = KINDS.iter().map(|(_, name)| format!(" {name:>8}")).collect();
+    println!("minute  requests  errors   p50 ms   p99 ms  RSS MiB  anon MiB  | p99 ms by kind:{kinds}");
     let start = tokio::time::Instant::now();
     let total = args.rate * args.minutes * 60;
     let gap = Duration::from_secs_f64(1.0 / args.rate as f64);
@@ -271,6 +322,8 @@ async fn main() {
             let mut m = s.minutes.lock().await;
             let slot = &mut m[minute];
             slot.latencies.push(ms);
+            let k = KINDS.iter().position(|(k, _)| *k == kind_of(i)).unwrap_or(0);
+            slot.by_kind[k].push(ms);
             if !ok {
                 slot.errors += 1;
             }
@@ -286,36 +339,48 @@ async fn main() {
     let errors: u64 = m.iter().map(|x| x.errors).sum();
     let mut p99s: Vec<f64> = m.iter().map(|x| p(&mut x.latencies.clone(), 0.99)).collect();
     let (lo, hi) = (p(&mut p99s, 0.0), p(&mut p99s, 1.0));
-    let after_warmup = rss.first().copied().unwrap_or(f64::NAN);
-    let end = rss.last().copied().unwrap_or(f64::NAN);
-    let growth = (end - after_warmup) / after_warmup * 100.0;
+    let after_warmup = rss.first().copied().unwrap_or((f64::NAN, f64::NAN));
+    let end = rss.last().copied().unwrap_or((f64::NAN, f64::NAN));
+    let growth = (end.0 - after_warmup.0) / after_warmup.0 * 100.0;
+    let anon_growth = (end.1 - after_warmup.1) / after_warmup.1 * 100.0;
     let filed = shared.filed.lock().await;
     println!(
         "soak {}: {requests} requests, {errors} errors ({:.3}%); {} reports filed, {} dispositioned; \
-         p99 per minute {lo:.1}–{hi:.1} ms ({:.1}–{:.1}x the /healthz p99); resident {after_warmup:.1} MiB after minute 1, \
-         {end:.1} MiB at the end: {growth:+.1}% (target < 10%)",
+         p99 per minute {lo:.1}–{hi:.1} ms ({:.1}–{:.1}x the /healthz p99); resident {:.1} MiB after minute 1, \
+         {:.1} MiB at the end: {growth:+.1}% (target < 10%); anonymous {:.1} → {:.1} MiB: {anon_growth:+.1}%",
         args.backend,
         errors as f64 / requests.max(1) as f64 * 100.0,
         filed.0.len(),
         filed.1,
         lo / floor_p99,
         hi / floor_p99,
+        after_warmup.0,
+        end.0,
+        after_warmup.1,
+        end.1,
     );
     let _ = child.kill();
     let _ = child.wait();
     db.close().await;
 }
 
-async fn report(s: &Shared, minute: usize, rss: f64) {
+async fn report(s: &Shared, minute: usize, rss: (f64, f64)) {
     let mut m = s.minutes.lock().await;
     let x = &mut m[minute];
     let n = x.latencies.len();
     let mut l = x.latencies.clone();
+    let kinds: String = x
+        .by_kind
+        .iter()
+        .map(|k| format!(" {:>8.1}", p(&mut k.clone(), 0.99)))
+        .collect();
     println!(
-        "{:>6}  {n:>8}  {:>6}  {:>7.1}  {:>7.1}  {rss:>12.1}",
+        "{:>6}  {n:>8}  {:>6}  {:>7.1}  {:>7.1}  {:>7.1}  {:>8.1}  |                {kinds}",
         minute + 1,
         x.errors,
         p(&mut l, 0.5),
-        p(&mut l, 0.99)
+        p(&mut l, 0.99),
+        rss.0,
+        rss.1,
     );
 }

@@ -219,12 +219,17 @@ pub fn browser() -> Client {
 /// A browser already signed in as `who` (a session minted in the store, as
 /// after a completed sign-in; the sign-in itself is tested separately).
 pub async fn signed_in(app: &TestApp, who: &str) -> Client {
+    signed_in_as(app, &format!("u-{who}")).await
+}
+
+/// A browser with a session for any user id, staff or citizen.
+pub async fn signed_in_as(app: &TestApp, user_id: &str) -> Client {
     let token = new_token();
     app.db
         .store
         .create_token(&NewToken {
             token_hash: token_digest(&token),
-            user_id: format!("u-{who}"),
+            user_id: user_id.to_string(),
             kind: TokenKind::Session,
             created_at: Ts::now(),
             expires_at: Ts::new(chrono::Utc::now() + chrono::Duration::hours(1)),
@@ -239,6 +244,43 @@ pub async fn signed_in(app: &TestApp, who: &str) -> Client {
         .redirect(Policy::none())
         .build()
         .unwrap()
+}
+
+/// Posts one action form of the staff report page, as the page's own form
+/// would (CSRF, form token and version read off the page); returns status
+/// and body.
+pub async fn act(app: &TestApp, b: &Client, id: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {
+    let (s, html) = page(b, &format!("{}/staf/laporan/{id}", app.base)).await;
+    assert_eq!(s, 200, "{html}");
+    let mut form: Vec<(String, String)> = vec![
+        ("csrf".into(), hidden(&html, "csrf")),
+        ("ft".into(), hidden(&html, "ft")),
+        ("v".into(), hidden(&html, "v")),
+    ];
+    form.extend(fields.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let r = b
+        .post(format!("{}/staf/laporan/{id}/aksi", app.base))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+/// An integration API client of `institution` with `scopes`; returns
+/// (client id, key).
+pub async fn api_client(app: &TestApp, institution: &str, scopes: &str) -> (String, String) {
+    let scopes = lapor_integration::client::parse_scopes(scopes).unwrap();
+    let c = lapor_server::integration::clients::create(
+        app.db.store.as_ref(),
+        institution,
+        "SIMPEL",
+        &scopes,
+        Some("u-national"),
+    )
+    .await
+    .unwrap();
+    (c.client.id, c.key)
 }
 
 pub fn hidden(html: &str, name: &str) -> String {
