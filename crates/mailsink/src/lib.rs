@@ -42,9 +42,10 @@ pub struct SinkOptions {
     /// Keep the raw message bytes in memory (tests) or only headers of interest (benchmarks with many
     /// messages). Default true.
     pub keep_raw: bool,
-    /// Remember at most this many messages in memory (the oldest are
-    /// forgotten, with their keys; files in `out_dir` stay). A sink that
-    /// runs for months, as the demo's does, must not grow without end.
+    /// Remember the last `n` to `2n` messages in memory: once `2n` are
+    /// held, the oldest `n` are forgotten, with their keys (files in
+    /// `out_dir` stay). A sink that runs for months, as the demo's does,
+    /// must not grow without end.
     /// Default: no limit (tests read everything back).
     pub remember: Option<usize>,
 }
@@ -194,8 +195,13 @@ impl Shared {
             {
                 let old: Vec<Received> = store.messages.drain(..limit.max(1)).collect();
                 for m in old {
-                    if let Some(key) = m.key.as_ref().or(m.message_id.as_ref()) {
-                        store.keys.remove(key);
+                    if let Some(key) = m.key.as_ref().or(m.message_id.as_ref())
+                        && let Some(seen) = store.keys.get_mut(key)
+                    {
+                        *seen -= 1;
+                        if *seen == 0 {
+                            store.keys.remove(key);
+                        }
                     }
                 }
             }

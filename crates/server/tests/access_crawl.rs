@@ -25,7 +25,10 @@ use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 
 const ANON_NAME: &str = "Sulastri Penandaanonim";
 const ANON_EMAIL: &str = "penanda.anonim@contoh.id";
-const ANON_PHONE: &str = "081298765432";
+/// Given as 0812…; stored as +62812…: the digits after the prefix match
+/// both forms.
+const ANON_PHONE: &str = "0812-9876-5432";
+const ANON_PHONE_DIGITS: &str = "81298765432";
 const CONF_BDG: &str = "Kwitansiganda";
 const CONF_KMK: &str = "Obatkedaluwarsa";
 const NOTE_BDG: &str = "Catatanbandungsaja";
@@ -73,7 +76,7 @@ impl Who {
 fn forbidden(who: Who) -> Vec<(&'static str, &'static str)> {
     let mut out = Vec::new();
     if !matches!(who, Who::Staff("national") | Who::Citizen) {
-        for m in [ANON_NAME, ANON_EMAIL, ANON_PHONE] {
+        for m in [ANON_NAME, ANON_EMAIL, ANON_PHONE_DIGITS] {
             out.push((m, "an anonymous reporter's identity"));
         }
     }
@@ -252,7 +255,7 @@ async fn plant(app: &TestApp) -> Planted {
         .post(
             "/api/v1/auth/register",
             None,
-            json!({ "name": ANON_NAME, "email": ANON_EMAIL, "password": "kata-sandi-sulastri" }),
+            json!({ "name": ANON_NAME, "email": ANON_EMAIL, "phone": ANON_PHONE, "password": "kata-sandi-sulastri" }),
         )
         .await;
     assert_eq!(s, 201, "{v}");
@@ -405,9 +408,6 @@ async fn access_crawl(app: &TestApp) {
     assert_eq!(s, 200);
     let mut ops = operations(&doc, &planted);
     ops.extend(outside_routes(&planted));
-    // Reads first, then the rest (with an empty body): a refused or invalid
-    // action must not say more than a read would.
-    ops.sort_by_key(|(m, _)| *m != Method::GET);
     // Signing out and rotating keys would end the caller's own crawl.
     ops.retain(|(_, p)| !p.ends_with("/auth/logout") && !p.ends_with("/keys/rotate"));
 
@@ -462,15 +462,25 @@ async fn access_crawl(app: &TestApp) {
         seeds.push(format!("/lacak/{id}"));
         seeds.push(format!("/staf/laporan/{id}"));
     }
+    // Every caller reads the planted state first; the writes (with an empty
+    // body) come after all reads, since some succeed (`complete` needs no
+    // field) and would change what later callers read.
     let empty = json!({});
-    let mut leaks = Vec::new();
-    let mut summary = BTreeMap::new();
     for c in &mut callers {
         c.crawl(app, &seeds).await;
-        for (method, path) in &ops {
-            let body = (*method != Method::GET && *method != Method::DELETE).then_some(&empty);
+        for (method, path) in ops.iter().filter(|(m, _)| *m == Method::GET) {
+            c.call(app, method.clone(), path, None).await;
+        }
+    }
+    for c in &mut callers {
+        for (method, path) in ops.iter().filter(|(m, _)| *m != Method::GET) {
+            let body = (*method != Method::DELETE).then_some(&empty);
             c.call(app, method.clone(), path, body).await;
         }
+    }
+    let mut leaks = Vec::new();
+    let mut summary = BTreeMap::new();
+    for c in &callers {
         leaks.extend(c.leaks());
         summary.insert(c.who, (c.pages.len(), c.api_calls));
     }
@@ -482,19 +492,40 @@ async fn access_crawl(app: &TestApp) {
     }
     assert!(leaks.is_empty(), "{} leaks:\n{}", leaks.len(), leaks.join("\n"));
 
-    // The markers are where they belong: the crawl saw the data it guards.
+    // The markers are where they belong: the crawl saw the data it guards,
+    // and every caller's credentials worked (a caller whose key silently
+    // failed would pass every "never received" check above).
     let by = |w: Who| callers.iter().find(|c| c.who == w).unwrap();
-    for (who, marker) in [
-        (Who::Staff("national"), ANON_NAME),
+    let anon_reporter = format!("GET /api/v1/reports/{}/reporter (200)", planted.ids[0]);
+    for marker in [ANON_NAME, ANON_EMAIL, ANON_PHONE_DIGITS] {
+        assert!(
+            by(Who::Staff("national"))
+                .seen
+                .iter()
+                .any(|(what, body)| *what == anon_reporter && body.contains(marker)),
+            "the national admin did not get the anonymous reporter's {marker:?} from {anon_reporter}"
+        );
+    }
+    let mut expected = vec![
         (Who::Staff("bandung_admin"), NOTE_BDG),
         (Who::Staff("bandung_admin"), CONF_BDG),
         (Who::Staff("kemenkes_admin"), NOTE_KMK),
         (Who::Staff("kemenkes_admin"), CONF_KMK),
         (Who::System("pemkot-32.73"), CONF_BDG),
+        (Who::System("kemenkes"), CONF_KMK),
         (Who::Pin, CONF_BDG),
+        (Who::Citizen, ANON_EMAIL),
         (Who::Public, PUBLIC_TITLE),
         (Who::Staff("national"), KMK_STAFF),
-    ] {
+    ];
+    let own: Vec<(&str, String)> = common::USERS
+        .iter()
+        .map(|(name, _, _)| (*name, format!("{name}@lapor.test")))
+        .collect();
+    for (name, email) in &own {
+        expected.push((Who::Staff(name), email.as_str()));
+    }
+    for (who, marker) in expected {
         assert!(by(who).received(marker), "{} never received {marker:?}", who.name());
     }
     // Each browser reached its own part of the site.

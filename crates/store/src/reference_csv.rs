@@ -17,11 +17,54 @@ pub fn rows(data: &[u8]) -> Result<Vec<(usize, csv::StringRecord)>, String> {
         .flexible(true)
         .from_reader(data);
     let mut out = Vec::new();
-    for (i, rec) in rdr.records().enumerate() {
-        let rec = rec.map_err(|e| format!("line {}: {e}", i + 2))?;
-        out.push((i + 2, rec));
+    // Lines are counted from the bytes where each record starts: blank
+    // lines are skipped and a quoted field may span lines, so counting
+    // records would drift (and the reader's own line count includes the
+    // blank lines before a record).
+    let mut lines = LineCounter::new(data);
+    for rec in rdr.records() {
+        let rec = rec.map_err(|e| {
+            let line = e.position().map_or(0, |p| lines.at(p.byte() as usize));
+            format!("line {line}: {e}")
+        })?;
+        let line = rec.position().map_or(0, |p| lines.at(p.byte() as usize));
+        out.push((line, rec));
     }
     Ok(out)
+}
+
+/// Line numbers of byte offsets, for offsets seen in increasing order
+/// (one pass over the file in all).
+struct LineCounter<'a> {
+    data: &'a [u8],
+    byte: usize,
+    line: usize,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(data: &'a [u8]) -> Self {
+        LineCounter { data, byte: 0, line: 1 }
+    }
+
+    /// The line of the first byte at or after `byte` that is not a line
+    /// break (where the record's text starts).
+    fn at(&mut self, byte: usize) -> usize {
+        let mut start = byte.min(self.data.len());
+        while start < self.data.len() && matches!(self.data[start], b'\n' | b'\r') {
+            start += 1;
+        }
+        if start >= self.byte {
+            // As the reader ends lines: LF, CR, or CR LF counted once.
+            let span = &self.data[self.byte..start];
+            self.line += span
+                .iter()
+                .enumerate()
+                .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && span.get(i + 1) != Some(&b'\n')))
+                .count();
+            self.byte = start;
+        }
+        self.line
+    }
 }
 
 /// `kode_desa,kodepos` rows: village code to five-digit postal code.
@@ -173,6 +216,17 @@ mod tests {
         assert_eq!(got[2].as_ref().unwrap_err(), "the national operator has no parent");
         assert!(got[3].as_ref().unwrap_err().starts_with("expected 6 columns"));
         assert_eq!(got[4].as_ref().unwrap_err(), "timezone \"CET\": WIB, WITA or WIT");
+    }
+
+    #[test]
+    fn lines_count_blank_lines_and_quoted_newlines() {
+        let r = rows(b"code,name\n\n32,\"JAWA\nBARAT\"\n33,JAWA TENGAH\n").unwrap();
+        let lines: Vec<usize> = r.iter().map(|(l, _)| *l).collect();
+        assert_eq!(lines, [3, 5]);
+        // Windows and old Mac line ends.
+        let r = rows(b"code,name\r\n32,A\r\n\r\n33,B\r34,C").unwrap();
+        let lines: Vec<usize> = r.iter().map(|(l, _)| *l).collect();
+        assert_eq!(lines, [2, 4, 5]);
     }
 
     #[test]

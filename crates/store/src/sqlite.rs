@@ -137,7 +137,8 @@ impl SqliteStore {
         // readers are configured (the soak saw 9 caches of 64 MiB fill as
         // the database grew).
         let readers = opts.max_connections.max(1);
-        let reader_kib = (READERS_CACHE_KIB / readers as u64).max(8192);
+        // (Not below SQLite's own default of 2 MiB, past 128 readers.)
+        let reader_kib = (READERS_CACHE_KIB / readers as u64).max(2048);
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))

@@ -12,8 +12,8 @@
 //!
 //! Every minute it prints the minute's requests, errors, p50/p99 and the
 //! server's resident memory; at the end, the error rate, the p99 spread over
-//! the minutes, the memory growth from the end of the first minute (after
-//! warm-up) to the end, and the same p99 against `/healthz` timed at the
+//! the minutes, the memory growth from the end of the warm-up (`--warmup`
+//! minutes, default 5) to the end, and the same p99 against `/healthz` timed at the
 //! start (the HTTP floor of the same process).
 //!
 //! It starts on a database holding `--preload` reports of generated
@@ -51,6 +51,10 @@ struct Args {
     /// one the caches and indexes are still growing from nothing.
     #[arg(long, default_value_t = 100_000)]
     preload: u64,
+    /// Minutes of warm-up (page caches and pools filling, allocator arenas
+    /// settling) before the memory baseline is taken.
+    #[arg(long, default_value_t = 5)]
+    warmup: usize,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -339,14 +343,15 @@ async fn main() {
     let errors: u64 = m.iter().map(|x| x.errors).sum();
     let mut p99s: Vec<f64> = m.iter().map(|x| p(&mut x.latencies.clone(), 0.99)).collect();
     let (lo, hi) = (p(&mut p99s, 0.0), p(&mut p99s, 1.0));
-    let after_warmup = rss.first().copied().unwrap_or((f64::NAN, f64::NAN));
+    let warm = args.warmup.clamp(1, rss.len().max(1));
+    let after_warmup = rss.get(warm - 1).copied().unwrap_or((f64::NAN, f64::NAN));
     let end = rss.last().copied().unwrap_or((f64::NAN, f64::NAN));
     let growth = (end.0 - after_warmup.0) / after_warmup.0 * 100.0;
     let anon_growth = (end.1 - after_warmup.1) / after_warmup.1 * 100.0;
     let filed = shared.filed.lock().await;
     println!(
         "soak {}: {requests} requests, {errors} errors ({:.3}%); {} reports filed, {} dispositioned; \
-         p99 per minute {lo:.1}–{hi:.1} ms ({:.1}–{:.1}x the /healthz p99); resident {:.1} MiB after minute 1, \
+         p99 per minute {lo:.1}–{hi:.1} ms ({:.1}–{:.1}x the /healthz p99); resident {:.1} MiB after minute {warm} (warm-up), \
          {:.1} MiB at the end: {growth:+.1}% (target < 10%); anonymous {:.1} → {:.1} MiB: {anon_growth:+.1}%",
         args.backend,
         errors as f64 / requests.max(1) as f64 * 100.0,
