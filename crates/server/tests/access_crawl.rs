@@ -237,18 +237,6 @@ async fn handle(app: &TestApp, id: &str, institution: &str, admin: &str, note: &
     .await;
 }
 
-/// A JSON call with a bearer token; the answer's body.
-async fn bearer(app: &TestApp, method: Method, path: &str, token: &str, body: Option<Value>) -> Value {
-    let mut r = app
-        .client
-        .request(method, format!("{}{path}", app.base))
-        .bearer_auth(token);
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    r.send().await.unwrap().json().await.unwrap()
-}
-
 async fn plant(app: &TestApp) -> Planted {
     // A citizen with an account files an anonymous report.
     let (s, v) = app
@@ -268,23 +256,23 @@ async fn plant(app: &TestApp) -> Planted {
         .await;
     assert_eq!(s, 200, "{v}");
     let citizen_token = v["token"].as_str().unwrap().to_string();
-    let me = bearer(app, Method::GET, "/api/v1/me", &citizen_token, None).await;
+    let (_, me) = app.call_with(Method::GET, "/api/v1/me", &citizen_token, None).await;
     let citizen_id = me["id"].as_str().expect("user id").to_string();
-    let r = bearer(
-        app,
-        Method::POST,
-        "/api/v1/reports",
-        &citizen_token,
-        Some(json!({
-            "classification": "pengaduan",
-            "title": "Pungutan di kantor kelurahan",
-            "body": "Petugas kelurahan meminta uang tambahan untuk surat pengantar tanpa kuitansi.",
-            "region_code": "32.73.01.1001",
-            "anonymous": true,
-            "reporter": { "name": ANON_NAME, "email": ANON_EMAIL, "phone": ANON_PHONE }
-        })),
-    )
-    .await;
+    let (_, r) = app
+        .call_with(
+            Method::POST,
+            "/api/v1/reports",
+            &citizen_token,
+            Some(json!({
+                "classification": "pengaduan",
+                "title": "Pungutan di kantor kelurahan",
+                "body": "Petugas kelurahan meminta uang tambahan untuk surat pengantar tanpa kuitansi.",
+                "region_code": "32.73.01.1001",
+                "anonymous": true,
+                "reporter": { "name": ANON_NAME, "email": ANON_EMAIL, "phone": ANON_PHONE }
+            })),
+        )
+        .await;
     let anon = r["tracking_id"].as_str().expect("anonymous report").to_string();
     handle(app, &anon, "pemkot-32.73", "bandung_admin", NOTE_BDG).await;
 

@@ -25,14 +25,7 @@ async fn client(app: &TestApp, institution: &str, scopes: &str) -> (String, Stri
 }
 
 async fn call(app: &TestApp, method: Method, path: &str, key: &str, body: Option<Value>) -> (u16, Value) {
-    let mut r = app
-        .client
-        .request(method, format!("{}{path}", app.base))
-        .bearer_auth(key);
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    common::read(r.send().await.unwrap()).await
+    app.call_with(method, path, key, body).await
 }
 
 fn push_body(external_id: &str) -> Value {

@@ -137,6 +137,19 @@ impl TestApp {
         read(self.req(Method::POST, path, who).json(&body).send().await.unwrap()).await
     }
 
+    /// A call with any bearer token (a citizen's, an integration key), with
+    /// an optional JSON body.
+    pub async fn call_with(&self, method: Method, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
+        let mut r = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(token);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        read(r.send().await.unwrap()).await
+    }
+
     pub async fn get(&self, path: &str, who: Option<&str>) -> (u16, Value) {
         read(self.req(Method::GET, path, who).send().await.unwrap()).await
     }
